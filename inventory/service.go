@@ -1,0 +1,191 @@
+// Package inventory is the inventory service: stock per SKU, and the
+// all-or-nothing reservation of each paid order's lines.
+package inventory
+
+import (
+	"context"
+	"errors"
+
+	"github.com/choreo-dev/choreo/inventory/domain"
+	"github.com/choreo-dev/choreo/inventory/inventoryevents"
+	"github.com/choreo-dev/choreo/order/orderevents"
+	"github.com/choreo-dev/choreo/payment/paymentevents"
+	"github.com/choreo-dev/choreo/shared/consumer"
+	"github.com/choreo-dev/choreo/shared/endpoint"
+	"github.com/choreo-dev/choreo/shared/envelope"
+	"github.com/choreo-dev/choreo/shared/eventstore"
+	"github.com/choreo-dev/choreo/shared/service"
+	"github.com/choreo-dev/choreo/shared/streams"
+)
+
+var (
+	skuAgg = eventstore.Aggregate[domain.SKU]{
+		Type: domain.SKUAggregate, New: domain.NewSKU, Evolve: domain.EvolveSKU,
+	}
+	reservationAgg = eventstore.Aggregate[domain.Reservation]{
+		Type: domain.ReservationAggregate, New: domain.NewReservation, Evolve: domain.EvolveReservation,
+	}
+)
+
+// Registry knows the inventory service's own events and the events it consumes.
+func Registry() *envelope.Registry {
+	r := envelope.NewRegistry()
+	inventoryevents.Register(r)
+	domain.Register(r)
+	paymentevents.Register(r)
+	orderevents.Register(r)
+	return r
+}
+
+// StockView is inventory.restock's and inventory.get's reply.
+type StockView struct {
+	SKU       string `json:"sku"`
+	Available int64  `json:"available"`
+	Reserved  int64  `json:"reserved"`
+}
+
+const bucketStock = "stock"
+
+// Spec describes the inventory service to the service host.
+func Spec() service.Spec {
+	return service.Spec{
+		Name:     inventoryevents.Service,
+		Stream:   streams.Inventory,
+		Registry: Registry(),
+		Projections: []eventstore.Projection{
+			eventstore.StateView(skuAgg, bucketStock, func(s domain.SKU, _ uint64, _ envelope.Envelope) (any, bool) {
+				return StockView{SKU: s.SKU, Available: s.Available, Reserved: s.Reserved}, s.Exists
+			}),
+		},
+		Endpoints: func(st *eventstore.Store) []endpoint.Endpoint {
+			h := handlers{st}
+			return []endpoint.Endpoint{
+				endpoint.New("inventory.restock", h.restock),
+				endpoint.New("inventory.get", h.get),
+			}
+		},
+		Consumers: func(*eventstore.Store) []consumer.Config {
+			return []consumer.Config{
+				{Stream: streams.Payment, Handler: react, Subjects: []string{"payment.events.PaymentCompleted.>"}},
+				{Stream: streams.Order, Handler: react, Subjects: []string{"order.events.OrderCancelled.>"}},
+			}
+		},
+	}
+}
+
+type handlers struct{ store *eventstore.Store }
+
+type restockRequest struct {
+	SKU      string `json:"sku"`
+	Quantity *int64 `json:"quantity"`
+}
+
+func (r *restockRequest) Validate() error {
+	var p endpoint.Problems
+	p.ID("sku", r.SKU)
+	p.Required("quantity", r.Quantity != nil)
+	if r.Quantity != nil {
+		p.IntRange("quantity", *r.Quantity, 1, 1_000_000)
+	}
+	return p.Err()
+}
+
+func (h handlers) restock(ctx context.Context, r *restockRequest) (any, error) {
+	var s domain.SKU
+	err := h.store.Update(ctx, func(tx *eventstore.Tx) (err error) {
+		id := envelope.NewID()
+		meta := eventstore.Meta{CorrelationID: id, CausationID: id}
+		s, err = eventstore.Update(tx, skuAgg, r.SKU, meta, func(s domain.SKU) ([]envelope.Event, error) {
+			return domain.Restock(s, r.SKU, *r.Quantity)
+		})
+		return err
+	})
+	if errors.Is(err, domain.ErrStockOverflow) {
+		return nil, endpoint.Invalid("quantity would overflow the stock of sku %s", r.SKU)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return StockView{SKU: s.SKU, Available: s.Available, Reserved: s.Reserved}, nil
+}
+
+type skuRequest struct {
+	SKU string `json:"sku"`
+}
+
+func (r *skuRequest) Validate() error {
+	var p endpoint.Problems
+	p.ID("sku", r.SKU)
+	return p.Err()
+}
+
+func (h handlers) get(_ context.Context, r *skuRequest) (any, error) {
+	var v StockView
+	var ok bool
+	err := h.store.View(func(tx *eventstore.Tx) (err error) {
+		ok, err = eventstore.GetView(tx, bucketStock, r.SKU, &v)
+		return err
+	})
+	if err == nil && !ok {
+		return nil, endpoint.NotFound("sku %s: SKU not found", r.SKU)
+	}
+	return v, err
+}
+
+// react reserves on PaymentCompleted and releases on OrderCancelled; the
+// reservation and every SKU it touches change in one transaction.
+func react(_ context.Context, tx *eventstore.Tx, env envelope.Envelope, ev envelope.Event) error {
+	var orderID string
+	switch e := ev.(type) {
+	case paymentevents.PaymentCompleted:
+		orderID = e.OrderID
+	case orderevents.OrderCancelled:
+		orderID = e.OrderID
+	default:
+		return nil
+	}
+	meta := eventstore.Meta{CorrelationID: orderID, CausationID: env.ID}
+	r, rv, err := eventstore.Load(tx, reservationAgg, orderID)
+	if err != nil {
+		return err
+	}
+	var re []envelope.Event
+	var se map[string][]envelope.Event
+	var skuIDs []string
+	skus := map[string]domain.SKU{}
+	versions := map[string]uint64{}
+	load := func(ids []string) error {
+		for _, id := range ids {
+			s, v, err := eventstore.Load(tx, skuAgg, id)
+			if err != nil {
+				return err
+			}
+			skus[id], versions[id] = s, v
+		}
+		return nil
+	}
+	switch e := ev.(type) {
+	case paymentevents.PaymentCompleted:
+		skuIDs = domain.SKUs(e.Items)
+		if err := load(skuIDs); err != nil {
+			return err
+		}
+		if re, se, err = domain.OnPaymentCompleted(r, skus, e); err != nil {
+			return consumer.Permanent(err)
+		}
+	case orderevents.OrderCancelled:
+		re, se = domain.OnOrderCancelled(r, e)
+		skuIDs = domain.SKUs(r.Items)
+		if err := load(skuIDs); err != nil {
+			return err
+		}
+	}
+	// Several aggregates, one transaction: all reserved or none.
+	for _, id := range skuIDs {
+		if _, _, err := eventstore.Save(tx, skuAgg, id, skus[id], versions[id], meta, se[id]...); err != nil {
+			return err
+		}
+	}
+	_, _, err = eventstore.Save(tx, reservationAgg, orderID, r, rv, meta, re...)
+	return err
+}

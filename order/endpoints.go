@@ -1,0 +1,126 @@
+package order
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/choreo-dev/choreo/order/domain"
+	"github.com/choreo-dev/choreo/order/orderevents"
+	"github.com/choreo-dev/choreo/shared/endpoint"
+	"github.com/choreo-dev/choreo/shared/envelope"
+	"github.com/choreo-dev/choreo/shared/eventstore"
+)
+
+func endpoints(st *eventstore.Store, s Settings) []endpoint.Endpoint {
+	h := handlers{store: st, settings: s}
+	return []endpoint.Endpoint{
+		endpoint.New("order.place", h.place),
+		endpoint.New("order.cancel", h.cancel),
+		endpoint.New("order.get", h.get),
+		endpoint.New("order.list", h.list),
+		endpoint.New("order.history", h.history),
+	}
+}
+
+type handlers struct {
+	store    *eventstore.Store
+	settings Settings
+}
+
+// place opens a saga, or answers the existing order when the same order id
+// is placed again with the same content.
+func (h handlers) place(ctx context.Context, r *placeRequest) (any, error) {
+	orderID := r.OrderID
+	if orderID == "" {
+		orderID = envelope.NewID()
+	}
+	cmd := r.command(orderID)
+	var view View
+	err := h.store.Update(ctx, func(tx *eventstore.Tx) error {
+		commandID := envelope.NewID()
+		meta := eventstore.Meta{CorrelationID: orderID, CausationID: commandID}
+		_, err := eventstore.Update(tx, orderAgg, orderID, meta, func(o domain.Order) ([]envelope.Event, error) {
+			return domain.Place(o, cmd, tx.Now(), h.settings.SagaTimeout)
+		})
+		if err != nil {
+			return err
+		}
+		var ok bool
+		view, ok, err = getView(tx, orderID)
+		if err == nil && !ok {
+			err = fmt.Errorf("order %s has no view", orderID)
+		}
+		return err
+	})
+	if errors.Is(err, domain.ErrIdempotencyMismatch) {
+		return nil, endpoint.Conflict("order_id %s was already placed with different content", orderID)
+	}
+	return view, err
+}
+
+func (h handlers) cancel(ctx context.Context, r *cancelRequest) (any, error) {
+	var view View
+	err := h.store.Update(ctx, func(tx *eventstore.Tx) error {
+		meta := eventstore.Meta{CorrelationID: r.OrderID, CausationID: envelope.NewID()}
+		_, err := eventstore.Update(tx, orderAgg, r.OrderID, meta, func(o domain.Order) ([]envelope.Event, error) {
+			return domain.Cancel(o, orderevents.ReasonCustomerRequest, r.Reason)
+		})
+		if err != nil {
+			return err
+		}
+		view, _, err = getView(tx, r.OrderID)
+		return err
+	})
+	switch {
+	case errors.Is(err, domain.ErrUnknownOrder):
+		return nil, endpoint.NotFound("order_id %s: order not found", r.OrderID)
+	case errors.Is(err, domain.ErrAlreadyCompleted):
+		return nil, endpoint.Conflict("order_id %s: order is completed and cannot be cancelled", r.OrderID)
+	case errors.Is(err, domain.ErrAlreadyCancelled):
+		return nil, endpoint.Conflict("order_id %s: order is already cancelled", r.OrderID)
+	}
+	return view, err
+}
+
+func (h handlers) get(_ context.Context, r *orderIDRequest) (any, error) {
+	var view View
+	var ok bool
+	err := h.store.View(func(tx *eventstore.Tx) (err error) {
+		view, ok, err = getView(tx, r.OrderID)
+		return err
+	})
+	if err == nil && !ok {
+		return nil, endpoint.NotFound("order_id %s: order not found", r.OrderID)
+	}
+	return view, err
+}
+
+func (h handlers) list(_ context.Context, r *listRequest) (any, error) {
+	limit := defListLimit
+	if r.Limit != nil {
+		limit = int(*r.Limit)
+	}
+	var out []View
+	err := h.store.View(func(tx *eventstore.Tx) (err error) {
+		out, err = listViews(tx, r.CustomerID, r.Status, limit)
+		return err
+	})
+	return map[string]any{"orders": out}, err
+}
+
+// history answers the order aggregate's stored events, oldest first. It reads
+// the log itself, which is what it is asked for; no query replays it.
+func (h handlers) history(_ context.Context, r *orderIDRequest) (any, error) {
+	events := []envelope.Envelope{}
+	err := h.store.View(func(tx *eventstore.Tx) error {
+		return tx.Events(domain.OrderAggregate, r.OrderID, 0, func(e envelope.Envelope) error {
+			events = append(events, e)
+			return nil
+		})
+	})
+	if err == nil && len(events) == 0 {
+		return nil, endpoint.NotFound("order_id %s: order not found", r.OrderID)
+	}
+	return map[string]any{"events": events}, err
+}

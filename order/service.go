@@ -1,0 +1,70 @@
+// Package order is the order service: it takes orders, opens and closes their
+// sagas, and keeps the order views that order.get and order.list read.
+package order
+
+import (
+	"context"
+	"time"
+
+	"github.com/choreo-dev/choreo/inventory/inventoryevents"
+	"github.com/choreo-dev/choreo/order/domain"
+	"github.com/choreo-dev/choreo/order/orderevents"
+	"github.com/choreo-dev/choreo/payment/paymentevents"
+	"github.com/choreo-dev/choreo/shared/endpoint"
+	"github.com/choreo-dev/choreo/shared/envelope"
+	"github.com/choreo-dev/choreo/shared/eventstore"
+	"github.com/choreo-dev/choreo/shared/service"
+	"github.com/choreo-dev/choreo/shared/streams"
+	"github.com/choreo-dev/choreo/shipping/shippingevents"
+)
+
+// Settings are the order service's own settings.
+type Settings struct {
+	// SagaTimeout is how long an order may take before it is cancelled with
+	// reason timeout (CHOREO_SAGA_TIMEOUT).
+	SagaTimeout time.Duration
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// DeadlineTick is how often the deadline scheduler looks for expired
+	// orders when none is due sooner. Default 1s.
+	DeadlineTick time.Duration
+}
+
+var orderAgg = eventstore.Aggregate[domain.Order]{
+	Type:   domain.OrderAggregate,
+	New:    domain.NewOrder,
+	Evolve: domain.EvolveOrder,
+}
+
+// Registry knows the order service's own events and the events it consumes.
+func Registry() *envelope.Registry {
+	r := envelope.NewRegistry()
+	orderevents.Register(r)
+	domain.Register(r)
+	paymentevents.Register(r)
+	inventoryevents.Register(r)
+	shippingevents.Register(r)
+	return r
+}
+
+// Spec describes the order service to the service host.
+func Spec(s Settings) service.Spec {
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	if s.SagaTimeout <= 0 {
+		s.SagaTimeout = 30 * time.Second
+	}
+	if s.DeadlineTick <= 0 {
+		s.DeadlineTick = time.Second
+	}
+	return service.Spec{
+		Name:        orderevents.Service,
+		Stream:      streams.Order,
+		Registry:    Registry(),
+		Projections: []eventstore.Projection{views{}},
+		Endpoints:   func(st *eventstore.Store) []endpoint.Endpoint { return endpoints(st, s) },
+		Consumers:   reactions,
+		Tasks:       []func(ctx context.Context, st *eventstore.Store) error{deadlineTask(s)},
+	}
+}

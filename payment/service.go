@@ -1,0 +1,214 @@
+// Package payment is the payment service: customers' wallets, and the charge
+// or refund of each order.
+package payment
+
+import (
+	"context"
+	"errors"
+
+	"github.com/choreo-dev/choreo/order/orderevents"
+	"github.com/choreo-dev/choreo/payment/domain"
+	"github.com/choreo-dev/choreo/payment/paymentevents"
+	"github.com/choreo-dev/choreo/shared/consumer"
+	"github.com/choreo-dev/choreo/shared/endpoint"
+	"github.com/choreo-dev/choreo/shared/envelope"
+	"github.com/choreo-dev/choreo/shared/eventstore"
+	"github.com/choreo-dev/choreo/shared/service"
+	"github.com/choreo-dev/choreo/shared/streams"
+)
+
+var (
+	walletAgg = eventstore.Aggregate[domain.Wallet]{
+		Type: domain.WalletAggregate, New: domain.NewWallet, Evolve: domain.EvolveWallet,
+	}
+	paymentAgg = eventstore.Aggregate[domain.Payment]{
+		Type: domain.PaymentAggregate, New: domain.NewPayment, Evolve: domain.EvolvePayment,
+	}
+)
+
+// Registry knows the payment service's own events and the events it consumes.
+func Registry() *envelope.Registry {
+	r := envelope.NewRegistry()
+	paymentevents.Register(r)
+	domain.Register(r)
+	orderevents.Register(r)
+	return r
+}
+
+// BalanceView is payment.deposit's and payment.balance's reply.
+type BalanceView struct {
+	CustomerID   string `json:"customer_id"`
+	BalanceCents int64  `json:"balance_cents"`
+}
+
+// PaymentView is payment.get's reply.
+type PaymentView struct {
+	OrderID     string `json:"order_id"`
+	PaymentID   string `json:"payment_id"`
+	CustomerID  string `json:"customer_id"`
+	AmountCents int64  `json:"amount_cents"`
+	Status      string `json:"status"`
+}
+
+const (
+	bucketBalances = "balances"
+	bucketPayments = "payments"
+)
+
+// Spec describes the payment service to the service host.
+func Spec() service.Spec {
+	return service.Spec{
+		Name:     paymentevents.Service,
+		Stream:   streams.Payment,
+		Registry: Registry(),
+		Projections: []eventstore.Projection{
+			eventstore.StateView(walletAgg, bucketBalances, func(w domain.Wallet, _ uint64, _ envelope.Envelope) (any, bool) {
+				return BalanceView{CustomerID: w.CustomerID, BalanceCents: w.BalanceCents}, w.Exists
+			}),
+			eventstore.StateView(paymentAgg, bucketPayments, func(p domain.Payment, _ uint64, _ envelope.Envelope) (any, bool) {
+				return PaymentView{OrderID: p.OrderID, PaymentID: p.PaymentID, CustomerID: p.CustomerID,
+					AmountCents: p.AmountCents, Status: p.Status}, p.Decided()
+			}),
+		},
+		Endpoints: func(st *eventstore.Store) []endpoint.Endpoint {
+			h := handlers{st}
+			return []endpoint.Endpoint{
+				endpoint.New("payment.deposit", h.deposit),
+				endpoint.New("payment.balance", h.balance),
+				endpoint.New("payment.get", h.get),
+			}
+		},
+		Consumers: func(*eventstore.Store) []consumer.Config {
+			return []consumer.Config{{Stream: streams.Order, Handler: react,
+				Subjects: []string{"order.events.OrderPlaced.>", "order.events.OrderCancelled.>"}}}
+		},
+	}
+}
+
+type handlers struct{ store *eventstore.Store }
+
+type depositRequest struct {
+	CustomerID  string `json:"customer_id"`
+	AmountCents *int64 `json:"amount_cents"`
+}
+
+func (r *depositRequest) Validate() error {
+	var p endpoint.Problems
+	p.ID("customer_id", r.CustomerID)
+	p.Required("amount_cents", r.AmountCents != nil)
+	if r.AmountCents != nil {
+		p.IntRange("amount_cents", *r.AmountCents, 1, 1_000_000_000)
+	}
+	return p.Err()
+}
+
+func (h handlers) deposit(ctx context.Context, r *depositRequest) (any, error) {
+	var w domain.Wallet
+	err := h.store.Update(ctx, func(tx *eventstore.Tx) (err error) {
+		id := envelope.NewID()
+		meta := eventstore.Meta{CorrelationID: id, CausationID: id}
+		w, err = eventstore.Update(tx, walletAgg, r.CustomerID, meta, func(w domain.Wallet) ([]envelope.Event, error) {
+			return domain.Deposit(w, r.CustomerID, *r.AmountCents)
+		})
+		return err
+	})
+	if errors.Is(err, domain.ErrBalanceOverflow) {
+		return nil, endpoint.Invalid("amount_cents would overflow the balance of customer_id %s", r.CustomerID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return BalanceView{CustomerID: r.CustomerID, BalanceCents: w.BalanceCents}, nil
+}
+
+type customerRequest struct {
+	CustomerID string `json:"customer_id"`
+}
+
+func (r *customerRequest) Validate() error {
+	var p endpoint.Problems
+	p.ID("customer_id", r.CustomerID)
+	return p.Err()
+}
+
+func (h handlers) balance(_ context.Context, r *customerRequest) (any, error) {
+	var v BalanceView
+	var ok bool
+	err := h.store.View(func(tx *eventstore.Tx) (err error) {
+		ok, err = eventstore.GetView(tx, bucketBalances, r.CustomerID, &v)
+		return err
+	})
+	if err == nil && !ok {
+		return nil, endpoint.NotFound("customer_id %s: customer not found", r.CustomerID)
+	}
+	return v, err
+}
+
+type orderRequest struct {
+	OrderID string `json:"order_id"`
+}
+
+func (r *orderRequest) Validate() error {
+	var p endpoint.Problems
+	p.ID("order_id", r.OrderID)
+	return p.Err()
+}
+
+func (h handlers) get(_ context.Context, r *orderRequest) (any, error) {
+	var v PaymentView
+	var ok bool
+	err := h.store.View(func(tx *eventstore.Tx) (err error) {
+		ok, err = eventstore.GetView(tx, bucketPayments, r.OrderID, &v)
+		return err
+	})
+	if err == nil && !ok {
+		return nil, endpoint.NotFound("order_id %s: payment not found", r.OrderID)
+	}
+	return v, err
+}
+
+// react charges on OrderPlaced and refunds on OrderCancelled; the payment
+// and the wallet change in one transaction.
+func react(_ context.Context, tx *eventstore.Tx, env envelope.Envelope, ev envelope.Event) error {
+	switch e := ev.(type) {
+	case orderevents.OrderPlaced:
+		meta := eventstore.Meta{CorrelationID: e.OrderID, CausationID: env.ID}
+		p, pv, err := eventstore.Load(tx, paymentAgg, e.OrderID)
+		if err != nil {
+			return err
+		}
+		w, wv, err := eventstore.Load(tx, walletAgg, e.CustomerID)
+		if err != nil {
+			return err
+		}
+		pe, we, err := domain.OnOrderPlaced(p, w, e, envelope.NewID())
+		if err != nil {
+			return consumer.Permanent(err)
+		}
+		return save(tx, meta, p, pv, pe, w, wv, we)
+	case orderevents.OrderCancelled:
+		meta := eventstore.Meta{CorrelationID: e.OrderID, CausationID: env.ID}
+		p, pv, err := eventstore.Load(tx, paymentAgg, e.OrderID)
+		if err != nil {
+			return err
+		}
+		pe, we := domain.OnOrderCancelled(p, e)
+		var w domain.Wallet
+		var wv uint64
+		if len(we) > 0 {
+			if w, wv, err = eventstore.Load(tx, walletAgg, p.CustomerID); err != nil {
+				return err
+			}
+		}
+		return save(tx, meta, p, pv, pe, w, wv, we)
+	}
+	return nil
+}
+
+func save(tx *eventstore.Tx, meta eventstore.Meta, p domain.Payment, pv uint64, pe []envelope.Event, w domain.Wallet, wv uint64, we []envelope.Event) error {
+	if _, _, err := eventstore.Save(tx, walletAgg, w.CustomerID, w, wv, meta, we...); err != nil {
+		return err
+	}
+	_, _, err := eventstore.Save(tx, paymentAgg, p.OrderID, p, pv, meta, pe...)
+	return err
+}

@@ -1,0 +1,225 @@
+// Package sagatest is Choreo's end-to-end saga suite and its harness: an
+// embedded JetStream server on file storage in a temp dir, and the four
+// services running in process against it, each with its own bbolt file.
+// Tests drive the stack only through the contract's subjects and check the
+// contract's invariants through its public queries.
+package sagatest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/choreo-dev/choreo/inventory"
+	"github.com/choreo-dev/choreo/order"
+	"github.com/choreo-dev/choreo/payment"
+	"github.com/choreo-dev/choreo/shared/consumer"
+	"github.com/choreo-dev/choreo/shared/natstest"
+	"github.com/choreo-dev/choreo/shared/service"
+	"github.com/choreo-dev/choreo/shipping"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+)
+
+// Services are the four service names.
+var Services = []string{"order", "payment", "inventory", "shipping"}
+
+// Options tune a Stack.
+type Options struct {
+	// SagaTimeout is the order service's deadline. Default 30s.
+	SagaTimeout time.Duration
+	// Countries are the shipping destinations served. Default the contract's.
+	Countries []string
+	// Logs, if true, writes the services' logs to the test log.
+	Logs bool
+}
+
+// Stack is a running Choreo: NATS and the four services.
+type Stack struct {
+	t    testing.TB
+	opts Options
+	NATS *natstest.Server
+	NC   *nats.Conn
+	JS   jetstream.JetStream
+	data string
+
+	mu       sync.Mutex
+	services map[string]*running
+}
+
+type running struct {
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// Start starts NATS and all four services and waits until they serve.
+func Start(t testing.TB, opts Options) *Stack {
+	t.Helper()
+	if opts.SagaTimeout <= 0 {
+		opts.SagaTimeout = 30 * time.Second
+	}
+	if len(opts.Countries) == 0 {
+		opts.Countries = []string{"US", "CA", "GB", "DE", "FR", "NL", "JP", "AU"}
+	}
+	s := &Stack{t: t, opts: opts, NATS: natstest.RunJetStream(t), data: t.TempDir(), services: map[string]*running{}}
+	s.NC = s.NATS.Connect(t)
+	js, err := jetstream.New(s.NC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.JS = js
+	for _, name := range Services {
+		s.StartService(name)
+	}
+	t.Cleanup(func() {
+		for _, name := range Services {
+			s.StopService(name)
+		}
+	})
+	return s
+}
+
+// Spec returns the service spec the stack runs for name.
+func (s *Stack) Spec(name string) service.Spec {
+	switch name {
+	case "order":
+		return order.Spec(order.Settings{SagaTimeout: s.opts.SagaTimeout, DeadlineTick: 100 * time.Millisecond})
+	case "payment":
+		return payment.Spec()
+	case "inventory":
+		return inventory.Spec()
+	case "shipping":
+		return shipping.Spec(s.opts.Countries)
+	}
+	panic("sagatest: unknown service " + name)
+}
+
+// DataDir is where the services keep their bbolt files.
+func (s *Stack) DataDir() string { return s.data }
+
+// DBPath is a service's bbolt file.
+func (s *Stack) DBPath(name string) string { return filepath.Join(s.data, name+".db") }
+
+// StartService starts one service in process and waits until it serves.
+func (s *Stack) StartService(name string) {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.services[name] != nil {
+		s.t.Fatalf("sagatest: %s already running", name)
+	}
+	log := zerolog.Nop()
+	if s.opts.Logs {
+		log = zerolog.New(zerolog.NewTestWriter(s.t)).With().Str("service", name).Logger()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- service.Run(ctx, s.Spec(name), service.Options{
+			NATSURL: s.NATS.URL(), DataDir: s.data, Logger: log, Ready: ready,
+			NATSOptions: []nats.Option{nats.ReconnectWait(20 * time.Millisecond)},
+			ConsumerTuning: func(c *consumer.Config) {
+				// Short backoffs keep retry and dead-letter scenarios quick.
+				c.Backoff, c.BackoffMax = 20*time.Millisecond, 200*time.Millisecond
+			},
+		})
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		cancel()
+		s.t.Fatalf("sagatest: %s did not start: %v", name, err)
+	case <-time.After(30 * time.Second):
+		cancel()
+		s.t.Fatalf("sagatest: %s did not become ready", name)
+	}
+	s.services[name] = &running{cancel: cancel, done: done}
+}
+
+// StopService stops one service (a graceful drain) and waits for it.
+func (s *Stack) StopService(name string) {
+	s.mu.Lock()
+	r := s.services[name]
+	delete(s.services, name)
+	s.mu.Unlock()
+	if r == nil {
+		return
+	}
+	r.cancel()
+	select {
+	case err := <-r.done:
+		if err != nil {
+			s.t.Errorf("sagatest: %s stopped with %v", name, err)
+		}
+	case <-time.After(30 * time.Second):
+		s.t.Errorf("sagatest: %s did not stop", name)
+	}
+}
+
+// RestartService stops and starts one service on the same data.
+func (s *Stack) RestartService(name string) {
+	s.t.Helper()
+	s.StopService(name)
+	s.StartService(name)
+}
+
+// ReplyError is an error reply of the contract.
+type ReplyError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *ReplyError) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
+
+// Request sends req (marshalled unless it is []byte) to subject and decodes
+// the success reply into resp (if not nil); an error reply is a *ReplyError.
+func (s *Stack) Request(subject string, req, resp any) error {
+	return Request(s.NC, subject, req, resp)
+}
+
+// Request is Stack.Request on any connection.
+func Request(nc *nats.Conn, subject string, req, resp any) error {
+	body, ok := req.([]byte)
+	if !ok {
+		var err error
+		if body, err = json.Marshal(req); err != nil {
+			return err
+		}
+	}
+	msg, err := nc.Request(subject, body, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	if code := msg.Header.Get("Nats-Service-Error-Code"); code != "" {
+		var e struct {
+			Error struct {
+				Code    string `json:"code"`
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		if err := json.Unmarshal(msg.Data, &e); err != nil {
+			return fmt.Errorf("undecodable error reply %q: %w", msg.Data, err)
+		}
+		status, _ := strconv.Atoi(code)
+		return &ReplyError{Status: status, Code: e.Error.Code, Message: e.Error.Message}
+	}
+	if resp == nil {
+		return nil
+	}
+	return json.Unmarshal(msg.Data, resp)
+}
+
+// IsCode reports whether err is a reply error with the given code.
+func IsCode(err error, code string) bool {
+	var re *ReplyError
+	return errors.As(err, &re) && re.Code == code
+}

@@ -1,0 +1,22 @@
+package consumer
+
+import "errors"
+
+// ErrPermanent marks a handler error that no retry can fix (a payload that
+// breaks an invariant, say). Wrap it, or use Permanent: the message goes to
+// the dead-letter stream at once.
+var ErrPermanent = errors.New("permanent failure")
+
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string        { return e.err.Error() }
+func (e permanentError) Unwrap() []error      { return []error{e.err, ErrPermanent} }
+func (e permanentError) Is(target error) bool { return target == ErrPermanent }
+
+// Permanent marks err as not worth retrying.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return permanentError{err}
+}

@@ -1,0 +1,336 @@
+package consumer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/choreo-dev/choreo/shared/envelope"
+	"github.com/choreo-dev/choreo/shared/eventstore"
+	"github.com/choreo-dev/choreo/shared/streams"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+)
+
+// Handler applies one event's effects inside the transaction the runner
+// opened. It must only change the store through tx: the runner commits the
+// effects and the inbox mark together, or neither.
+type Handler func(ctx context.Context, tx *eventstore.Tx, env envelope.Envelope, ev envelope.Event) error
+
+// Dead-letter headers, from the contract.
+const (
+	HeaderDLQStream     = "Choreo-Dlq-Stream"
+	HeaderDLQSequence   = "Choreo-Dlq-Sequence"
+	HeaderDLQSubject    = "Choreo-Dlq-Subject"
+	HeaderDLQDeliveries = "Choreo-Dlq-Deliveries"
+	HeaderDLQError      = "Choreo-Dlq-Error"
+	// HeaderDLQMsgID keeps the original Nats-Msg-Id: the dead letter gets an
+	// id of its own, so two services dead-lettering one event both keep theirs.
+	HeaderDLQMsgID = "Choreo-Dlq-Msg-Id"
+)
+
+// Config describes one consumer.
+type Config struct {
+	// Service is the consuming service: the durable consumer's name and the
+	// second token of its dead letters' subjects.
+	Service string
+	// Stream is the stream consumed.
+	Stream string
+	// Subjects filter the stream to the events the service reacts to.
+	Subjects []string
+	Store    *eventstore.Store
+	Handler  Handler
+	// MaxDeliver is how many deliveries a failing message gets before it is
+	// dead-lettered. Default 5.
+	MaxDeliver int
+	// Backoff is the delay before the second delivery, doubled for each
+	// further one up to BackoffMax. Defaults 200ms and 5s.
+	Backoff, BackoffMax time.Duration
+	// Workers handle different orders concurrently. Default 32.
+	Workers int
+	// AckWait is how long JetStream waits for an ack before redelivering.
+	// Default 30s. A handler gets at most half of it.
+	AckWait time.Duration
+	// MaxAckPending bounds unacknowledged messages. Default 1024.
+	MaxAckPending int
+	Logger        zerolog.Logger
+}
+
+func (c *Config) defaults() error {
+	var missing []string
+	if c.Service == "" {
+		missing = append(missing, "Service")
+	}
+	if c.Stream == "" {
+		missing = append(missing, "Stream")
+	}
+	if c.Store == nil {
+		missing = append(missing, "Store")
+	}
+	if c.Handler == nil {
+		missing = append(missing, "Handler")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("consumer: %s required", strings.Join(missing, ", "))
+	}
+	if c.MaxDeliver <= 0 {
+		c.MaxDeliver = 5
+	}
+	if c.Backoff <= 0 {
+		c.Backoff = 200 * time.Millisecond
+	}
+	if c.BackoffMax <= 0 {
+		c.BackoffMax = 5 * time.Second
+	}
+	if c.Workers <= 0 {
+		c.Workers = 32
+	}
+	if c.AckWait <= 0 {
+		c.AckWait = 30 * time.Second
+	}
+	if c.MaxAckPending <= 0 {
+		c.MaxAckPending = 1024
+	}
+	return nil
+}
+
+// ConsumerConfig is the JetStream durable consumer the runner binds to.
+// MaxDeliver is left unlimited on the server on purpose: the runner counts
+// deliveries and dead-letters at Config.MaxDeliver, and if writing the dead
+// letter fails the message must come back, not be dropped by the server.
+func (c Config) ConsumerConfig() jetstream.ConsumerConfig {
+	cc := jetstream.ConsumerConfig{
+		Durable:       c.Service,
+		Description:   "Choreo " + c.Service + " service",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       c.AckWait,
+		MaxDeliver:    -1,
+		MaxAckPending: c.MaxAckPending,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	}
+	if len(c.Subjects) == 1 {
+		cc.FilterSubject = c.Subjects[0]
+	} else {
+		cc.FilterSubjects = c.Subjects
+	}
+	return cc
+}
+
+// Run creates or updates the durable consumer and handles messages until ctx
+// is cancelled; then it stops fetching, lets in-flight handlers finish and
+// returns nil. Messages fetched but not started are left unacknowledged and
+// are redelivered after AckWait.
+func Run(ctx context.Context, js jetstream.JetStream, cfg Config) error {
+	if err := cfg.defaults(); err != nil {
+		return err
+	}
+	r := &runner{cfg: cfg, js: js, reg: cfg.Store.Registry()}
+	r.log = cfg.Logger.With().Str("consumer", cfg.Service).Str("stream", cfg.Stream).Logger()
+	var cons jetstream.Consumer
+	for {
+		var err error
+		if cons, err = js.CreateOrUpdateConsumer(ctx, cfg.Stream, cfg.ConsumerConfig()); err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		r.log.Warn().Err(err).Msg("cannot create consumer yet; retrying")
+		if !sleep(ctx, time.Second) {
+			return nil
+		}
+	}
+	return r.run(ctx, cons)
+}
+
+type runner struct {
+	cfg Config
+	js  jetstream.JetStream
+	reg *envelope.Registry
+	log zerolog.Logger
+}
+
+func (r *runner) run(ctx context.Context, cons jetstream.Consumer) error {
+	queues := make([]chan jetstream.Msg, r.cfg.Workers)
+	var wg sync.WaitGroup
+	// Handlers get their own context: a shutdown lets them finish and commit
+	// rather than abandoning work half-way through an fsync.
+	hctx := context.WithoutCancel(ctx)
+	for i := range queues {
+		queues[i] = make(chan jetstream.Msg, 16)
+		wg.Add(1)
+		go func(q <-chan jetstream.Msg) {
+			defer wg.Done()
+			for msg := range q {
+				if ctx.Err() != nil {
+					// Shutting down: hand it back for prompt redelivery.
+					_ = msg.Nak()
+					continue
+				}
+				r.handle(hctx, msg)
+			}
+		}(queues[i])
+	}
+	defer func() {
+		for _, q := range queues {
+			close(q)
+		}
+		wg.Wait()
+	}()
+	for ctx.Err() == nil {
+		iter, err := cons.Messages(jetstream.PullMaxMessages(min(256, r.cfg.MaxAckPending)))
+		if err != nil {
+			r.log.Warn().Err(err).Msg("cannot pull messages; retrying")
+			if !sleep(ctx, time.Second) {
+				return nil
+			}
+			continue
+		}
+		stop := context.AfterFunc(ctx, iter.Stop)
+		for {
+			msg, err := iter.Next()
+			if err != nil {
+				if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
+					break
+				}
+				// Missing heartbeats and the like: the iterator carries on.
+				r.log.Debug().Err(err).Msg("pull iterator")
+				continue
+			}
+			queues[shard(msg.Subject(), len(queues))] <- msg
+		}
+		stop()
+		iter.Stop()
+	}
+	return nil
+}
+
+// shard picks the worker for a message: all events of one order (the last
+// subject token) go to the same worker, in stream order.
+func shard(subject string, n int) int {
+	key := subject
+	if i := strings.LastIndexByte(subject, '.'); i >= 0 {
+		key = subject[i+1:]
+	}
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return int(h.Sum32() % uint32(n))
+}
+
+func (r *runner) handle(ctx context.Context, msg jetstream.Msg) {
+	meta, err := msg.Metadata()
+	if err != nil {
+		// Not a JetStream message: nothing to ack or redeliver.
+		r.log.Error().Err(err).Str("subject", msg.Subject()).Msg("message without JetStream metadata")
+		return
+	}
+	env, err := envelope.Parse(msg.Data())
+	if err != nil {
+		r.deadLetter(msg, meta, err)
+		return
+	}
+	log := r.log.With().Str("event_id", env.ID).Str("event_type", env.Type).
+		Str("order_id", env.CorrelationID).Str("correlation_id", env.CorrelationID).
+		Uint64("attempt", meta.NumDelivered).Logger()
+	ev, err := r.reg.Decode(env)
+	if err != nil {
+		r.deadLetter(msg, meta, err)
+		return
+	}
+	hctx, cancel := context.WithTimeout(ctx, r.cfg.AckWait/2)
+	defer cancel()
+	err = r.cfg.Store.Update(hctx, func(tx *eventstore.Tx) (err error) {
+		if tx.Handled(env.ID) {
+			return nil
+		}
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("panic in handler: %v\n%s", p, debug.Stack())
+			}
+		}()
+		if err := r.cfg.Handler(hctx, tx, env, ev); err != nil {
+			return err
+		}
+		return tx.MarkHandled(env.ID)
+	})
+	switch {
+	case err == nil:
+		if err := msg.Ack(); err != nil {
+			// The effects are committed; a redelivery will find the inbox mark.
+			log.Debug().Err(err).Msg("ack failed")
+		}
+	case errors.Is(err, ErrPermanent):
+		log.Error().Err(err).Msg("permanent failure; dead-lettering")
+		r.deadLetter(msg, meta, err)
+	case meta.NumDelivered >= uint64(r.cfg.MaxDeliver):
+		log.Error().Err(err).Msg("giving up after MaxDeliver deliveries; dead-lettering")
+		r.deadLetter(msg, meta, err)
+	default:
+		delay := r.backoff(meta.NumDelivered)
+		log.Warn().Err(err).Dur("retry_in", delay).Msg("handler failed; will retry")
+		_ = msg.NakWithDelay(delay)
+	}
+}
+
+func (r *runner) backoff(delivered uint64) time.Duration {
+	d := r.cfg.Backoff
+	for i := uint64(1); i < delivered && d < r.cfg.BackoffMax; i++ {
+		d *= 2
+	}
+	return min(d, r.cfg.BackoffMax)
+}
+
+// deadLetter copies the message to dlq.<service>.<subject> with the
+// contract's headers, then terminates it. If the copy fails the message is
+// negatively acknowledged instead, so it comes back and the copy is tried
+// again: a dead letter is never dropped.
+func (r *runner) deadLetter(msg jetstream.Msg, meta *jetstream.MsgMetadata, cause error) {
+	out := nats.NewMsg("dlq." + r.cfg.Service + "." + msg.Subject())
+	out.Data = msg.Data()
+	for k, vs := range msg.Headers() {
+		for _, v := range vs {
+			out.Header.Add(k, v)
+		}
+	}
+	reason := cause.Error()
+	if i := strings.IndexByte(reason, '\n'); i >= 0 {
+		reason = reason[:i] // keep stacks in the log, not in a header
+	}
+	out.Header.Set(HeaderDLQMsgID, msg.Headers().Get(jetstream.MsgIDHeader))
+	out.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("dlq.%s.%s.%d", r.cfg.Service, meta.Stream, meta.Sequence.Stream))
+	out.Header.Set(HeaderDLQStream, meta.Stream)
+	out.Header.Set(HeaderDLQSequence, strconv.FormatUint(meta.Sequence.Stream, 10))
+	out.Header.Set(HeaderDLQSubject, msg.Subject())
+	out.Header.Set(HeaderDLQDeliveries, strconv.FormatUint(meta.NumDelivered, 10))
+	out.Header.Set(HeaderDLQError, reason)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	log := r.log.With().Str("subject", msg.Subject()).Uint64("stream_seq", meta.Sequence.Stream).Logger()
+	if _, err := r.js.PublishMsg(ctx, out, jetstream.WithExpectStream(streams.DLQ)); err != nil {
+		log.Error().Err(err).Msg("dead-lettering failed; will retry")
+		_ = msg.NakWithDelay(r.backoff(meta.NumDelivered))
+		return
+	}
+	log.Error().Str("error", reason).Uint64("attempt", meta.NumDelivered).Msg("message dead-lettered")
+	if err := msg.TermWithReason(reason); err != nil {
+		log.Debug().Err(err).Msg("term failed")
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

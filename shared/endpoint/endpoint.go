@@ -1,0 +1,204 @@
+package endpoint
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/nats-io/nats.go/micro"
+	"github.com/rs/zerolog"
+)
+
+// Log field keys.
+const (
+	keySubject = "subject"
+	keyCode    = "code"
+	keyStatus  = "status"
+	keyOrderID = "order_id"
+	keyStack   = "stack"
+	keyPanic   = "panic"
+)
+
+// DefaultRequestTimeout bounds a request's context when Config.RequestTimeout
+// is zero, and when an Endpoint's Handler runs outside a Server.
+const DefaultRequestTimeout = 10 * time.Second
+
+// maxMessageLen bounds an error message: it travels in a NATS header.
+const maxMessageLen = 1024
+
+// Handler handles one decoded, validated request. It returns the reply value,
+// marshalled as JSON (nil replies {}), or an error: an *Error (or an error
+// wrapping one) is replied as is; anything else is replied as 500 internal
+// with the message "internal error", and logged with its details.
+//
+// ctx carries the request deadline and a logger (zerolog.Ctx) with the
+// subject and, when the body has a valid one, the order_id.
+type Handler[Req any] func(ctx context.Context, req *Req) (any, error)
+
+// Endpoint describes one micro endpoint. Build it with New; a hand-made
+// Endpoint with any micro.Handler works too (a Server then runs it in its
+// worker pool, with panic recovery, but without decoding).
+type Endpoint struct {
+	Name    string // micro endpoint name; New takes the subject's last token
+	Subject string
+	Handler micro.Handler // stand-alone handler, for use without a Server
+
+	serve func(ctx context.Context, req micro.Request) // set by New
+}
+
+// Option adjusts an Endpoint made by New.
+type Option func(*Endpoint)
+
+// WithName sets the endpoint's name instead of the subject's last token.
+func WithName(name string) Option {
+	return func(e *Endpoint) { e.Name = name }
+}
+
+// New returns an endpoint on subject that decodes each request into a Req by
+// Decode's rules, calls h, and replies. Its name is the subject's last token
+// ("order.place" is "place"). Panics in h are recovered and replied as 500.
+func New[Req any](subject string, h Handler[Req], opts ...Option) Endpoint {
+	e := Endpoint{Name: subject[strings.LastIndexByte(subject, '.')+1:], Subject: subject}
+	for _, opt := range opts {
+		opt(&e)
+	}
+	e.serve = func(ctx context.Context, req micro.Request) {
+		log := zerolog.Ctx(ctx).With().Str(keySubject, req.Subject())
+		if id := orderID(req.Data()); id != "" {
+			log = log.Str(keyOrderID, id)
+		}
+		logger := log.Logger()
+		ctx = logger.WithContext(ctx)
+		v, err := call(ctx, req.Data(), h)
+		reply(ctx, req, v, err)
+	}
+	e.Handler = micro.HandlerFunc(func(req micro.Request) {
+		ctx, cancel := context.WithTimeout(context.Background(), DefaultRequestTimeout)
+		defer cancel()
+		e.serve(ctx, req)
+	})
+	return e
+}
+
+// panicError is a recovered panic.
+type panicError struct {
+	value any
+	stack []byte
+}
+
+func (p *panicError) Error() string { return fmt.Sprintf("panic: %v", p.value) }
+
+// call decodes data and runs h, turning a panic into a *panicError.
+func call[Req any](ctx context.Context, data []byte, h Handler[Req]) (v any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			v, err = nil, &panicError{value: r, stack: debug.Stack()}
+		}
+	}()
+	req, err := Decode[Req](data)
+	if err != nil {
+		return nil, err
+	}
+	return h(ctx, req)
+}
+
+// reply answers req with v, or with err as a contract error reply, and logs
+// a failure once, with the logger in ctx.
+func reply(ctx context.Context, req micro.Request, v any, err error) {
+	log := zerolog.Ctx(ctx)
+	if err == nil {
+		if v == nil {
+			v = struct{}{}
+		}
+		body, merr := json.Marshal(v)
+		if merr == nil {
+			if rerr := req.Respond(body); rerr != nil {
+				log.Warn().Err(rerr).Msg("reply not sent")
+			}
+			return
+		}
+		err = fmt.Errorf("marshal reply: %w", merr)
+	}
+
+	var e *Error
+	if !errors.As(err, &e) || e.Status >= 500 {
+		ev := log.Error().Err(err).Str(keyCode, CodeInternal).Int(keyStatus, 500)
+		if p := (*panicError)(nil); errors.As(err, &p) {
+			ev = ev.Str(keyPanic, fmt.Sprint(p.value)).Bytes(keyStack, p.stack)
+		}
+		ev.Msg("request failed")
+		e = &Error{Status: 500, Code: CodeInternal, Message: "internal error"}
+	} else {
+		log.Debug().Str(keyCode, e.Code).Int(keyStatus, e.Status).Str(zerolog.ErrorFieldName, e.Message).Msg("request rejected")
+	}
+	if rerr := respondError(req, e); rerr != nil {
+		log.Warn().Err(rerr).Msg("error reply not sent")
+	}
+}
+
+// respondError sends e as a contract error reply: the micro error headers
+// and the body {"error":{"code","message"}}.
+func respondError(req micro.Request, e *Error) error {
+	msg := cleanMessage(e.Message)
+	code := e.Code
+	if code == "" {
+		code = codeForStatus(e.Status)
+	}
+	var body struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	body.Error.Code = code
+	body.Error.Message = msg
+	data, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	return req.Error(strconv.Itoa(e.Status), msg, data)
+}
+
+// cleanMessage makes a message fit for a NATS header: valid UTF-8, no control
+// characters (a CR or LF would break the header block), not empty, bounded.
+func cleanMessage(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+	if len(s) > maxMessageLen {
+		cut := maxMessageLen
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	if strings.TrimSpace(s) == "" {
+		s = "error"
+	}
+	return s
+}
+
+// orderID returns the body's top-level order_id if it is a valid identifier.
+func orderID(data []byte) string {
+	if !bytes.Contains(data, []byte(`"order_id"`)) || len(data) > MaxBodySize {
+		return ""
+	}
+	var v struct {
+		OrderID string `json:"order_id"`
+	}
+	if json.Unmarshal(data, &v) != nil || !ValidID(v.OrderID) {
+		return ""
+	}
+	return v.OrderID
+}

@@ -1,0 +1,14 @@
+package eventstore
+
+import "errors"
+
+// ErrConcurrencyConflict is returned by an append whose expected version is
+// not the aggregate's current version. Nothing was written; reload and decide
+// again.
+var ErrConcurrencyConflict = errors.New("concurrency conflict")
+
+// ErrLocked is returned by Open when another process holds the file.
+var ErrLocked = errors.New("event store file is locked by another process")
+
+// ErrReadOnly is returned when a read-only transaction is asked to write.
+var ErrReadOnly = errors.New("read-only transaction")

@@ -1,0 +1,102 @@
+package eventstore
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// OutboxEntry is one event waiting to be published.
+type OutboxEntry struct {
+	Seq     uint64 // position in the outbox; entries are published in Seq order
+	Subject string
+	MsgID   string // the event id: the Nats-Msg-Id header
+	Body    []byte // the envelope JSON, exactly as stored
+}
+
+// Outbox values: len(subject) (2) subject len(id) (1) id body.
+func (tx *Tx) enqueue(subject, id string, body []byte) error {
+	if len(subject) > 0xffff || len(id) > 0xff {
+		return fmt.Errorf("outbox: subject or id too long")
+	}
+	ob := tx.b.Bucket(bucketOutbox)
+	seq, err := ob.NextSequence()
+	if err != nil {
+		return err
+	}
+	v := make([]byte, 0, 3+len(subject)+len(id)+len(body))
+	v = binary.BigEndian.AppendUint16(v, uint16(len(subject)))
+	v = append(v, subject...)
+	v = append(v, byte(len(id)))
+	v = append(v, id...)
+	v = append(v, body...)
+	tx.outboxed = true
+	return ob.Put(u64(seq), v)
+}
+
+func decodeOutbox(k, v []byte) (OutboxEntry, error) {
+	seq := binary.BigEndian.Uint64(k)
+	bad := fmt.Errorf("outbox entry %d is corrupt", seq)
+	if len(v) < 2 {
+		return OutboxEntry{}, bad
+	}
+	n := int(binary.BigEndian.Uint16(v))
+	if len(v) < 2+n+1 {
+		return OutboxEntry{}, bad
+	}
+	subject := string(v[2 : 2+n])
+	m := int(v[2+n])
+	rest := v[3+n:]
+	if len(rest) < m {
+		return OutboxEntry{}, bad
+	}
+	return OutboxEntry{Seq: seq, Subject: subject, MsgID: string(rest[:m]), Body: append([]byte(nil), rest[m:]...)}, nil
+}
+
+// PendingOutbox returns up to limit outbox entries, oldest first.
+func (s *Store) PendingOutbox(limit int) ([]OutboxEntry, error) {
+	var out []OutboxEntry
+	err := s.db.View(func(btx *bolt.Tx) error {
+		c := btx.Bucket(bucketOutbox).Cursor()
+		for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
+			e, err := decodeOutbox(k, v)
+			if err != nil {
+				return err
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// OutboxLen is the number of entries waiting to be published.
+func (s *Store) OutboxLen() (int, error) {
+	var n int
+	err := s.db.View(func(btx *bolt.Tx) error {
+		c := btx.Bucket(bucketOutbox).Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// AckOutbox removes entries whose publication JetStream acknowledged.
+// Removing an entry twice is harmless.
+func (s *Store) AckOutbox(seqs []uint64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	return s.db.Batch(func(btx *bolt.Tx) error {
+		ob := btx.Bucket(bucketOutbox)
+		for _, seq := range seqs {
+			if err := ob.Delete(u64(seq)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,191 @@
+package eventstore
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"time"
+
+	"github.com/choreo-dev/choreo/shared/envelope"
+	"github.com/rs/zerolog"
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// Bucket names. Keys are documented where they are written.
+var (
+	bucketEvents    = []byte("events")     // aggKey 0x00 version(8) -> envelope JSON
+	bucketLog       = []byte("log")        // position(8) -> aggKey 0x00 version(8): commit order, for rebuilds
+	bucketSnapshots = []byte("snapshots")  // aggKey -> snapshot JSON
+	bucketOutbox    = []byte("outbox")     // sequence(8) -> subject len(2) subject envelope JSON
+	bucketInbox     = []byte("inbox")      // event id -> handled at, unix nanos (8)
+	bucketInboxTime = []byte("inbox_time") // handled at(8) event id -> nil, for pruning oldest first
+	bucketViews     = []byte("views")      // one nested bucket per projection bucket name
+	bucketMeta      = []byte("meta")
+)
+
+// Projection keeps a read model up to date. Apply runs inside the transaction
+// that appends the event, so a query never sees an event without its effect on
+// the view. It must be deterministic: RebuildProjections replays the whole log
+// through it.
+type Projection interface {
+	// Buckets names the view buckets the projection owns; a rebuild empties them.
+	Buckets() []string
+	// Apply updates the views for one appended event.
+	Apply(tx *Tx, e envelope.Envelope, ev envelope.Event) error
+}
+
+// Options configure a Store. The zero value of each field means its default.
+type Options struct {
+	// Service is the stream owner's name: public events are published on
+	// "<Service>.events.<Type>.<aggregate id>". Required.
+	Service string
+	// Registry decodes stored events. Required.
+	Registry *envelope.Registry
+	// Projections are applied to every appended event, in order.
+	Projections []Projection
+	// SnapshotEvery stores an aggregate's state every N events. Default 100.
+	SnapshotEvery uint64
+	// LockTimeout bounds the wait for another process's lock on the file.
+	// Default 2s: a second process on the same data directory fails fast.
+	LockTimeout time.Duration
+	// BatchDelay is bbolt's MaxBatchDelay: how long a write waits for others
+	// to share its fsync. Default 1ms.
+	BatchDelay time.Duration
+	// Now is the clock for occurred_at. Default time.Now.
+	Now func() time.Time
+	// Logger. Default zerolog.Nop().
+	Logger *zerolog.Logger
+}
+
+func (o *Options) defaults() error {
+	if o.Service == "" {
+		return errors.New("eventstore: Options.Service is required")
+	}
+	if o.Registry == nil {
+		return errors.New("eventstore: Options.Registry is required")
+	}
+	if o.SnapshotEvery == 0 {
+		o.SnapshotEvery = 100
+	}
+	if o.LockTimeout == 0 {
+		o.LockTimeout = 2 * time.Second
+	}
+	if o.BatchDelay == 0 {
+		o.BatchDelay = time.Millisecond
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		nop := zerolog.Nop()
+		o.Logger = &nop
+	}
+	return nil
+}
+
+// Store is a service's event store. It is safe for concurrent use.
+type Store struct {
+	db     *bolt.DB
+	opts   Options
+	notify chan struct{}
+}
+
+// Open opens (creating if needed) the store at path. It never opens bbolt
+// with NoSync: a commit returns only after fsync.
+func Open(path string, opts Options) (*Store, error) {
+	if err := opts.defaults(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout, FreelistType: bolt.FreelistMapType})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("open %s: %w (waited %s; is another instance running on this data directory?)", path, ErrLocked, opts.LockTimeout)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db.MaxBatchDelay = opts.BatchDelay
+	err = db.Update(func(btx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketEvents, bucketLog, bucketSnapshots, bucketOutbox, bucketInbox, bucketInboxTime, bucketViews, bucketMeta} {
+			if _, err := btx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: create buckets: %w", path, err)
+	}
+	return &Store{db: db, opts: opts, notify: make(chan struct{}, 1)}, nil
+}
+
+// Close closes the file.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Path is the file's path.
+func (s *Store) Path() string { return s.db.Path() }
+
+// Registry is the registry the store decodes with.
+func (s *Store) Registry() *envelope.Registry { return s.opts.Registry }
+
+// Service is the owning service's name.
+func (s *Store) Service() string { return s.opts.Service }
+
+// DB exposes the bbolt handle for checks and statistics (tx.Check, Stats).
+func (s *Store) DB() *bolt.DB { return s.db }
+
+// Outboxed is signalled (without blocking, coalescing) after every commit that
+// queued outbox entries; the relay waits on it.
+func (s *Store) Outboxed() <-chan struct{} { return s.notify }
+
+// Update runs fn in a write transaction and commits it (fsync) if fn returns
+// nil. Concurrent Updates share commits (see the package doc's caveat: fn may
+// run more than once). A panic in fn becomes an error and rolls back.
+func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var outboxed bool
+	err := s.db.Batch(func(btx *bolt.Tx) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("eventstore: panic in update: %v\n%s", r, debug.Stack())
+			}
+		}()
+		tx := &Tx{b: btx, s: s, now: s.opts.Now().UTC()}
+		outboxed = false
+		if err := fn(tx); err != nil {
+			return err
+		}
+		outboxed = tx.outboxed
+		return nil
+	})
+	if err == nil && outboxed {
+		select {
+		case s.notify <- struct{}{}:
+		default:
+		}
+	}
+	return err
+}
+
+// View runs fn in a read-only transaction; it sees one consistent snapshot.
+func (s *Store) View(fn func(tx *Tx) error) error {
+	return s.db.View(func(btx *bolt.Tx) error {
+		return fn(&Tx{b: btx, s: s, now: s.opts.Now().UTC()})
+	})
+}
+
+func u64(v uint64) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], v)
+	return b[:]
+}

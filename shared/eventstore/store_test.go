@@ -1,0 +1,403 @@
+package eventstore_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/choreo-dev/choreo/shared/envelope"
+	"github.com/choreo-dev/choreo/shared/eventstore"
+	bolt "go.etcd.io/bbolt"
+)
+
+// A tiny counter aggregate for the tests.
+type added struct {
+	N int `json:"n"`
+}
+
+func (added) EventType() string { return "Added" }
+
+type noted struct{}
+
+func (noted) EventType() string { return "Noted" }
+func (noted) Private()          {}
+
+type counter struct {
+	ID    string `json:"id"`
+	Total int    `json:"total"`
+	Count int    `json:"count"`
+}
+
+var counterAgg = eventstore.Aggregate[counter]{
+	Type: "counter",
+	New:  func(id string) counter { return counter{ID: id} },
+	Evolve: func(c counter, e envelope.Event) counter {
+		if a, ok := e.(added); ok {
+			c.Total += a.N
+			c.Count++
+		}
+		return c
+	},
+}
+
+// totals is a projection: the running total of every counter.
+type totals struct{}
+
+func (totals) Buckets() []string { return []string{"totals"} }
+func (totals) Apply(tx *eventstore.Tx, e envelope.Envelope, ev envelope.Event) error {
+	a, ok := ev.(added)
+	if !ok {
+		return nil
+	}
+	b := tx.Bucket("totals")
+	var cur int
+	if v := b.Get([]byte(e.AggregateID)); v != nil {
+		_ = json.Unmarshal(v, &cur)
+	}
+	v, _ := json.Marshal(cur + a.N)
+	return b.Put([]byte(e.AggregateID), v)
+}
+
+func registry() *envelope.Registry {
+	r := envelope.NewRegistry()
+	envelope.Register[added](r)
+	envelope.Register[noted](r)
+	return r
+}
+
+func openStore(t *testing.T, path string, every uint64) *eventstore.Store {
+	t.Helper()
+	s, err := eventstore.Open(path, eventstore.Options{
+		Service: "test", Registry: registry(), SnapshotEvery: every, Projections: []eventstore.Projection{totals{}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// Every test leaves a file that passes bbolt's own consistency check.
+		if err := s.DB().View(func(tx *bolt.Tx) error {
+			for err := range tx.Check() {
+				return err
+			}
+			return nil
+		}); err != nil && !errors.Is(err, bolt.ErrDatabaseNotOpen) {
+			t.Errorf("consistency check: %v", err)
+		}
+		s.Close()
+	})
+	return s
+}
+
+func newStore(t *testing.T) *eventstore.Store {
+	return openStore(t, filepath.Join(t.TempDir(), "test.db"), 100)
+}
+
+func add(t *testing.T, s *eventstore.Store, id string, n int) {
+	t.Helper()
+	err := s.Update(context.Background(), func(tx *eventstore.Tx) error {
+		_, err := eventstore.Update(tx, counterAgg, id, eventstore.Meta{CorrelationID: id}, func(counter) ([]envelope.Event, error) {
+			return []envelope.Event{added{N: n}}, nil
+		})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func load(t *testing.T, s *eventstore.Store, id string) (counter, uint64) {
+	t.Helper()
+	var c counter
+	var v uint64
+	if err := s.View(func(tx *eventstore.Tx) (err error) {
+		c, v, err = eventstore.Load(tx, counterAgg, id)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return c, v
+}
+
+func TestRoundTripAndReopen(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "s.db")
+	s := openStore(t, path, 100)
+	for i := 1; i <= 3; i++ {
+		add(t, s, "a", i)
+	}
+	add(t, s, "b", 10)
+	if c, v := load(t, s, "a"); c.Total != 6 || v != 3 {
+		t.Fatalf("a = %+v v%d, want total 6 at v3", c, v)
+	}
+	var envs []envelope.Envelope
+	_ = s.View(func(tx *eventstore.Tx) error {
+		return tx.Events("counter", "a", 0, func(e envelope.Envelope) error { envs = append(envs, e); return nil })
+	})
+	if len(envs) != 3 || envs[0].Version != 1 || envs[2].Version != 3 || envs[0].Type != "Added" || envs[0].CorrelationID != "a" {
+		t.Fatalf("events = %+v", envs)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2 := openStore(t, path, 100)
+	if c, v := load(t, s2, "a"); c.Total != 6 || v != 3 {
+		t.Fatalf("after reopen a = %+v v%d", c, v)
+	}
+	if c, v := load(t, s2, "b"); c.Total != 10 || v != 1 {
+		t.Fatalf("after reopen b = %+v v%d", c, v)
+	}
+	if c, v := load(t, s2, "nobody"); c.ID != "nobody" || v != 0 {
+		t.Fatalf("unknown aggregate = %+v v%d", c, v)
+	}
+}
+
+func TestStaleVersionConflicts(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	add(t, s, "a", 1)
+	err := s.Update(context.Background(), func(tx *eventstore.Tx) error {
+		_, err := tx.Append("counter", "a", 0, eventstore.Meta{}, added{N: 5})
+		return err
+	})
+	if !errors.Is(err, eventstore.ErrConcurrencyConflict) {
+		t.Fatalf("err = %v, want ErrConcurrencyConflict", err)
+	}
+	if c, v := load(t, s, "a"); c.Total != 1 || v != 1 {
+		t.Fatalf("stale append changed the aggregate: %+v v%d", c, v)
+	}
+	if n, _ := s.OutboxLen(); n != 1 {
+		t.Fatalf("outbox has %d entries, want 1", n)
+	}
+}
+
+func TestConcurrentAppendersExactlyOneWins(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = s.Update(context.Background(), func(tx *eventstore.Tx) error {
+				_, err := tx.Append("counter", "race", 0, eventstore.Meta{}, added{N: i + 1})
+				return err
+			})
+		}()
+	}
+	close(start)
+	wg.Wait()
+	wins := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			wins++
+		case !errors.Is(err, eventstore.ErrConcurrencyConflict):
+			t.Fatalf("unexpected error %v", err)
+		}
+	}
+	if wins != 1 {
+		t.Fatalf("%d appenders won, want exactly 1", wins)
+	}
+	if c, v := load(t, s, "race"); v != 1 || c.Count != 1 {
+		t.Fatalf("race = %+v v%d", c, v)
+	}
+}
+
+func TestSnapshotPlusTailEqualsFullReplay(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	snap := openStore(t, filepath.Join(dir, "snap.db"), 7)
+	full := openStore(t, filepath.Join(dir, "full.db"), 1<<62)
+	for i := 1; i <= 52; i++ {
+		add(t, snap, "a", i)
+		add(t, full, "a", i)
+		cs, vs := load(t, snap, "a")
+		cf, vf := load(t, full, "a")
+		if cs != cf || vs != vf {
+			t.Fatalf("after %d events: snapshot+tail %+v v%d, full replay %+v v%d", i, cs, vs, cf, vf)
+		}
+	}
+}
+
+func TestOutboxAndInboxCommitWithTheEvents(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	boom := errors.New("boom")
+	// A failing closure leaves no event, no outbox entry, no inbox mark, no view change.
+	err := s.Update(context.Background(), func(tx *eventstore.Tx) error {
+		if _, err := tx.Append("counter", "a", 0, eventstore.Meta{}, added{N: 1}); err != nil {
+			return err
+		}
+		if err := tx.MarkHandled("evt-1"); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("err = %v", err)
+	}
+	// A panicking one too, and the panic does not escape.
+	err = s.Update(context.Background(), func(tx *eventstore.Tx) error {
+		_, _ = tx.Append("counter", "a", 0, eventstore.Meta{}, added{N: 1})
+		panic("handler bug")
+	})
+	if err == nil || !strings.Contains(err.Error(), "handler bug") {
+		t.Fatalf("panic err = %v", err)
+	}
+	check := func(wantEvents uint64, wantOutbox int, wantHandled bool, wantTotal string) {
+		t.Helper()
+		if _, v := load(t, s, "a"); v != wantEvents {
+			t.Fatalf("version %d, want %d", v, wantEvents)
+		}
+		if n, _ := s.OutboxLen(); n != wantOutbox {
+			t.Fatalf("outbox %d, want %d", n, wantOutbox)
+		}
+		_ = s.View(func(tx *eventstore.Tx) error {
+			if got := tx.Handled("evt-1"); got != wantHandled {
+				t.Fatalf("handled = %v, want %v", got, wantHandled)
+			}
+			var got string
+			if b := tx.Bucket("totals"); b != nil {
+				got = string(b.Get([]byte("a")))
+			}
+			if got != wantTotal {
+				t.Fatalf("view = %q, want %q", got, wantTotal)
+			}
+			return nil
+		})
+	}
+	check(0, 0, false, "")
+	err = s.Update(context.Background(), func(tx *eventstore.Tx) error {
+		if _, err := tx.Append("counter", "a", 0, eventstore.Meta{}, added{N: 4}, noted{}); err != nil {
+			return err
+		}
+		return tx.MarkHandled("evt-1")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The private event is stored but not queued for publishing.
+	check(2, 1, true, "4")
+	entries, err := s.PendingOutbox(10)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("pending = %v, %v", entries, err)
+	}
+	e := entries[0]
+	env, err := envelope.Parse(e.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Subject != "test.events.Added.a" || e.MsgID != env.ID || env.Version != 1 {
+		t.Fatalf("entry = %+v env %+v", e, env)
+	}
+	if err := s.AckOutbox([]uint64{e.Seq}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.OutboxLen(); n != 0 {
+		t.Fatalf("outbox after ack: %d", n)
+	}
+}
+
+func TestOutboxKeepsCommitOrder(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	for i := range 30 {
+		add(t, s, fmt.Sprintf("c%d", i%4), i)
+	}
+	entries, _ := s.PendingOutbox(100)
+	if len(entries) != 30 {
+		t.Fatalf("%d entries", len(entries))
+	}
+	for i, e := range entries {
+		var env struct {
+			Data added `json:"data"`
+		}
+		_ = json.Unmarshal(e.Body, &env)
+		if env.Data.N != i {
+			t.Fatalf("entry %d carries n=%d: outbox out of commit order", i, env.Data.N)
+		}
+	}
+}
+
+func TestRebuildProjectionsFromLog(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	for i := 1; i <= 10; i++ {
+		add(t, s, fmt.Sprintf("c%d", i%3), i)
+	}
+	read := func() map[string]string {
+		m := map[string]string{}
+		_ = s.View(func(tx *eventstore.Tx) error {
+			return tx.Bucket("totals").ForEach(func(k, v []byte) error { m[string(k)] = string(v); return nil })
+		})
+		return m
+	}
+	before := read()
+	// Corrupt the view, then rebuild it from the log.
+	_ = s.Update(context.Background(), func(tx *eventstore.Tx) error { return tx.Bucket("totals").Put([]byte("c1"), []byte("999")) })
+	n, err := s.RebuildProjections()
+	if err != nil || n != 10 {
+		t.Fatalf("rebuild: %d events, %v", n, err)
+	}
+	after := read()
+	if fmt.Sprint(before) != fmt.Sprint(after) {
+		t.Fatalf("rebuilt %v, want %v", after, before)
+	}
+}
+
+func TestPruneInbox(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s, err := eventstore.Open(filepath.Join(t.TempDir(), "p.db"), eventstore.Options{
+		Service: "test", Registry: registry(), Now: func() time.Time { return now },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := range 10 {
+		now = now.Add(time.Hour)
+		_ = s.Update(context.Background(), func(tx *eventstore.Tx) error { return tx.MarkHandled(fmt.Sprintf("e%d", i)) })
+	}
+	// Entries e0..e4 were handled at hours 1..5.
+	removed := 0
+	for {
+		n, err := s.PruneInbox(time.Date(2026, 1, 1, 6, 0, 0, 0, time.UTC), 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		removed += n
+		if n < 2 {
+			break
+		}
+	}
+	if removed != 5 {
+		t.Fatalf("removed %d, want 5", removed)
+	}
+	_ = s.View(func(tx *eventstore.Tx) error {
+		if tx.Handled("e4") || !tx.Handled("e5") {
+			t.Fatalf("pruned the wrong entries")
+		}
+		return nil
+	})
+}
+
+func TestSecondOpenFailsFast(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "l.db")
+	_ = openStore(t, path, 100)
+	_, err := eventstore.Open(path, eventstore.Options{Service: "test", Registry: registry(), LockTimeout: 200 * time.Millisecond})
+	if !errors.Is(err, eventstore.ErrLocked) {
+		t.Fatalf("err = %v, want ErrLocked", err)
+	}
+}

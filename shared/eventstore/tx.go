@@ -1,0 +1,176 @@
+package eventstore
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/choreo-dev/choreo/shared/envelope"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Tx is one transaction on the store: read-only inside View, read-write
+// inside Update.
+type Tx struct {
+	b        *bolt.Tx
+	s        *Store
+	now      time.Time
+	outboxed bool
+}
+
+// Meta is what an append records about why the events happened.
+type Meta struct {
+	// CorrelationID ties every event of one saga together: the order id.
+	CorrelationID string
+	// CausationID is the id of the command or event that caused these events.
+	CausationID string
+}
+
+// Private marks an event that is kept in the owner's log but never published:
+// the contract fixes which event types each stream carries, and some state
+// changes (a wallet debit, a noted cancellation) are the owner's business.
+type Private interface {
+	Private()
+}
+
+// Now is the transaction's clock reading, in UTC.
+func (tx *Tx) Now() time.Time { return tx.now }
+
+// Writable reports whether this is a write transaction.
+func (tx *Tx) Writable() bool { return tx.b.Writable() }
+
+func aggKey(aggType, aggID string) []byte {
+	k := make([]byte, 0, len(aggType)+1+len(aggID))
+	k = append(k, aggType...)
+	k = append(k, 0)
+	return append(k, aggID...)
+}
+
+func eventKey(ak []byte, version uint64) []byte {
+	k := make([]byte, 0, len(ak)+9)
+	k = append(k, ak...)
+	k = append(k, 0)
+	return append(k, u64(version)...)
+}
+
+// Version returns the aggregate's current version: 0 if it has no events.
+func (tx *Tx) Version(aggType, aggID string) uint64 {
+	ak := aggKey(aggType, aggID)
+	prefix := append(ak, 0)
+	c := tx.b.Bucket(bucketEvents).Cursor()
+	// The next key after the aggregate's keys; seek there and step back.
+	k, _ := c.Seek(append(append([]byte{}, ak...), 1))
+	if k == nil {
+		k, _ = c.Last()
+	} else {
+		k, _ = c.Prev()
+	}
+	if k == nil || !bytes.HasPrefix(k, prefix) || len(k) != len(prefix)+8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(k[len(prefix):])
+}
+
+// Events calls fn for each stored event of the aggregate with a version above
+// after, oldest first.
+func (tx *Tx) Events(aggType, aggID string, after uint64, fn func(envelope.Envelope) error) error {
+	ak := aggKey(aggType, aggID)
+	prefix := append(ak, 0)
+	c := tx.b.Bucket(bucketEvents).Cursor()
+	for k, v := c.Seek(eventKey(ak, after+1)); k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8; k, v = c.Next() {
+		var e envelope.Envelope
+		if err := json.Unmarshal(v, &e); err != nil {
+			return fmt.Errorf("read %s/%s v%d: %w", aggType, aggID, binary.BigEndian.Uint64(k[len(prefix):]), err)
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Append stores events for one aggregate at expected+1, expected+2, …, queues
+// the public ones in the outbox and applies the projections. If the aggregate
+// is not at version expected, it fails with ErrConcurrencyConflict and writes
+// nothing.
+func (tx *Tx) Append(aggType, aggID string, expected uint64, meta Meta, events ...envelope.Event) ([]envelope.Envelope, error) {
+	if !tx.b.Writable() {
+		return nil, ErrReadOnly
+	}
+	if len(events) == 0 {
+		return nil, nil
+	}
+	if cur := tx.Version(aggType, aggID); cur != expected {
+		return nil, fmt.Errorf("append %s/%s at v%d, store has v%d: %w", aggType, aggID, expected, cur, ErrConcurrencyConflict)
+	}
+	ak := aggKey(aggType, aggID)
+	reg := tx.s.opts.Registry
+	envs := make([]envelope.Envelope, len(events))
+	for i, ev := range events {
+		typ := ev.EventType()
+		if !reg.Knows(typ) {
+			return nil, fmt.Errorf("append %s/%s: %s: %w", aggType, aggID, typ, envelope.ErrUnknownType)
+		}
+		data, err := json.Marshal(ev)
+		if err != nil {
+			return nil, fmt.Errorf("append %s/%s: encode %s: %w", aggType, aggID, typ, err)
+		}
+		env := envelope.Envelope{
+			ID: envelope.NewID(), Type: typ, SchemaVersion: reg.SchemaVersion(typ),
+			AggregateType: aggType, AggregateID: aggID, Version: expected + uint64(i) + 1,
+			OccurredAt: tx.now, CorrelationID: meta.CorrelationID, CausationID: meta.CausationID,
+			Data: data,
+		}
+		body, err := json.Marshal(env)
+		if err != nil {
+			return nil, fmt.Errorf("append %s/%s: encode envelope: %w", aggType, aggID, err)
+		}
+		ek := eventKey(ak, env.Version)
+		if err := tx.b.Bucket(bucketEvents).Put(ek, body); err != nil {
+			return nil, fmt.Errorf("append %s/%s: %w", aggType, aggID, err)
+		}
+		log := tx.b.Bucket(bucketLog)
+		pos, _ := log.NextSequence()
+		if err := log.Put(u64(pos), ek); err != nil {
+			return nil, fmt.Errorf("append %s/%s: log: %w", aggType, aggID, err)
+		}
+		if _, private := ev.(Private); !private {
+			if err := tx.enqueue(Subject(tx.s.opts.Service, typ, aggID), env.ID, body); err != nil {
+				return nil, fmt.Errorf("append %s/%s: outbox: %w", aggType, aggID, err)
+			}
+		}
+		envs[i] = env
+	}
+	for i, env := range envs {
+		for _, p := range tx.s.opts.Projections {
+			if err := p.Apply(tx, env, events[i]); err != nil {
+				return nil, fmt.Errorf("project %s %s/%s v%d: %w", env.Type, aggType, aggID, env.Version, err)
+			}
+		}
+	}
+	return envs, nil
+}
+
+// Subject is where a public event is published:
+// "<service>.events.<Type>.<aggregate id>".
+func Subject(service, eventType, aggID string) string {
+	return service + ".events." + eventType + "." + aggID
+}
+
+// Bucket returns the projection bucket name, creating it in a write
+// transaction. In a read transaction it returns nil if the bucket was never
+// written.
+func (tx *Tx) Bucket(name string) *bolt.Bucket {
+	views := tx.b.Bucket(bucketViews)
+	if b := views.Bucket([]byte(name)); b != nil || !tx.b.Writable() {
+		return b
+	}
+	b, err := views.CreateBucket([]byte(name))
+	if err != nil {
+		// Only a bad name (empty, too long) can fail here: a programming error.
+		panic(fmt.Sprintf("eventstore: create view bucket %q: %v", name, err))
+	}
+	return b
+}

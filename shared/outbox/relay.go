@@ -1,0 +1,160 @@
+// Package outbox publishes what a service's event store queued in its
+// transactional outbox to the service's JetStream stream.
+//
+// The relay reads the oldest entries, publishes them pipelined (asynchronous
+// publishes on one connection reach the server in order), waits for each
+// PubAck, and only then deletes the acknowledged entries. Each message carries
+// the event id as Nats-Msg-Id, so a publish that is repeated — after a crash
+// between the PubAck and the delete, or after a timeout whose outcome is
+// unknown — is de-duplicated by JetStream within the stream's duplicate window
+// and by the consumers' inboxes after it.
+//
+// Nothing on a command's reply path waits for the relay: a command commits its
+// events and outbox entries in one bbolt transaction, replies, and the relay
+// is woken to publish. If NATS is down the entries wait on disk.
+package outbox
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/choreo-dev/choreo/shared/eventstore"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+)
+
+// Relay moves outbox entries to JetStream. Run it once per store.
+type Relay struct {
+	Store *eventstore.Store
+	// JS publishes; create it with a PublishAsyncTimeout so an unanswered
+	// publish ends in an error (and a retry) rather than waiting forever.
+	JS jetstream.JetStream
+	// Stream, if set, is required of every PubAck (WithExpectStream): an
+	// event never lands in a stream other than its owner's.
+	Stream string
+	// Batch is how many entries are in flight at once. Default 256.
+	Batch int
+	// Poll is the safety net when no commit signals: default 1s.
+	Poll time.Duration
+	// RetryMin and RetryMax bound the backoff after a failed publish.
+	// Defaults 50ms and 5s.
+	RetryMin, RetryMax time.Duration
+	Logger zerolog.Logger
+}
+
+func (r *Relay) defaults() {
+	if r.Batch <= 0 {
+		r.Batch = 256
+	}
+	if r.Poll <= 0 {
+		r.Poll = time.Second
+	}
+	if r.RetryMin <= 0 {
+		r.RetryMin = 50 * time.Millisecond
+	}
+	if r.RetryMax <= 0 {
+		r.RetryMax = 5 * time.Second
+	}
+}
+
+// Run publishes until ctx is cancelled. It returns nil then: entries not yet
+// acknowledged stay in the outbox for the next start.
+func (r *Relay) Run(ctx context.Context) error {
+	r.defaults()
+	backoff := r.RetryMin
+	failing := false
+	timer := time.NewTimer(r.Poll)
+	defer timer.Stop()
+	for {
+		n, err := r.Flush(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			if !failing {
+				r.Logger.Warn().Err(err).Msg("outbox publish failed; retrying with the same Nats-Msg-Id")
+			}
+			failing = true
+			if !sleep(ctx, backoff) {
+				return nil
+			}
+			backoff = min(backoff*2, r.RetryMax)
+			continue
+		}
+		if failing {
+			r.Logger.Info().Msg("outbox publishing again")
+		}
+		failing, backoff = false, r.RetryMin
+		if n == r.Batch {
+			continue // there may be more waiting
+		}
+		timer.Reset(r.Poll)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-r.Store.Outboxed():
+		case <-timer.C:
+		}
+	}
+}
+
+// Flush publishes one batch of the oldest entries and deletes those that were
+// acknowledged, up to the first failure (so the outbox drains in order). It
+// returns how many were deleted.
+func (r *Relay) Flush(ctx context.Context) (int, error) {
+	r.defaults()
+	entries, err := r.Store.PendingOutbox(r.Batch)
+	if err != nil || len(entries) == 0 {
+		return 0, err
+	}
+	var opts []jetstream.PublishOpt
+	if r.Stream != "" {
+		opts = append(opts, jetstream.WithExpectStream(r.Stream))
+	}
+	futures := make([]jetstream.PubAckFuture, 0, len(entries))
+	var pubErr error
+	for _, e := range entries {
+		msg := &nats.Msg{Subject: e.Subject, Data: e.Body, Header: nats.Header{}}
+		msg.Header.Set(jetstream.MsgIDHeader, e.MsgID)
+		f, err := r.JS.PublishMsgAsync(msg, opts...)
+		if err != nil {
+			pubErr = err
+			break
+		}
+		futures = append(futures, f)
+	}
+	acked := make([]uint64, 0, len(futures))
+	var ackErr error
+	for i, f := range futures {
+		select {
+		case <-f.Ok():
+			if ackErr == nil {
+				acked = append(acked, entries[i].Seq)
+			}
+		case err := <-f.Err():
+			if ackErr == nil {
+				ackErr = err
+			}
+		case <-ctx.Done():
+			// Unknown outcome: the entries stay and are republished next time.
+			return 0, r.Store.AckOutbox(acked)
+		}
+	}
+	if err := r.Store.AckOutbox(acked); err != nil {
+		return 0, err
+	}
+	return len(acked), errors.Join(ackErr, pubErr)
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

@@ -1,0 +1,65 @@
+package service
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/choreo-dev/choreo/shared/config"
+	"github.com/choreo-dev/choreo/shared/eventstore"
+)
+
+// Main is the whole main function of a service binary: it reads the
+// environment, sets up the logger, runs the service until SIGINT or SIGTERM,
+// and exits 0 after a clean drain or 1 if the service could not start.
+//
+// Flags: -rebuild-projections empties the service's read models and replays
+// its event log into them, then exits (run it with the service stopped).
+func Main(name string, spec func(config.Config) Spec) {
+	os.Exit(main(name, spec, os.Args[1:]))
+}
+
+func main(name string, specFn func(config.Config) Spec, args []string) int {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	rebuild := fs.Bool("rebuild-projections", false, "rebuild the read models from the event log, then exit")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, err := config.FromEnv(os.Getenv)
+	log := cfg.Logger(os.Stderr, name)
+	if err != nil {
+		log.Error().Err(err).Msg("bad configuration")
+		return 2
+	}
+	spec := specFn(cfg)
+	if *rebuild {
+		st, err := eventstore.Open(filepath.Join(cfg.DataDir, spec.Name+".db"), eventstore.Options{
+			Service: spec.Name, Registry: spec.Registry, Projections: spec.Projections, Logger: &log,
+		})
+		if err != nil {
+			log.Error().Err(err).Msg("open event store")
+			return 1
+		}
+		defer st.Close()
+		n, err := st.RebuildProjections()
+		if err != nil {
+			log.Error().Err(err).Msg("rebuild projections")
+			return 1
+		}
+		log.Info().Int("events", n).Msg("projections rebuilt from the event log")
+		fmt.Fprintf(os.Stderr, "%s: rebuilt projections from %d events\n", name, n)
+		return 0
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := Run(ctx, spec, Options{NATSURL: cfg.NATSURL, DataDir: cfg.DataDir, Logger: log}); err != nil {
+		log.Error().Err(err).Msg("service failed to start")
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		return 1
+	}
+	return 0
+}
