@@ -1,0 +1,235 @@
+package consumer_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/choreo-dev/choreo/shared/consumer"
+	"github.com/choreo-dev/choreo/shared/envelope"
+	"github.com/choreo-dev/choreo/shared/eventstore"
+	"github.com/choreo-dev/choreo/shared/natstest"
+	"github.com/choreo-dev/choreo/shared/streams"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+type pinged struct {
+	OrderID string `json:"order_id"`
+	Seq     int    `json:"seq"`
+	Fail    int    `json:"fail"` // fail this many deliveries, -1 for permanently
+}
+
+func (pinged) EventType() string { return "Pinged" }
+
+type counted struct {
+	Seq int `json:"seq"`
+}
+
+func (counted) EventType() string { return "Counted" }
+func (counted) Private()          {}
+
+type fixture struct {
+	js    jetstream.JetStream
+	store *eventstore.Store
+	calls sync.Map // event id -> *atomic.Int32
+	mu    sync.Mutex
+	order map[string][]int // order id -> seqs in handling order
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	srv := natstest.RunJetStream(t)
+	js := srv.JetStream(t)
+	if err := streams.Ensure(context.Background(), js, streams.Order, streams.DLQ); err != nil {
+		t.Fatal(err)
+	}
+	reg := envelope.NewRegistry()
+	envelope.Register[pinged](reg)
+	envelope.Register[counted](reg)
+	st, err := eventstore.Open(filepath.Join(t.TempDir(), "c.db"), eventstore.Options{Service: "payment", Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	f := &fixture{js: js, store: st, order: map[string][]int{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() {
+		done <- consumer.Run(ctx, js, consumer.Config{
+			Service: "payment", Stream: streams.Order, Subjects: []string{"order.events.>"}, Store: st,
+			Backoff: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond, Handler: f.handle,
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	return f
+}
+
+// handle appends one private event per effect: the store then counts effects.
+func (f *fixture) handle(_ context.Context, tx *eventstore.Tx, env envelope.Envelope, ev envelope.Event) error {
+	p := ev.(pinged)
+	n, _ := f.calls.LoadOrStore(env.ID, new(atomic.Int32))
+	attempt := n.(*atomic.Int32).Add(1)
+	if p.Fail < 0 {
+		return consumer.Permanent(errors.New("this can never work"))
+	}
+	if int(attempt) <= p.Fail {
+		return fmt.Errorf("transient failure %d", attempt)
+	}
+	f.mu.Lock()
+	f.order[p.OrderID] = append(f.order[p.OrderID], p.Seq)
+	f.mu.Unlock()
+	_, err := tx.Append("effect", p.OrderID, tx.Version("effect", p.OrderID), eventstore.Meta{}, counted{Seq: p.Seq})
+	return err
+}
+
+func (f *fixture) effects(orderID string) uint64 {
+	var v uint64
+	_ = f.store.View(func(tx *eventstore.Tx) error { v = tx.Version("effect", orderID); return nil })
+	return v
+}
+
+func publish(t *testing.T, js jetstream.JetStream, p pinged, msgID string) envelope.Envelope {
+	t.Helper()
+	data, _ := json.Marshal(p)
+	env := envelope.Envelope{ID: envelope.NewID(), Type: "Pinged", SchemaVersion: 1, AggregateType: "order",
+		AggregateID: p.OrderID, Version: 1, OccurredAt: time.Now().UTC(), CorrelationID: p.OrderID, CausationID: "test", Data: data}
+	publishEnv(t, js, env, msgID)
+	return env
+}
+
+func publishEnv(t *testing.T, js jetstream.JetStream, env envelope.Envelope, msgID string) {
+	t.Helper()
+	body, _ := json.Marshal(env)
+	publishRaw(t, js, "order.events.Pinged."+env.AggregateID, body, msgID)
+}
+
+func publishRaw(t *testing.T, js jetstream.JetStream, subject string, body []byte, msgID string) {
+	t.Helper()
+	m := nats.NewMsg(subject)
+	m.Data = body
+	if msgID != "" {
+		m.Header.Set(jetstream.MsgIDHeader, msgID)
+	}
+	if _, err := js.PublishMsg(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func dlq(t *testing.T, js jetstream.JetStream, subject string) *jetstream.RawStreamMsg {
+	t.Helper()
+	var msg *jetstream.RawStreamMsg
+	natstest.Eventually(t, 10*time.Second, func() error {
+		s, err := js.Stream(context.Background(), streams.DLQ)
+		if err != nil {
+			return err
+		}
+		msg, err = s.GetLastMsgForSubject(context.Background(), subject)
+		return err
+	})
+	return msg
+}
+
+func TestDuplicateDeliveryHasOneEffect(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	env := publish(t, f.js, pinged{OrderID: "o1", Seq: 1}, "first")
+	natstest.Eventually(t, 5*time.Second, func() error {
+		if f.effects("o1") != 1 {
+			return errors.New("not handled yet")
+		}
+		return nil
+	})
+	// The same event republished with a new Nats-Msg-Id (an outbox replayed
+	// past the duplicate window) reaches the consumer, and the inbox stops it.
+	publishEnv(t, f.js, env, "second")
+	publish(t, f.js, pinged{OrderID: "o1", Seq: 2}, "") // a marker behind it
+	natstest.Eventually(t, 5*time.Second, func() error {
+		if f.effects("o1") != 2 {
+			return fmt.Errorf("effects %d", f.effects("o1"))
+		}
+		return nil
+	})
+	if got := f.effects("o1"); got != 2 {
+		t.Fatalf("effects = %d, want 2 (the duplicate had an effect)", got)
+	}
+}
+
+func TestTransientFailureIsRetriedAndPoisonIsDeadLettered(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	publish(t, f.js, pinged{OrderID: "flaky", Seq: 1, Fail: 2}, "")
+	publish(t, f.js, pinged{OrderID: "doomed", Seq: 1, Fail: 100}, "")
+	publish(t, f.js, pinged{OrderID: "bad", Seq: 1, Fail: -1}, "")
+	publishRaw(t, f.js, "order.events.Pinged.garbage", []byte("not json"), "")
+	for i := range 20 {
+		publish(t, f.js, pinged{OrderID: fmt.Sprintf("ok%d", i), Seq: 1}, "")
+	}
+	natstest.Eventually(t, 10*time.Second, func() error {
+		for i := range 20 {
+			if f.effects(fmt.Sprintf("ok%d", i)) != 1 {
+				return fmt.Errorf("ok%d not handled", i)
+			}
+		}
+		if f.effects("flaky") != 1 {
+			return errors.New("flaky not handled")
+		}
+		return nil
+	})
+	m := dlq(t, f.js, "dlq.payment.order.events.Pinged.doomed")
+	if m.Header.Get(consumer.HeaderDLQDeliveries) != "5" || m.Header.Get(consumer.HeaderDLQStream) != streams.Order ||
+		m.Header.Get(consumer.HeaderDLQSubject) != "order.events.Pinged.doomed" || m.Header.Get(consumer.HeaderDLQSequence) == "" ||
+		m.Header.Get(consumer.HeaderDLQError) == "" {
+		t.Fatalf("doomed dead letter headers: %v", m.Header)
+	}
+	if f.effects("doomed") != 0 {
+		t.Fatal("doomed had an effect")
+	}
+	m = dlq(t, f.js, "dlq.payment.order.events.Pinged.bad")
+	if m.Header.Get(consumer.HeaderDLQDeliveries) != "1" {
+		t.Fatalf("permanent failure retried: %v", m.Header)
+	}
+	m = dlq(t, f.js, "dlq.payment.order.events.Pinged.garbage")
+	if string(m.Data) != "not json" || m.Header.Get(consumer.HeaderDLQDeliveries) != "1" {
+		t.Fatalf("garbage dead letter: %q %v", m.Data, m.Header)
+	}
+}
+
+func TestEventsOfOneOrderAreHandledInOrder(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	const perOrder = 30
+	for i := range perOrder {
+		for o := range 5 {
+			publish(t, f.js, pinged{OrderID: fmt.Sprintf("ord%d", o), Seq: i}, "")
+		}
+	}
+	natstest.Eventually(t, 10*time.Second, func() error {
+		for o := range 5 {
+			if got := f.effects(fmt.Sprintf("ord%d", o)); got != perOrder {
+				return fmt.Errorf("ord%d: %d effects", o, got)
+			}
+		}
+		return nil
+	})
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for id, seqs := range f.order {
+		for i, s := range seqs {
+			if s != i {
+				t.Fatalf("%s handled out of order: %v", id, seqs)
+			}
+		}
+	}
+}

@@ -1,0 +1,195 @@
+package outbox_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/choreo-dev/choreo/shared/envelope"
+	"github.com/choreo-dev/choreo/shared/eventstore"
+	"github.com/choreo-dev/choreo/shared/natstest"
+	"github.com/choreo-dev/choreo/shared/outbox"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+type happened struct {
+	N int `json:"n"`
+}
+
+func (happened) EventType() string { return "Happened" }
+
+func setup(t *testing.T) (*natstest.Server, jetstream.JetStream, *eventstore.Store) {
+	t.Helper()
+	srv := natstest.RunJetStream(t)
+	js := srv.JetStream(t)
+	if _, err := js.CreateStream(context.Background(), jetstream.StreamConfig{
+		Name: "TEST_EVENTS", Subjects: []string{"test.events.>"}, Storage: jetstream.FileStorage, Duplicates: 2 * time.Minute,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	reg := envelope.NewRegistry()
+	envelope.Register[happened](reg)
+	st, err := eventstore.Open(filepath.Join(t.TempDir(), "t.db"), eventstore.Options{Service: "test", Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return srv, js, st
+}
+
+func appendN(t *testing.T, st *eventstore.Store, from, to int) {
+	t.Helper()
+	for i := from; i < to; i++ {
+		err := st.Update(context.Background(), func(tx *eventstore.Tx) error {
+			id := fmt.Sprintf("agg%d", i%3)
+			_, err := tx.Append("thing", id, tx.Version("thing", id), eventstore.Meta{}, happened{N: i})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// streamContents returns the n values in stream order and the msg ids.
+func streamContents(t *testing.T, js jetstream.JetStream) ([]int, []string) {
+	t.Helper()
+	s, err := js.Stream(context.Background(), "TEST_EVENTS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ns []int
+	var ids []string
+	for seq := uint64(1); seq <= info.State.LastSeq; seq++ {
+		m, err := s.GetMsg(context.Background(), seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env, err := envelope.Parse(m.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Header.Get(jetstream.MsgIDHeader) != env.ID {
+			t.Fatalf("seq %d: Nats-Msg-Id %q, envelope id %q", seq, m.Header.Get(jetstream.MsgIDHeader), env.ID)
+		}
+		var d happened
+		_ = json.Unmarshal(env.Data, &d)
+		ns = append(ns, d.N)
+		ids = append(ids, env.ID)
+	}
+	return ns, ids
+}
+
+func wantInOrder(t *testing.T, got []int, n int) {
+	t.Helper()
+	if len(got) != n {
+		t.Fatalf("stream has %d events, want %d: %v", len(got), n, got)
+	}
+	for i, v := range got {
+		if v != i {
+			t.Fatalf("stream out of order at %d: %v", i, got)
+		}
+	}
+}
+
+func runRelay(t *testing.T, js jetstream.JetStream, st *eventstore.Store) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	r := &outbox.Relay{Store: st, JS: js, Stream: "TEST_EVENTS", Batch: 7, RetryMin: 10 * time.Millisecond, RetryMax: 100 * time.Millisecond}
+	go func() { done <- r.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+func TestRelayPublishesInOrderAndEmptiesOutbox(t *testing.T) {
+	t.Parallel()
+	_, js, st := setup(t)
+	appendN(t, st, 0, 25)
+	runRelay(t, js, st)
+	appendN(t, st, 25, 40)
+	natstest.Eventually(t, 10*time.Second, func() error {
+		if n, _ := st.OutboxLen(); n != 0 {
+			return fmt.Errorf("outbox has %d", n)
+		}
+		return nil
+	})
+	got, _ := streamContents(t, js)
+	wantInOrder(t, got, 40)
+}
+
+func TestRelaySurvivesNATSOutage(t *testing.T) {
+	t.Parallel()
+	srv, _, st := setup(t)
+	nc := srv.Connect(t)
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(500*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, st, 0, 10)
+	runRelay(t, js, st)
+	natstest.Eventually(t, 10*time.Second, func() error {
+		if n, _ := st.OutboxLen(); n != 0 {
+			return fmt.Errorf("outbox has %d", n)
+		}
+		return nil
+	})
+	srv.Shutdown()
+	// Commits go on while NATS is away: they wait in the outbox.
+	appendN(t, st, 10, 30)
+	time.Sleep(300 * time.Millisecond) // let the relay fail a few times
+	if n, _ := st.OutboxLen(); n == 0 {
+		t.Fatal("outbox emptied while NATS was down")
+	}
+	srv.Restart(t)
+	natstest.Eventually(t, 20*time.Second, func() error {
+		if n, _ := st.OutboxLen(); n != 0 {
+			return fmt.Errorf("outbox has %d", n)
+		}
+		return nil
+	})
+	got, _ := streamContents(t, js)
+	wantInOrder(t, got, 30)
+}
+
+// A relay that crashed after JetStream stored its publishes but before it
+// deleted them republishes them on restart; the Nats-Msg-Id makes that a
+// no-op within the duplicate window.
+func TestRepublishAfterCrashIsDeduplicated(t *testing.T) {
+	t.Parallel()
+	_, js, st := setup(t)
+	appendN(t, st, 0, 12)
+	entries, err := st.PendingOutbox(100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries[:8] { // the crashed relay got this far
+		m := nats.NewMsg(e.Subject)
+		m.Data = e.Body
+		m.Header.Set(jetstream.MsgIDHeader, e.MsgID)
+		if _, err := js.PublishMsg(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runRelay(t, js, st)
+	natstest.Eventually(t, 10*time.Second, func() error {
+		if n, _ := st.OutboxLen(); n != 0 {
+			return fmt.Errorf("outbox has %d", n)
+		}
+		return nil
+	})
+	got, _ := streamContents(t, js)
+	wantInOrder(t, got, 12)
+}
