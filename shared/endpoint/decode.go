@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"reflect"
 	"strconv"
 	"strings"
@@ -234,7 +235,7 @@ func (w *walker) finish(dec *json.Decoder, end int64) *Error {
 	if _, err := dec.Token(); err == io.EOF {
 		return nil
 	}
-	n := len(w.data) - len(trimSpace(w.data[end:]))
+	n := len(w.data) - len(bytes.TrimLeft(w.data[end:], " \t\r\n"))
 	return Invalid("malformed JSON at byte %d: unexpected data after the JSON object", n)
 }
 
@@ -307,17 +308,32 @@ func typeError(field string, te *json.UnmarshalTypeError) *Error {
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if num, ok := strings.CutPrefix(te.Value, "number "); ok && t != nil {
-		switch t.Kind() {
-		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-			if strings.ContainsAny(num, ".eE") {
-				return Invalid("%s must be an integer", field)
-			}
-			return Invalid("%s is out of range", field)
-		case reflect.Float32, reflect.Float64:
-			return Invalid("%s is out of range", field)
+	num, isNum := strings.CutPrefix(te.Value, "number ")
+	if !isNum || t == nil {
+		return Invalid("%s must be %s", field, kindWord(t))
+	}
+	f, err := strconv.ParseFloat(num, 64)
+	switch t.Kind() {
+	case reflect.Float32, reflect.Float64:
+		return Invalid("%s is out of range", field)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		limit := math.Ldexp(1, t.Bits()-1)
+		if err == nil && f == math.Trunc(f) && -limit <= f && f < limit {
+			return Invalid("%s must be an integer without a fraction or exponent", field)
 		}
+		if err == nil && f != math.Trunc(f) {
+			return Invalid("%s must be an integer", field)
+		}
+		return Invalid("%s is out of range", field)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		limit := math.Ldexp(1, t.Bits())
+		if err == nil && f == math.Trunc(f) && 0 <= f && f < limit {
+			return Invalid("%s must be an integer without a fraction or exponent", field)
+		}
+		if err == nil && f != math.Trunc(f) {
+			return Invalid("%s must be an integer", field)
+		}
+		return Invalid("%s is out of range", field)
 	}
 	return Invalid("%s must be %s", field, kindWord(t))
 }

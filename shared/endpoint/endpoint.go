@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 	"github.com/rs/zerolog"
 )
@@ -76,8 +77,8 @@ func New[Req any](subject string, h Handler[Req], opts ...Option) Endpoint {
 		}
 		logger := log.Logger()
 		ctx = logger.WithContext(ctx)
-		v, err := call(ctx, req.Data(), h)
-		reply(ctx, req, v, err)
+		body, err := call(ctx, req.Data(), h)
+		reply(ctx, req, body, err)
 	}
 	e.Handler = micro.HandlerFunc(func(req micro.Request) {
 		ctx, cancel := context.WithTimeout(context.Background(), DefaultRequestTimeout)
@@ -95,38 +96,41 @@ type panicError struct {
 
 func (p *panicError) Error() string { return fmt.Sprintf("panic: %v", p.value) }
 
-// call decodes data and runs h, turning a panic into a *panicError.
-func call[Req any](ctx context.Context, data []byte, h Handler[Req]) (v any, err error) {
+// call decodes data, runs h and marshals its reply value; a panic on the way
+// becomes a *panicError.
+func call[Req any](ctx context.Context, data []byte, h Handler[Req]) (body []byte, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			v, err = nil, &panicError{value: r, stack: debug.Stack()}
+			body, err = nil, &panicError{value: r, stack: debug.Stack()}
 		}
 	}()
 	req, err := Decode[Req](data)
 	if err != nil {
 		return nil, err
 	}
-	return h(ctx, req)
+	v, err := h(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if v == nil {
+		return []byte("{}"), nil
+	}
+	if body, err = json.Marshal(v); err != nil {
+		return nil, fmt.Errorf("marshal reply: %w", err)
+	}
+	return body, nil
 }
 
-// reply answers req with v, or with err as a contract error reply, and logs
-// a failure once, with the logger in ctx.
-func reply(ctx context.Context, req micro.Request, v any, err error) {
+// reply answers req with body, or with err as a contract error reply, and
+// logs a failure once, with the logger in ctx.
+func reply(ctx context.Context, req micro.Request, body []byte, err error) {
 	log := zerolog.Ctx(ctx)
 	if err == nil {
-		if v == nil {
-			v = struct{}{}
+		if rerr := req.Respond(body); rerr != nil {
+			replyFailed(log, rerr)
 		}
-		body, merr := json.Marshal(v)
-		if merr == nil {
-			if rerr := req.Respond(body); rerr != nil {
-				log.Warn().Err(rerr).Msg("reply not sent")
-			}
-			return
-		}
-		err = fmt.Errorf("marshal reply: %w", merr)
+		return
 	}
-
 	var e *Error
 	if !errors.As(err, &e) || e.Status >= 500 {
 		ev := log.Error().Err(err).Str(keyCode, CodeInternal).Int(keyStatus, 500)
@@ -139,8 +143,18 @@ func reply(ctx context.Context, req micro.Request, v any, err error) {
 		log.Debug().Str(keyCode, e.Code).Int(keyStatus, e.Status).Str(zerolog.ErrorFieldName, e.Message).Msg("request rejected")
 	}
 	if rerr := respondError(req, e); rerr != nil {
-		log.Warn().Err(rerr).Msg("error reply not sent")
+		replyFailed(log, rerr)
 	}
+}
+
+// replyFailed logs a reply that could not be sent. A request published
+// without a reply subject is served all the same, and is not a problem.
+func replyFailed(log *zerolog.Logger, err error) {
+	if errors.Is(err, nats.ErrMsgNoReply) {
+		log.Debug().Msg("request has no reply subject")
+		return
+	}
+	log.Warn().Err(err).Msg("reply not sent")
 }
 
 // respondError sends e as a contract error reply: the micro error headers

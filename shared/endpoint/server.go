@@ -185,22 +185,25 @@ func (s *Server) dispatch(e Endpoint) micro.Handler {
 	})
 }
 
-// run serves one request on a worker.
+// run serves one request on a worker. Endpoints made by New recover their
+// handler's panics themselves; this recovers any other, so that a bad
+// handler never takes the process down.
 func (s *Server) run(ctx context.Context, e Endpoint, req *request) {
+	defer func() {
+		if r := recover(); r != nil {
+			perr := &panicError{value: r, stack: debug.Stack()}
+			ctx := s.log.With().Str(keySubject, req.Subject()).Logger().WithContext(ctx)
+			if req.answered() {
+				zerolog.Ctx(ctx).Error().Str(keyPanic, fmt.Sprint(r)).Bytes(keyStack, perr.stack).Msg("handler panicked after replying")
+				return
+			}
+			reply(ctx, req, nil, perr)
+		}
+	}()
 	if e.serve != nil {
 		e.serve(ctx, req)
 		return
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			perr := &panicError{value: r, stack: debug.Stack()}
-			if req.answered() {
-				s.log.Error().Str(keySubject, req.Subject()).Str(keyPanic, fmt.Sprint(r)).Bytes(keyStack, perr.stack).Msg("handler panicked after replying")
-				return
-			}
-			reply(s.log.With().Str(keySubject, req.Subject()).Logger().WithContext(ctx), req, nil, perr)
-		}
-	}()
 	e.Handler.Handle(req)
 }
 

@@ -31,9 +31,21 @@ type snapshot struct {
 // Load returns an aggregate's current state and version: the newest snapshot
 // plus the events after it. An aggregate with no events is New(id) at 0.
 func Load[S any](tx *Tx, a Aggregate[S], id string) (S, uint64, error) {
+	ak := aggKey(a.Type, id)
+	key := string(ak)
+	current := tx.Version(a.Type, id)
+	if e, ok := tx.states[key]; ok && e.version == current {
+		if s, ok := e.state.(S); ok {
+			return s, current, nil
+		}
+	}
+	if e, ok := tx.s.cache.get(key); ok && e.version == current {
+		if s, ok := e.state.(S); ok {
+			return s, current, nil
+		}
+	}
 	state := a.New(id)
 	var version uint64
-	ak := aggKey(a.Type, id)
 	if raw := tx.b.Bucket(bucketSnapshots).Get(ak); raw != nil {
 		var snap snapshot
 		if err := json.Unmarshal(raw, &snap); err == nil && snap.Schema == a.SnapshotSchema {
@@ -57,7 +69,21 @@ func Load[S any](tx *Tx, a Aggregate[S], id string) (S, uint64, error) {
 		var zero S
 		return zero, 0, err
 	}
+	if tx.b.Writable() {
+		// This version may include events of this very transaction: the
+		// cache takes it only if the transaction commits.
+		tx.remember(key, version, state)
+	} else {
+		tx.s.cache.put(key, cached{version: version, state: state})
+	}
 	return state, version, nil
+}
+
+func (tx *Tx) remember(key string, version uint64, state any) {
+	if tx.states == nil {
+		tx.states = map[string]cached{}
+	}
+	tx.states[key] = cached{version: version, state: state}
 }
 
 // Save appends events to an aggregate that was loaded at version expected
@@ -67,13 +93,23 @@ func Save[S any](tx *Tx, a Aggregate[S], id string, state S, expected uint64, me
 	if len(events) == 0 {
 		return state, expected, nil
 	}
-	if _, err := tx.Append(a.Type, id, expected, meta, events...); err != nil {
-		return state, expected, err
-	}
+	before := state
 	for _, ev := range events {
 		state = a.Evolve(state, ev)
 	}
 	version := expected + uint64(len(events))
+	// Known before Append runs the projections, which load the aggregate.
+	key := string(aggKey(a.Type, id))
+	prev, hadPrev := tx.states[key]
+	tx.remember(key, version, state)
+	if _, err := tx.Append(a.Type, id, expected, meta, events...); err != nil {
+		if hadPrev {
+			tx.states[key] = prev
+		} else {
+			delete(tx.states, key)
+		}
+		return before, expected, err
+	}
 	every := tx.s.opts.SnapshotEvery
 	if version/every > expected/every {
 		if err := writeSnapshot(tx, a, id, state, version); err != nil {

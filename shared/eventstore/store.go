@@ -58,6 +58,9 @@ type Options struct {
 	BatchDelay time.Duration
 	// Now is the clock for occurred_at. Default time.Now.
 	Now func() time.Time
+	// CacheEntries bounds the in-memory cache of aggregate states. Default
+	// 16384; negative disables it.
+	CacheEntries int
 	// Logger. Default zerolog.Nop().
 	Logger *zerolog.Logger
 }
@@ -81,6 +84,9 @@ func (o *Options) defaults() error {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.CacheEntries == 0 {
+		o.CacheEntries = 16384
+	}
 	if o.Logger == nil {
 		nop := zerolog.Nop()
 		o.Logger = &nop
@@ -93,6 +99,7 @@ type Store struct {
 	db     *bolt.DB
 	opts   Options
 	notify chan struct{}
+	cache  *stateCache
 }
 
 // Open opens (creating if needed) the store at path. It never opens bbolt
@@ -124,7 +131,11 @@ func Open(path string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s: create buckets: %w", path, err)
 	}
-	return &Store{db: db, opts: opts, notify: make(chan struct{}, 1)}, nil
+	s := &Store{db: db, opts: opts, notify: make(chan struct{}, 1)}
+	if opts.CacheEntries > 0 {
+		s.cache = newStateCache(opts.CacheEntries)
+	}
+	return s, nil
 }
 
 // Close closes the file.
@@ -153,28 +164,36 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	var outboxed bool
+	var done *Tx
 	err := s.db.Batch(func(btx *bolt.Tx) (err error) {
 		defer func() {
 			if r := recover(); r != nil {
 				err = fmt.Errorf("eventstore: panic in update: %v\n%s", r, debug.Stack())
 			}
 		}()
+		// A fresh Tx on every run: bbolt may run this closure again.
 		tx := &Tx{b: btx, s: s, now: s.opts.Now().UTC()}
-		outboxed = false
+		done = nil
 		if err := fn(tx); err != nil {
 			return err
 		}
-		outboxed = tx.outboxed
+		done = tx
 		return nil
 	})
-	if err == nil && outboxed {
+	if err != nil {
+		return err
+	}
+	// Committed: the states this transaction saved are now facts.
+	for key, e := range done.states {
+		s.cache.put(key, e)
+	}
+	if done.outboxed {
 		select {
 		case s.notify <- struct{}{}:
 		default:
 		}
 	}
-	return err
+	return nil
 }
 
 // View runs fn in a read-only transaction; it sees one consistent snapshot.

@@ -72,9 +72,16 @@ func registry() *envelope.Registry {
 }
 
 func openStore(t *testing.T, path string, every uint64) *eventstore.Store {
+	return openStoreCache(t, path, every, 0)
+}
+
+// openStoreCache opens a store with the given state cache size (0 is the
+// default, negative disables it).
+func openStoreCache(t *testing.T, path string, every uint64, cache int) *eventstore.Store {
 	t.Helper()
 	s, err := eventstore.Open(path, eventstore.Options{
 		Service: "test", Registry: registry(), SnapshotEvery: every, Projections: []eventstore.Projection{totals{}},
+		CacheEntries: cache,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -216,8 +223,9 @@ func TestConcurrentAppendersExactlyOneWins(t *testing.T) {
 func TestSnapshotPlusTailEqualsFullReplay(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	snap := openStore(t, filepath.Join(dir, "snap.db"), 7)
-	full := openStore(t, filepath.Join(dir, "full.db"), 1<<62)
+	// No state cache: every load reads the snapshot and replays the tail.
+	snap := openStoreCache(t, filepath.Join(dir, "snap.db"), 7, -1)
+	full := openStoreCache(t, filepath.Join(dir, "full.db"), 1<<62, -1)
 	for i := 1; i <= 52; i++ {
 		add(t, snap, "a", i)
 		add(t, full, "a", i)
@@ -399,5 +407,36 @@ func TestSecondOpenFailsFast(t *testing.T) {
 	_, err := eventstore.Open(path, eventstore.Options{Service: "test", Registry: registry(), LockTimeout: 200 * time.Millisecond})
 	if !errors.Is(err, eventstore.ErrLocked) {
 		t.Fatalf("err = %v, want ErrLocked", err)
+	}
+}
+
+// A transaction that rolls back must not leave its states in the cache: the
+// version it wrote may later be written with another event.
+func TestRolledBackStateDoesNotPoisonCache(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	add(t, s, "a", 1)
+	_ = s.Update(context.Background(), func(tx *eventstore.Tx) error {
+		c, v, _ := eventstore.Load(tx, counterAgg, "a")
+		if _, _, err := eventstore.Save(tx, counterAgg, "a", c, v, eventstore.Meta{}, added{N: 1000}); err != nil {
+			return err
+		}
+		return errors.New("roll back")
+	})
+	add(t, s, "a", 2)
+	if c, v := load(t, s, "a"); c.Total != 3 || v != 2 {
+		t.Fatalf("a = %+v v%d, want total 3 at v2", c, v)
+	}
+	reopened := func() counter {
+		var c counter
+		_ = s.View(func(tx *eventstore.Tx) error {
+			var err error
+			c, _, err = eventstore.Load(tx, counterAgg, "a")
+			return err
+		})
+		return c
+	}
+	if c := reopened(); c.Total != 3 {
+		t.Fatalf("cached state %+v", c)
 	}
 }

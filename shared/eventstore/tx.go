@@ -18,6 +18,10 @@ type Tx struct {
 	s        *Store
 	now      time.Time
 	outboxed bool
+	// states holds the state each Save left an aggregate in, by aggregate
+	// key: later loads in this transaction use it, and the store's cache
+	// takes it once the transaction commits.
+	states map[string]cached
 }
 
 // Meta is what an append records about why the events happened.

@@ -1,0 +1,4 @@
+package endpoint
+
+// CountryCount is the size of the country code set, for tests.
+var CountryCount = len(countries)
