@@ -81,6 +81,7 @@ func Load[S any](tx *Tx, a Aggregate[S], id string) (S, uint64, error) {
 
 func (tx *Tx) remember(key string, version uint64, state any) {
 	if tx.states == nil {
+		// A write transaction not made by Update (a rebuild): keep it local.
 		tx.states = map[string]cached{}
 	}
 	tx.states[key] = cached{version: version, state: state}

@@ -100,6 +100,13 @@ type Store struct {
 	opts   Options
 	notify chan struct{}
 	cache  *stateCache
+
+	// The states saved in the current write transaction, shared by every
+	// closure that bbolt batches into it (they see each other's writes, so
+	// they must see each other's states too). Only touched inside write
+	// transactions, which bbolt runs one at a time.
+	writeTx     *bolt.Tx
+	writeStates map[string]cached
 }
 
 // Open opens (creating if needed) the store at path. It never opens bbolt
@@ -172,7 +179,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 			}
 		}()
 		// A fresh Tx on every run: bbolt may run this closure again.
-		tx := &Tx{b: btx, s: s, now: s.opts.Now().UTC()}
+		tx := &Tx{b: btx, s: s, now: s.opts.Now().UTC(), states: s.statesFor(btx)}
 		done = nil
 		if err := fn(tx); err != nil {
 			return err
@@ -183,10 +190,6 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return err
 	}
-	// Committed: the states this transaction saved are now facts.
-	for key, e := range done.states {
-		s.cache.put(key, e)
-	}
 	if done.outboxed {
 		select {
 		case s.notify <- struct{}{}:
@@ -194,6 +197,22 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 		}
 	}
 	return nil
+}
+
+// statesFor returns the state map of the write transaction btx, making one
+// (whose states go to the cache when btx commits) for a new transaction.
+func (s *Store) statesFor(btx *bolt.Tx) map[string]cached {
+	if s.writeTx != btx {
+		states := map[string]cached{}
+		s.writeTx, s.writeStates = btx, states
+		btx.OnCommit(func() {
+			// Committed: the states this transaction saved are now facts.
+			for key, e := range states {
+				s.cache.put(key, e)
+			}
+		})
+	}
+	return s.writeStates
 }
 
 // View runs fn in a read-only transaction; it sees one consistent snapshot.
