@@ -200,8 +200,22 @@ func (r *runner) run(ctx context.Context, cons jetstream.Consumer) error {
 				if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
 					break
 				}
-				// Missing heartbeats and the like: the iterator carries on.
+				if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
+					// Someone deleted the durable: make it again and re-bind.
+					r.log.Warn().Err(err).Msg("consumer gone; re-creating it")
+					if c, cerr := r.js.CreateOrUpdateConsumer(ctx, r.cfg.Stream, r.cfg.ConsumerConfig()); cerr == nil {
+						cons = c
+					} else if !sleep(ctx, time.Second) {
+						break
+					}
+					break
+				}
+				// Missing heartbeats while NATS restarts and the like: the
+				// iterator carries on by itself; don't spin while it does.
 				r.log.Debug().Err(err).Msg("pull iterator")
+				if !sleep(ctx, 50*time.Millisecond) {
+					break
+				}
 				continue
 			}
 			queues[shard(msg.Subject(), len(queues))] <- msg
