@@ -16,12 +16,16 @@ package outbox
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/choreo-dev/choreo/shared/eventstore"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
 	"github.com/rs/zerolog"
 )
 
@@ -38,10 +42,17 @@ type Relay struct {
 	Batch int
 	// Poll is the safety net when no commit signals: default 1s.
 	Poll time.Duration
+	// Atomic publishes each batch of two or more entries as one JetStream
+	// atomic batch (the stream must allow atomic publish): one request and,
+	// with sync_interval: always, one fsync for the whole batch instead of
+	// one per event. If a batch fails for any reason — a duplicate aborts a
+	// whole atomic batch, say, or its commit timed out — its entries are
+	// published again one by one, where duplicates are dropped singly.
+	Atomic bool
 	// RetryMin and RetryMax bound the backoff after a failed publish.
 	// Defaults 50ms and 5s.
 	RetryMin, RetryMax time.Duration
-	Logger zerolog.Logger
+	Logger             zerolog.Logger
 }
 
 func (r *Relay) defaults() {
@@ -109,6 +120,23 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 	if err != nil || len(entries) == 0 {
 		return 0, err
 	}
+	if r.Atomic && len(entries) > 1 {
+		err := r.publishAtomic(ctx, entries)
+		if err == nil {
+			seqs := make([]uint64, len(entries))
+			for i, e := range entries {
+				seqs[i] = e.Seq
+			}
+			if err := r.Store.AckOutbox(seqs); err != nil {
+				return 0, err
+			}
+			return len(entries), nil
+		}
+		if ctx.Err() != nil {
+			return 0, nil
+		}
+		r.Logger.Debug().Err(err).Int("entries", len(entries)).Msg("atomic batch failed; publishing one by one")
+	}
 	var opts []jetstream.PublishOpt
 	if r.Stream != "" {
 		opts = append(opts, jetstream.WithExpectStream(r.Stream))
@@ -146,6 +174,51 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	return len(acked), errors.Join(ackErr, pubErr)
+}
+
+// publishAtomic sends entries as one atomic batch: every message but the
+// last is published without a reply; the last carries the commit and gets
+// the batch's PubAck. Nothing of the batch is stored unless all of it is.
+func (r *Relay) publishAtomic(ctx context.Context, entries []eventstore.OutboxEntry) error {
+	nc := r.JS.Conn()
+	batchID := nuid.Next()
+	for i, e := range entries {
+		msg := &nats.Msg{Subject: e.Subject, Data: e.Body, Header: nats.Header{}}
+		msg.Header.Set(jetstream.MsgIDHeader, e.MsgID)
+		msg.Header.Set("Nats-Batch-Id", batchID)
+		msg.Header.Set("Nats-Batch-Sequence", strconv.Itoa(i+1))
+		if i < len(entries)-1 {
+			if err := nc.PublishMsg(msg); err != nil {
+				return err
+			}
+			continue
+		}
+		msg.Header.Set("Nats-Batch-Commit", "1")
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		resp, err := nc.RequestMsgWithContext(rctx, msg)
+		if err != nil {
+			return err
+		}
+		var ack struct {
+			Stream string              `json:"stream"`
+			Count  int                 `json:"count"`
+			Error  *jetstream.APIError `json:"error"`
+		}
+		if err := json.Unmarshal(resp.Data, &ack); err != nil {
+			return fmt.Errorf("atomic batch: bad PubAck %q: %w", resp.Data, err)
+		}
+		if ack.Error != nil {
+			return fmt.Errorf("atomic batch: %w", ack.Error)
+		}
+		if r.Stream != "" && ack.Stream != r.Stream {
+			return fmt.Errorf("atomic batch stored in stream %q, want %q", ack.Stream, r.Stream)
+		}
+		if ack.Count != len(entries) {
+			return fmt.Errorf("atomic batch committed %d of %d messages", ack.Count, len(entries))
+		}
+	}
+	return nil
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

@@ -28,6 +28,7 @@ func setup(t *testing.T) (*natstest.Server, jetstream.JetStream, *eventstore.Sto
 	js := srv.JetStream(t)
 	if _, err := js.CreateStream(context.Background(), jetstream.StreamConfig{
 		Name: "TEST_EVENTS", Subjects: []string{"test.events.>"}, Storage: jetstream.FileStorage, Duplicates: 2 * time.Minute,
+		AllowAtomicPublish: true,
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -100,11 +101,21 @@ func wantInOrder(t *testing.T, got []int, n int) {
 	}
 }
 
-func runRelay(t *testing.T, js jetstream.JetStream, st *eventstore.Store) {
+// modes runs a test with per-message and with atomic batch publishing.
+func modes(t *testing.T, test func(t *testing.T, atomic bool)) {
+	for _, atomic := range []bool{false, true} {
+		t.Run(fmt.Sprintf("atomic=%v", atomic), func(t *testing.T) {
+			t.Parallel()
+			test(t, atomic)
+		})
+	}
+}
+
+func runRelay(t *testing.T, js jetstream.JetStream, st *eventstore.Store, atomic bool) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
-	r := &outbox.Relay{Store: st, JS: js, Stream: "TEST_EVENTS", Batch: 7, RetryMin: 10 * time.Millisecond, RetryMax: 100 * time.Millisecond}
+	r := &outbox.Relay{Store: st, JS: js, Stream: "TEST_EVENTS", Batch: 7, Atomic: atomic, RetryMin: 10 * time.Millisecond, RetryMax: 100 * time.Millisecond}
 	go func() { done <- r.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
@@ -114,11 +125,12 @@ func runRelay(t *testing.T, js jetstream.JetStream, st *eventstore.Store) {
 	})
 }
 
-func TestRelayPublishesInOrderAndEmptiesOutbox(t *testing.T) {
-	t.Parallel()
+func TestRelayPublishesInOrderAndEmptiesOutbox(t *testing.T) { modes(t, testInOrder) }
+
+func testInOrder(t *testing.T, atomic bool) {
 	_, js, st := setup(t)
 	appendN(t, st, 0, 25)
-	runRelay(t, js, st)
+	runRelay(t, js, st, atomic)
 	appendN(t, st, 25, 40)
 	natstest.Eventually(t, 10*time.Second, func() error {
 		if n, _ := st.OutboxLen(); n != 0 {
@@ -128,10 +140,19 @@ func TestRelayPublishesInOrderAndEmptiesOutbox(t *testing.T) {
 	})
 	got, _ := streamContents(t, js)
 	wantInOrder(t, got, 40)
+	if atomic {
+		// The fast path ran: the events went in atomic batches.
+		s, _ := js.Stream(context.Background(), "TEST_EVENTS")
+		m, err := s.GetMsg(context.Background(), 1)
+		if err != nil || m.Header.Get("Nats-Batch-Id") == "" {
+			t.Fatalf("first event not published in an atomic batch: %v %v", m, err)
+		}
+	}
 }
 
-func TestRelaySurvivesNATSOutage(t *testing.T) {
-	t.Parallel()
+func TestRelaySurvivesNATSOutage(t *testing.T) { modes(t, testOutage) }
+
+func testOutage(t *testing.T, atomic bool) {
 	srv, _, st := setup(t)
 	nc := srv.Connect(t)
 	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(500*time.Millisecond))
@@ -139,7 +160,7 @@ func TestRelaySurvivesNATSOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	appendN(t, st, 0, 10)
-	runRelay(t, js, st)
+	runRelay(t, js, st, atomic)
 	natstest.Eventually(t, 10*time.Second, func() error {
 		if n, _ := st.OutboxLen(); n != 0 {
 			return fmt.Errorf("outbox has %d", n)
@@ -167,8 +188,9 @@ func TestRelaySurvivesNATSOutage(t *testing.T) {
 // A relay that crashed after JetStream stored its publishes but before it
 // deleted them republishes them on restart; the Nats-Msg-Id makes that a
 // no-op within the duplicate window.
-func TestRepublishAfterCrashIsDeduplicated(t *testing.T) {
-	t.Parallel()
+func TestRepublishAfterCrashIsDeduplicated(t *testing.T) { modes(t, testRepublish) }
+
+func testRepublish(t *testing.T, atomic bool) {
 	_, js, st := setup(t)
 	appendN(t, st, 0, 12)
 	entries, err := st.PendingOutbox(100)
@@ -183,7 +205,7 @@ func TestRepublishAfterCrashIsDeduplicated(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	runRelay(t, js, st)
+	runRelay(t, js, st, atomic)
 	natstest.Eventually(t, 10*time.Second, func() error {
 		if n, _ := st.OutboxLen(); n != 0 {
 			return fmt.Errorf("outbox has %d", n)
