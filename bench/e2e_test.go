@@ -1,0 +1,104 @@
+package bench_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/choreo-dev/choreo/bench"
+)
+
+// buildStack builds the Procfile's programs into a temp bin, from the
+// module's sources (nats-server is a tool dependency), so the test works on
+// a fresh clone without `make build`.
+func buildStack(t *testing.T, repo string) string {
+	t.Helper()
+	bin := t.TempDir()
+	for _, args := range [][]string{
+		{"build", "-o", bin + string(filepath.Separator), "./cmd/order", "./cmd/payment", "./cmd/inventory", "./cmd/shipping"},
+		{"build", "-o", filepath.Join(bin, "nats-server"), "github.com/nats-io/nats-server/v2"},
+	} {
+		cmd := exec.Command("go", args...)
+		cmd.Dir = repo
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	return bin
+}
+
+// A short run of the whole benchmark against the real processes: the
+// runner starts the Procfile, the loops see every saga end, the stack stops
+// cleanly and the numbers hang together. Speed is reported, never asserted.
+func TestRunEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole stack as processes")
+	}
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("needs the go command to build the binaries")
+	}
+	repo := repoRoot(t)
+	bin := buildStack(t, repo)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	rates, _ := bench.ParseRates("20,50%")
+	o := bench.Options{
+		Repo: repo, Bin: bin, WorkDir: t.TempDir(), Out: t.TempDir(),
+		Duration: 2 * time.Second, OpenDuration: time.Second, SagaTimeout: 30 * time.Second,
+		Workers: 8, Rates: rates, RatesText: "20,50%", Customers: 10, SKUs: 5,
+		Raw: bench.RawConfig{Duration: 300 * time.Millisecond, Window: 256, BatchSize: 10, Concurrency: 2},
+	}
+	var prog *bench.Progress
+	if testing.Verbose() {
+		prog = bench.NewProgress(os.Stderr)
+	}
+	r, err := bench.Run(ctx, o, bench.SyncAlways, prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s", r.Markdown())
+
+	cl := r.ClosedLoop
+	if cl.Terminal == 0 || r.SagasPerSec <= 0 {
+		t.Fatalf("closed loop ended no saga: %+v", cl)
+	}
+	if cl.Terminal != cl.Placed || cl.Unfinished != 0 || cl.PlaceErrors != 0 || cl.Unexpected != 0 {
+		t.Errorf("closed loop: %+v", cl)
+	}
+	if len(r.OpenLoop) != 2 {
+		t.Fatalf("open loop phases = %d, want 2", len(r.OpenLoop))
+	}
+	for _, p := range r.OpenLoop {
+		if p.Terminal != p.Placed || p.Unexpected != 0 || p.Latency.Count != p.Terminal || p.Latency.P99 < p.Latency.P50 {
+			t.Errorf("open loop %v/s: %+v", p.OfferedPerSec, p)
+		}
+	}
+	// A completed saga is 7 events, a compensated one 3 or 9.
+	if r.EventsPerSaga < 3 || r.EventsPerSaga > 9 {
+		t.Errorf("events per saga = %v", r.EventsPerSaga)
+	}
+	if r.RawAsyncPerSec <= 0 || r.RawBatchPerSec <= 0 || r.RatioToRaw <= 0 {
+		t.Errorf("raw: async %v batch %v ratio %v", r.RawAsyncPerSec, r.RawBatchPerSec, r.RatioToRaw)
+	}
+	for _, name := range []string{"nats", "order", "payment", "inventory", "shipping"} {
+		if r.MaxRSSMiB[name] <= 0 || r.CPUSeconds[name] <= 0 {
+			t.Errorf("%s: rss %v MiB, cpu %v s", name, r.MaxRSSMiB[name], r.CPUSeconds[name])
+		}
+		if code, ok := r.Exits[name]; !ok || code != 0 {
+			t.Errorf("%s exit code %d (%v)", name, code, ok)
+		}
+		if name != "nats" && r.BboltCommits[name] <= 0 {
+			t.Errorf("%s: %d bbolt commits", name, r.BboltCommits[name])
+		}
+	}
+	if r.BboltCommitsPerSaga["total"] <= 0 {
+		t.Errorf("bbolt commits per saga = %v", r.BboltCommitsPerSaga)
+	}
+	if err := r.Write(o.Out); err != nil {
+		t.Fatal(err)
+	}
+}

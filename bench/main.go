@@ -1,0 +1,565 @@
+package bench
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
+)
+
+// Options are the benchmark's settings; Main fills them from flags.
+type Options struct {
+	Repo, Out, Bin, WorkDir string
+	Syncs                   []string
+	Duration, OpenDuration  time.Duration
+	Warmup, SagaTimeout     time.Duration
+	Workers                 int
+	Rates                   []Rate
+	RatesText               string
+	Raw                     RawConfig
+	Customers, SKUs         int
+	Keep                    bool
+}
+
+// Rate is an open-loop offered rate: sagas/s, or a percentage of the
+// closed-loop maximum.
+type Rate struct {
+	Value   float64
+	Percent bool
+}
+
+// ParseRates parses "100,500,1000,50%,80%".
+func ParseRates(s string) ([]Rate, error) {
+	var out []Rate
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		r := Rate{}
+		if strings.HasSuffix(f, "%") {
+			r.Percent = true
+			f = strings.TrimSuffix(f, "%")
+		}
+		v, err := strconv.ParseFloat(f, 64)
+		if err != nil || v <= 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+			return nil, fmt.Errorf("rates: %q is not a positive number or percentage", f)
+		}
+		r.Value = v
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// resolveRates turns rates into sagas/s given the closed-loop maximum, in
+// ascending order without duplicates, each with its label.
+func resolveRates(rates []Rate, maxRate float64) []PhaseResult {
+	var out []PhaseResult
+	for _, r := range rates {
+		p := PhaseResult{OfferedPerSec: r.Value}
+		if r.Percent {
+			p.OfferedPerSec = math.Round(maxRate * r.Value / 100)
+			p.Label = trimNum(r.Value) + "% of max"
+		}
+		if p.OfferedPerSec < 1 {
+			continue
+		}
+		if i := slices.IndexFunc(out, func(q PhaseResult) bool { return q.OfferedPerSec == p.OfferedPerSec }); i >= 0 {
+			if out[i].Label == "" {
+				out[i].Label = p.Label
+			}
+			continue
+		}
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(a, b PhaseResult) int { return cmp.Compare(a.OfferedPerSec, b.OfferedPerSec) })
+	return out
+}
+
+// Main is `choreo-bench` (and `choreo bench`): it parses args, runs the
+// benchmark for each sync setting asked for, prints each run's Markdown
+// table to stdout and writes results*.json, results*.md and latency*.svg.
+// Progress goes to stderr.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	opts, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	prog := NewProgress(stderr)
+	for _, mode := range opts.Syncs {
+		prog.Logf("choreo-bench: sync %s — stack from %s/Procfile, results to %s", mode, opts.Repo, opts.Out)
+		res, err := Run(ctx, opts, mode, prog)
+		if err != nil {
+			return fmt.Errorf("bench (sync %s): %w", mode, err)
+		}
+		if err := res.Write(opts.Out); err != nil {
+			return fmt.Errorf("write results: %w", err)
+		}
+		fmt.Fprintln(stdout, res.Markdown())
+		sfx := Suffix(mode)
+		prog.Logf("wrote %s", strings.Join([]string{
+			filepath.Join(opts.Out, "results"+sfx+".json"), filepath.Join(opts.Out, "results"+sfx+".md"),
+			filepath.Join(opts.Out, "latency"+sfx+".svg")}, ", "))
+	}
+	return nil
+}
+
+func parseFlags(args []string, stderr io.Writer) (Options, error) {
+	fs := flag.NewFlagSet("choreo-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o Options
+	syncFlag := fs.String("sync", SyncAlways, "JetStream sync setting: always (nats.conf as written), default (sync_interval removed) or both")
+	fs.DurationVar(&o.Duration, "duration", 30*time.Second, "closed-loop measurement time")
+	fs.DurationVar(&o.OpenDuration, "open-duration", 10*time.Second, "send time of each open-loop rate")
+	fs.DurationVar(&o.Warmup, "warmup", 3*time.Second, "unmeasured closed-loop warm-up (0 to skip)")
+	fs.IntVar(&o.Workers, "workers", 256, "closed-loop concurrent workers")
+	fs.StringVar(&o.RatesText, "rates", "100,500,1000,50%,80%", "open-loop offered rates: sagas/s, or % of the closed-loop maximum")
+	fs.StringVar(&o.Out, "out", "", "directory for results*.json, results*.md and latency*.svg (default <repo>/bench)")
+	fs.StringVar(&o.Repo, "repo", "", "repository root with Procfile and nats.conf (default: the nearest go.mod upward)")
+	fs.StringVar(&o.Bin, "bin", "", "directory of the binaries the Procfile names as bin/... (default <repo>/bin)")
+	fs.StringVar(&o.WorkDir, "workdir", "", "where each run's directory (nats.conf copy, data/, logs/) is made (default <repo>/bench/out)")
+	fs.DurationVar(&o.SagaTimeout, "saga-timeout", 60*time.Second, "CHOREO_SAGA_TIMEOUT for the services")
+	fs.DurationVar(&o.Raw.Duration, "raw-duration", 5*time.Second, "time of each raw publish measurement")
+	fs.IntVar(&o.Raw.MsgBytes, "raw-size", 600, "raw message size in bytes")
+	fs.IntVar(&o.Raw.Window, "raw-window", 4096, "raw async publishes in flight")
+	fs.IntVar(&o.Raw.BatchSize, "raw-batch", 100, "raw atomic batch size (server maximum 1000)")
+	fs.IntVar(&o.Raw.Concurrency, "raw-batch-concurrency", 8, "raw atomic batches in flight (server maximum 50 per stream)")
+	fs.IntVar(&o.Customers, "customers", 500, "funded customers")
+	fs.IntVar(&o.SKUs, "skus", 200, "stocked SKUs")
+	fs.BoolVar(&o.Keep, "keep", false, "keep each run's directory (data and logs)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	var problems []string
+	switch *syncFlag {
+	case SyncAlways, SyncDefault:
+		o.Syncs = []string{*syncFlag}
+	case "both":
+		o.Syncs = []string{SyncAlways, SyncDefault}
+	default:
+		problems = append(problems, fmt.Sprintf("-sync must be always, default or both, not %q", *syncFlag))
+	}
+	rates, err := ParseRates(o.RatesText)
+	if err != nil {
+		problems = append(problems, err.Error())
+	}
+	o.Rates = rates
+	if o.Duration <= 0 || o.OpenDuration <= 0 || o.Warmup < 0 || o.SagaTimeout <= 0 {
+		problems = append(problems, "durations must be positive")
+	}
+	if o.Workers < 1 || o.Customers < 1 || o.SKUs < 3 {
+		problems = append(problems, "-workers and -customers must be at least 1, -skus at least 3")
+	}
+	if o.Raw.BatchSize < 1 || o.Raw.BatchSize > 1000 || o.Raw.Concurrency < 1 || o.Raw.Concurrency > 50 {
+		problems = append(problems, "-raw-batch must be 1..1000 and -raw-batch-concurrency 1..50")
+	}
+	if len(problems) > 0 {
+		return o, errors.New(strings.Join(problems, "; "))
+	}
+	if o.Repo == "" {
+		if o.Repo, err = FindRepo("."); err != nil {
+			return o, err
+		}
+	}
+	if o.Repo, err = filepath.Abs(o.Repo); err != nil {
+		return o, err
+	}
+	if o.Out == "" {
+		o.Out = filepath.Join(o.Repo, "bench")
+	}
+	if o.Bin == "" {
+		o.Bin = filepath.Join(o.Repo, "bin")
+	}
+	return o, nil
+}
+
+// FindRepo returns the nearest directory at or above dir with a go.mod and
+// a Procfile.
+func FindRepo(dir string) (string, error) {
+	d, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for {
+		_, e1 := os.Stat(filepath.Join(d, "go.mod"))
+		_, e2 := os.Stat(filepath.Join(d, "Procfile"))
+		if e1 == nil && e2 == nil {
+			return d, nil
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return "", fmt.Errorf("no go.mod with a Procfile at or above %s (use -repo)", dir)
+		}
+		d = parent
+	}
+}
+
+// EventStreams are the platform's event streams (the contract's section 3).
+var EventStreams = []string{"ORDER_EVENTS", "PAYMENT_EVENTS", "INVENTORY_EVENTS", "SHIPPING_EVENTS"}
+
+type streamCount struct{ Msgs, Bytes uint64 }
+
+func streamCounts(ctx context.Context, js jetstream.JetStream) (map[string]streamCount, error) {
+	out := map[string]streamCount{}
+	for _, name := range append(slices.Clone(EventStreams), "DLQ") {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		s, err := js.Stream(cctx, name)
+		if err == nil {
+			var info *jetstream.StreamInfo
+			if info, err = s.Info(cctx); err == nil {
+				out[name] = streamCount{info.State.Msgs, info.State.Bytes}
+			}
+		}
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("stream %s: %w", name, err)
+		}
+	}
+	return out, nil
+}
+
+// quiesce waits until the streams stop growing for a second (the trailing
+// compensations of the last sagas), at most limit.
+func quiesce(ctx context.Context, js jetstream.JetStream, limit time.Duration) (map[string]streamCount, bool) {
+	deadline := time.Now().Add(limit)
+	var last map[string]streamCount
+	stable := 0
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		cur, err := streamCounts(ctx, js)
+		if err == nil && last != nil && mapsEqual(cur, last) {
+			stable++
+			if stable >= 4 {
+				return cur, true
+			}
+		} else {
+			stable = 0
+		}
+		if err == nil {
+			last = cur
+		}
+		sleepCtx(ctx, 250*time.Millisecond)
+	}
+	return last, false
+}
+
+func mapsEqual(a, b map[string]streamCount) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// snapshot is the counters a phase is measured between.
+type snapshot struct {
+	at      time.Time
+	streams map[string]streamCount
+	usage   map[string]ProcUsage
+	commits map[string]int64
+}
+
+func (s *Stack) snapshot(ctx context.Context, js jetstream.JetStream) (snapshot, error) {
+	sn := snapshot{at: time.Now(), usage: s.Usage(), commits: map[string]int64{}}
+	if self, err := ReadUsage(0); err == nil {
+		sn.usage["bench"] = self
+	}
+	for _, p := range s.Services() {
+		if tx, err := BoltTxID(filepath.Join(s.Dir, "data", p.Name+".db")); err == nil {
+			sn.commits[p.Name] = tx
+		}
+	}
+	var err error
+	sn.streams, err = streamCounts(ctx, js)
+	return sn, err
+}
+
+// Run runs the whole benchmark once, for one sync setting: start the stack,
+// set up customers and stock, measure the raw ceiling, the closed loop and
+// the open-loop rates, stop the stack and read its files.
+func Run(ctx context.Context, o Options, mode string, prog *Progress) (*Results, error) {
+	selfStart, _ := ReadUsage(0) // the load generator's CPU so far (an earlier run's, say)
+	stack, err := StartStack(ctx, StackConfig{Repo: o.Repo, Bin: o.Bin, WorkDir: o.WorkDir, Sync: mode,
+		SagaTimeout: o.SagaTimeout, Keep: o.Keep})
+	if err != nil {
+		return nil, err
+	}
+	defer stack.Close()
+	stopped := false
+	defer func() {
+		if !stopped {
+			stack.Stop(10 * time.Second)
+		}
+	}()
+	if o.Keep {
+		prog.Logf("run directory: %s", stack.Dir)
+	}
+	res := &Results{Sync: mode, Machine: machine(o.Repo), Config: RunConfig{
+		DurationSec: o.Duration.Seconds(), Workers: o.Workers, OpenDurationSec: o.OpenDuration.Seconds(),
+		Rates: o.RatesText, SagaTimeout: o.SagaTimeout.String(), Customers: o.Customers, SKUs: o.SKUs,
+	}}
+	warn := func(format string, args ...any) {
+		res.Warnings = append(res.Warnings, fmt.Sprintf(format, args...))
+	}
+	connect := func(name string) (*nats.Conn, error) {
+		return nats.Connect(stack.NATSURL, nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectBufSize(64<<20))
+	}
+	nc, err := connect("choreo-bench")
+	if err != nil {
+		return nil, err
+	}
+	defer nc.Close()
+	ncEv, err := connect("choreo-bench-events")
+	if err != nil {
+		return nil, err
+	}
+	defer ncEv.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	tracker, err := NewTracker(ncEv)
+	if err != nil {
+		return nil, err
+	}
+	defer tracker.Close()
+
+	w := &Workload{Prefix: "b" + nuid.Next()[16:], Customers: o.Customers, SKUs: o.SKUs}
+	loader := &Loader{NC: nc, Tracker: tracker, Workload: w, TerminalWait: o.SagaTimeout + 30*time.Second, Progress: prog}
+	// Stock for a generous 10,000 sagas/s over every phase, 2 lines of 2 units each on average.
+	total := o.Warmup + o.Duration + time.Duration(len(o.Rates))*o.OpenDuration
+	perSKU := int64(10_000*total.Seconds()*4) / int64(o.SKUs)
+	prog.Logf("setup: %d customers funded, %d SKUs stocked with %d units each", o.Customers, o.SKUs, perSKU)
+	if res.Config.SetupCommands, err = w.Setup(ctx, nc, perSKU); err != nil {
+		return nil, err
+	}
+	// Readiness: one saga all the way through proves every consumer is bound.
+	if status, err := loader.One(ctx, "ready"); err != nil {
+		return nil, fmt.Errorf("first saga: %w", err)
+	} else if status != "completed" {
+		return nil, fmt.Errorf("first saga ended %s, want completed", status)
+	}
+	totalSagas := 1
+
+	prog.Logf("raw JetStream ceiling on %s: async publish, then atomic batches of %d (%v each)", RawStream, o.Raw.BatchSize, o.Raw.Duration)
+	async, batch, err := RawCeiling(ctx, nc, o.Raw)
+	if err != nil {
+		return nil, err
+	}
+	res.Raw.Async, res.Raw.Batch = async, batch
+	res.RawAsyncPerSec, res.RawBatchPerSec = async.PerSec, batch.PerSec
+	prog.Logf("raw: async %.0f msg/s, atomic batch %.0f msg/s", async.PerSec, batch.PerSec)
+	if async.Errors > 0 || batch.Errors > 0 {
+		warn("raw publish errors: async %d, batch %d", async.Errors, batch.Errors)
+	}
+
+	if o.Warmup > 0 {
+		wr := loader.ClosedLoop(ctx, "warm-up", o.Workers, o.Warmup, nil)
+		totalSagas += wr.Placed
+	}
+	if _, ok := quiesce(ctx, js, time.Minute); !ok {
+		warn("streams still growing a minute after the warm-up")
+	}
+	if err := stack.Dead(); err != nil {
+		return nil, err
+	}
+
+	// Closed loop.
+	before, err := stack.snapshot(ctx, js)
+	if err != nil {
+		return nil, err
+	}
+	var atEnd snapshot
+	var endErr error
+	var endOnce sync.WaitGroup
+	endOnce.Add(1)
+	cl := loader.ClosedLoop(ctx, "closed loop", o.Workers, o.Duration, func() {
+		defer endOnce.Done()
+		atEnd, endErr = stack.snapshot(ctx, js)
+	})
+	endOnce.Wait()
+	if endErr != nil {
+		return nil, endErr
+	}
+	totalSagas += cl.Placed
+	after, ok := quiesce(ctx, js, time.Minute)
+	if !ok {
+		warn("streams still growing a minute after the closed loop")
+	}
+	afterCommits := map[string]int64{}
+	for _, p := range stack.Services() {
+		if tx, err := BoltTxID(filepath.Join(stack.Dir, "data", p.Name+".db")); err == nil {
+			afterCommits[p.Name] = tx
+		}
+	}
+	res.ClosedLoop = cl
+	res.SagasPerSec, res.CompletedPerSec = cl.AchievedPerSec, cl.CompletedPerSec
+	accepted := float64(cl.Placed - cl.PlaceErrors)
+	var evWindow, evAll, bytesAll float64
+	res.EventsPerSagaByStream = map[string]float64{}
+	for _, s := range EventStreams {
+		evWindow += float64(atEnd.streams[s].Msgs - before.streams[s].Msgs)
+		n := float64(after[s].Msgs - before.streams[s].Msgs)
+		evAll += n
+		bytesAll += float64(after[s].Bytes - before.streams[s].Bytes)
+		res.EventsPerSagaByStream[s] = round(n/max(accepted, 1), 3)
+	}
+	if d := after["DLQ"].Msgs - before.streams["DLQ"].Msgs; d > 0 {
+		warn("%d messages went to the DLQ during the closed loop", d)
+	}
+	res.EventsPerSaga = round(evAll/max(accepted, 1), 3)
+	res.BytesPerSaga = round(bytesAll/max(accepted, 1), 0)
+	res.EventsPublishedPerSec = round(evWindow/atEnd.at.Sub(before.at).Seconds(), 0)
+	if best := max(res.RawAsyncPerSec, res.RawBatchPerSec); best > 0 {
+		res.RatioToRaw = round(res.EventsPublishedPerSec/best, 3)
+	}
+	res.CPUMsPerSaga = map[string]float64{}
+	var cpuTotal float64
+	for name, u := range atEnd.usage {
+		d := u.CPUSeconds - before.usage[name].CPUSeconds
+		res.CPUMsPerSaga[name] = round(d*1000/max(float64(cl.InWindow), 1), 3)
+		if name != "bench" {
+			cpuTotal += d
+		}
+	}
+	res.CPUMsPerSaga["total"] = round(cpuTotal*1000/max(float64(cl.InWindow), 1), 3)
+	res.BboltCommitsPerSaga = map[string]float64{}
+	var commitsTotal int64
+	for name, tx := range afterCommits {
+		d := tx - before.commits[name]
+		commitsTotal += d
+		res.BboltCommitsPerSaga[name] = round(float64(d)/max(accepted, 1), 3)
+	}
+	res.BboltCommitsPerSaga["total"] = round(float64(commitsTotal)/max(accepted, 1), 3)
+	if cl.PlaceErrors > 0 || cl.Unfinished > 0 || cl.Unexpected > 0 {
+		warn("closed loop: %d place errors, %d sagas without a terminal event, %d ended otherwise than meant (cancel reasons %v)",
+			cl.PlaceErrors, cl.Unfinished, cl.Unexpected, cl.Reasons)
+	}
+	if err := stack.Dead(); err != nil {
+		return nil, err
+	}
+
+	// Open loop.
+	for _, p := range resolveRates(o.Rates, res.SagasPerSec) {
+		name := fmt.Sprintf("open %.0f/s", p.OfferedPerSec)
+		r, err := loader.OpenLoop(ctx, name, p.OfferedPerSec, o.OpenDuration)
+		if err != nil {
+			return nil, err
+		}
+		r.Label = p.Label
+		totalSagas += r.Placed
+		res.OpenLoop = append(res.OpenLoop, r)
+		if r.OfferedPerSec == 500 {
+			p50, p99 := r.Latency.P50, r.Latency.P99
+			res.P50At500, res.P99At500 = &p50, &p99
+		}
+		if r.PlaceErrors > 0 || r.Unfinished > 0 || r.Unexpected > 0 {
+			warn("open loop %.0f/s: %d place errors, %d sagas without a terminal event, %d ended otherwise than meant (cancel reasons %v)",
+				r.OfferedPerSec, r.PlaceErrors, r.Unfinished, r.Unexpected, r.Reasons)
+		}
+		if _, ok := quiesce(ctx, js, time.Minute); !ok {
+			warn("streams still growing a minute after open loop %.0f/s", r.OfferedPerSec)
+		}
+		if err := stack.Dead(); err != nil {
+			return nil, err
+		}
+	}
+	res.Config.TotalSagas = totalSagas
+	if n := tracker.stray.Load(); n > 0 {
+		warn("%d terminal events for sagas no one was waiting for (duplicates or late ends)", n)
+	}
+
+	// Final usage, then stop and read the bbolt files.
+	final := stack.Usage()
+	if self, err := ReadUsage(0); err == nil {
+		self.CPUSeconds -= selfStart.CPUSeconds
+		final["bench"] = self
+	}
+	res.CPUSeconds, res.MaxRSSMiB = map[string]float64{}, map[string]float64{}
+	for name, u := range final {
+		res.CPUSeconds[name] = round(u.CPUSeconds, 2)
+		res.MaxRSSMiB[name] = round(u.PeakRSSMiB, 1)
+	}
+	nc.Close()
+	ncEv.Close()
+	stopped = true
+	res.Exits = map[string]int{}
+	for _, s := range stack.Stop(30 * time.Second) {
+		res.Exits[s.Name] = s.ExitCode
+		if s.Killed || s.ExitCode != 0 || s.Err != nil {
+			warn("%s: exit code %d after SIGTERM (killed: %v, %v)", s.Name, s.ExitCode, s.Killed, s.Err)
+		}
+	}
+	if res.BboltCommits, err = stack.BoltCommits(); err != nil {
+		warn("read bbolt commits: %v", err)
+	}
+	res.Machine.LoadAvgEnd = loadAvg()
+	if busy := float64(res.Machine.CPUs) / 2; res.Machine.LoadAvgStart > busy || res.Machine.LoadAvgEnd > float64(res.Machine.CPUs)*2 {
+		warn("the machine was busy (load average %.2f before the run, %.2f after, on %d CPUs): other work skews these figures",
+			res.Machine.LoadAvgStart, res.Machine.LoadAvgEnd, res.Machine.CPUs)
+	}
+	res.checkTargets()
+	return res, nil
+}
+
+// loadAvg is the 1-minute load average (0 where /proc/loadavg is missing).
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
+}
+
+func machine(repo string) Machine {
+	m := Machine{Date: time.Now().UTC().Format(time.RFC3339), GoVersion: runtime.Version(),
+		OSArch: runtime.GOOS + "/" + runtime.GOARCH, CPUs: runtime.NumCPU(), LoadAvgStart: loadAvg()}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPUModel = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		m.MemoryMiB = parseStatusKiB(string(b), "MemTotal") / 1024
+	}
+	if out, err := exec.Command("git", "-C", repo, "rev-parse", "--short", "HEAD").Output(); err == nil {
+		m.Commit = strings.TrimSpace(string(out))
+		if st, err := exec.Command("git", "-C", repo, "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
+			m.Commit += "-dirty"
+		}
+	}
+	return m
+}
