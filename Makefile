@@ -37,7 +37,7 @@ test:
 ## bench: the end-to-end benchmark: the stack as the Procfile starts it, with
 ## JetStream's sync_interval: always and with the default; writes bench/results*
 bench: build
-	bin/choreo-bench -sync both
+	bin/choreo bench -sync both
 
 ## bench-go: every Go benchmark, no tests (benchstat-ready output)
 bench-go:

@@ -92,7 +92,7 @@ func resolveRates(rates []Rate, maxRate float64) []PhaseResult {
 	return out
 }
 
-// Main is `choreo-bench` (and `choreo bench`): it parses args, runs the
+// Main is `choreo bench`: it parses args, runs the
 // benchmark for each sync setting asked for, prints each run's Markdown
 // table to stdout and writes results*.json, results*.md and latency*.svg.
 // Progress goes to stderr.
@@ -124,7 +124,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 func parseFlags(args []string, stderr io.Writer) (Options, error) {
-	fs := flag.NewFlagSet("choreo-bench", flag.ContinueOnError)
+	fs := flag.NewFlagSet("choreo bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o Options
 	syncFlag := fs.String("sync", SyncAlways, "JetStream sync setting: always (nats.conf as written), default (sync_interval removed) or both")
@@ -329,7 +329,7 @@ func Run(ctx context.Context, o Options, mode string, prog *Progress) (*Results,
 	connect := func(name string) (*nats.Conn, error) {
 		return nats.Connect(stack.NATSURL, nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectBufSize(64<<20))
 	}
-	nc, err := connect("choreo-bench")
+	nc, err := connect("choreo bench")
 	if err != nil {
 		return nil, err
 	}

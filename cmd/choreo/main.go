@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/choreo-dev/choreo/bench"
 	"github.com/choreo-dev/choreo/shared/endpoint"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -58,6 +59,8 @@ var commands = []command{
 	{name: "shipment", args: "ORDER_ID", summary: "show an order's shipment", run: shipment},
 	{name: "watch", args: "[SUBJECT]", summary: "print events as they are published (default *.events.>)", help: watchHelp, run: watch},
 	{name: "dlq", args: "ls|show|redrive|purge ...", summary: "inspect, redrive or purge dead letters", help: dlqHelp, run: dlq},
+	{name: "bench", args: "[-sync always|default|both] [-duration D] ...", summary: "benchmark the whole stack, started from the Procfile (make bench)",
+		run: func(ctx context.Context, c *cli, args []string) error { return bench.Main(ctx, args, c.stdout, c.stderr) }},
 }
 
 func lookup(name string) (command, bool) {
