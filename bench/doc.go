@@ -1,4 +1,4 @@
-// Package bench is Choreo's end-to-end benchmark (`make bench`, `choreo-bench`,
+// Package bench is Choreo's end-to-end benchmark (`make bench`, `choreo bench`,
 // `choreo bench`): the whole stack as real processes, started from the
 // repository's Procfile, driven through the public contract, measured from
 // the outside.

@@ -106,7 +106,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	prog := NewProgress(stderr)
 	for _, mode := range opts.Syncs {
-		prog.Logf("choreo-bench: sync %s — stack from %s/Procfile, results to %s", mode, opts.Repo, opts.Out)
+		prog.Logf("choreo bench: sync %s — stack from %s/Procfile, results to %s", mode, opts.Repo, opts.Out)
 		res, err := Run(ctx, opts, mode, prog)
 		if err != nil {
 			return fmt.Errorf("bench (sync %s): %w", mode, err)

@@ -47,7 +47,7 @@ func RewriteNATSConf(conf string, o ConfOptions) (string, error) {
 			drop = true // re-added below for SyncAlways
 		}
 		if drop {
-			out = append(out, "# "+strings.TrimSpace(line)+"   # (replaced by choreo-bench)")
+			out = append(out, "# "+strings.TrimSpace(line)+"   # (replaced by choreo bench)")
 		} else {
 			out = append(out, line)
 		}
@@ -77,7 +77,7 @@ func RewriteNATSConf(conf string, o ConfOptions) (string, error) {
 	}
 	res := strings.TrimRight(strings.Join(out, "\n"), "\n") + "\n"
 	if o.Listen != "" || o.HTTP != "" {
-		res += "\n# choreo-bench: addresses chosen for this run\n"
+		res += "\n# choreo bench: addresses chosen for this run\n"
 		if o.Listen != "" {
 			res += "listen: " + o.Listen + "\n"
 		}

@@ -9,8 +9,10 @@ import (
 
 	"github.com/choreo-dev/choreo/inventory"
 	"github.com/choreo-dev/choreo/order"
+	orderdomain "github.com/choreo-dev/choreo/order/domain"
 	"github.com/choreo-dev/choreo/order/orderevents"
 	"github.com/choreo-dev/choreo/payment"
+	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shipping"
 	"github.com/nats-io/nats.go"
 )
@@ -37,6 +39,8 @@ type (
 	PaymentView  = payment.PaymentView
 	StockView    = inventory.StockView
 	ShipmentView = shipping.ShipmentView
+	// Steps is the order view's steps.
+	Steps = orderdomain.Steps
 )
 
 // Client speaks the contract on one connection and keeps a Ledger of what
@@ -111,6 +115,42 @@ func (l *Ledger) Track(r PlaceRequest) {
 func (c *Client) Order(id string) (OrderView, error) {
 	var v OrderView
 	return v, Request(c.NC, "order.get", map[string]any{"order_id": id}, &v)
+}
+
+// Cancel asks order.cancel to cancel an order; note is the optional free
+// text (the request's reason).
+func (c *Client) Cancel(id, note string) (OrderView, error) {
+	var v OrderView
+	req := map[string]any{"order_id": id}
+	if note != "" {
+		req["reason"] = note
+	}
+	return v, Request(c.NC, "order.cancel", req, &v)
+}
+
+// History reads an order's stored events, oldest first.
+func (c *Client) History(id string) ([]envelope.Envelope, error) {
+	var v struct {
+		Events []envelope.Envelope `json:"events"`
+	}
+	err := Request(c.NC, "order.history", map[string]any{"order_id": id}, &v)
+	return v.Events, err
+}
+
+// ListRequest is order.list's request; zero fields are left out.
+type ListRequest struct {
+	CustomerID string `json:"customer_id,omitempty"`
+	Status     string `json:"status,omitempty"`
+	Limit      int    `json:"limit,omitempty"`
+}
+
+// List reads order views, newest first.
+func (c *Client) List(r ListRequest) ([]OrderView, error) {
+	var v struct {
+		Orders []OrderView `json:"orders"`
+	}
+	err := Request(c.NC, "order.list", r, &v)
+	return v.Orders, err
 }
 
 // Balance reads a wallet.

@@ -22,6 +22,7 @@ import (
 	"github.com/choreo-dev/choreo/shared/consumer"
 	"github.com/choreo-dev/choreo/shared/natstest"
 	"github.com/choreo-dev/choreo/shared/service"
+	"github.com/choreo-dev/choreo/shared/streams"
 	"github.com/choreo-dev/choreo/shipping"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -39,6 +40,10 @@ type Options struct {
 	Countries []string
 	// Logs, if true, writes the services' logs to the test log.
 	Logs bool
+	// AckWait, if set, replaces the consumers' AckWait (default 30s): how
+	// long JetStream waits before redelivering a message whose delivery or
+	// ack was lost, as happens when NATS itself restarts.
+	AckWait time.Duration
 }
 
 // Stack is a running Choreo: NATS and the four services.
@@ -129,6 +134,9 @@ func (s *Stack) StartService(name string) {
 			ConsumerTuning: func(c *consumer.Config) {
 				// Short backoffs keep retry and dead-letter scenarios quick.
 				c.Backoff, c.BackoffMax = 20*time.Millisecond, 200*time.Millisecond
+				if s.opts.AckWait > 0 {
+					c.AckWait = s.opts.AckWait
+				}
 			},
 		})
 	}()
@@ -142,6 +150,39 @@ func (s *Stack) StartService(name string) {
 		s.t.Fatalf("sagatest: %s did not become ready", name)
 	}
 	s.services[name] = &running{cancel: cancel, done: done}
+	s.waitConsumers(name)
+}
+
+// waitConsumers waits until the service's durable consumers exist on the
+// server. Ready is closed once the consumers are started, not once JetStream
+// has created them; starting the next service meanwhile makes its stream
+// updates race the consumer creations inside nats-server (a data race that
+// -race reports in fileStore.ConsumerStore against fileStore.UpdateConfig).
+func (s *Stack) waitConsumers(name string) {
+	s.t.Helper()
+	spec := s.Spec(name)
+	if spec.Consumers == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// The services' Consumers only describe subscriptions; none touches the
+	// store it is given.
+	for _, cc := range spec.Consumers(nil) {
+		for {
+			_, err := s.JS.Consumer(ctx, cc.Stream, name)
+			if err == nil {
+				break
+			}
+			if ctx.Err() != nil {
+				s.t.Fatalf("sagatest: %s: consumer on %s not created: %v", name, cc.Stream, err)
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}
 }
 
 // StopService stops one service (a graceful drain) and waits for it.
@@ -169,6 +210,36 @@ func (s *Stack) RestartService(name string) {
 	s.t.Helper()
 	s.StopService(name)
 	s.StartService(name)
+}
+
+// Quiet returns nil once every durable consumer of every Choreo stream has
+// caught up: no message left to deliver and none delivered but not yet
+// acknowledged (a message waiting for a retry counts as unacknowledged).
+// Since a consumer acknowledges only after committing, a quiet stack has
+// applied every event published so far; wait for it (with Eventually) before
+// asserting that something did not happen. It says nothing about events
+// still in an outbox, and a stopped service's consumers keep it from being
+// quiet.
+func (s *Stack) Quiet() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, name := range []string{streams.Order, streams.Payment, streams.Inventory, streams.Shipping} {
+		st, err := s.JS.Stream(ctx, name)
+		if err != nil {
+			return fmt.Errorf("stream %s: %w", name, err)
+		}
+		l := st.ListConsumers(ctx)
+		for info := range l.Info() {
+			if info.NumPending > 0 || info.NumAckPending > 0 {
+				return fmt.Errorf("consumer %s on %s: %d pending, %d unacknowledged",
+					info.Name, name, info.NumPending, info.NumAckPending)
+			}
+		}
+		if err := l.Err(); err != nil {
+			return fmt.Errorf("list consumers of %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // ReplyError is an error reply of the contract.
