@@ -137,7 +137,7 @@ func Run(ctx context.Context, spec Spec, opts Options) error {
 			}
 		}()
 	}
-	relay := &outbox.Relay{Store: store, JS: js, Stream: spec.Stream, Logger: log.With().Str("component", "outbox").Logger()}
+	relay := &outbox.Relay{Store: store, JS: js, Stream: spec.Stream, Atomic: true, Logger: log.With().Str("component", "outbox").Logger()}
 	goRun("outbox", relay.Run)
 	if spec.Consumers != nil {
 		for _, cc := range spec.Consumers(store) {

@@ -37,6 +37,9 @@ func EventStream(name, service string) jetstream.StreamConfig {
 		Discard:     jetstream.DiscardOld,
 		Duplicates:  DuplicateWindow,
 		Replicas:    1,
+		// The outbox relay publishes in atomic batches: one request and one
+		// fsync for many events.
+		AllowAtomicPublish: true,
 	}
 }
 
