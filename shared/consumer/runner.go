@@ -193,11 +193,19 @@ func (r *runner) run(ctx context.Context, cons jetstream.Consumer) error {
 			}
 			continue
 		}
-		stop := context.AfterFunc(ctx, iter.Stop)
+		// On shutdown, Drain (not Stop): the messages already pulled into the
+		// client's buffer still come out of Next, and the workers hand them
+		// back with a Nak for prompt redelivery instead of leaving them to
+		// wait out AckWait.
+		stop := context.AfterFunc(ctx, func() {
+			iter.Drain()
+			// A drain that cannot finish (NATS away) must not hold up the exit.
+			time.AfterFunc(2*time.Second, iter.Stop)
+		})
 		for {
 			msg, err := iter.Next()
 			if err != nil {
-				if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
+				if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 					break
 				}
 				if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
