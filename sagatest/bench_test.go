@@ -2,12 +2,15 @@ package sagatest_test
 
 import (
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/choreo-dev/choreo/sagatest"
+	"github.com/choreo-dev/choreo/shared/consumer"
+	"github.com/choreo-dev/choreo/shared/eventstore"
 	"github.com/choreo-dev/choreo/shared/natstest"
 	"github.com/nats-io/nats.go"
 )
@@ -55,4 +58,109 @@ func BenchmarkSagas(b *testing.B) {
 		return nil
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "sagas/s")
+}
+
+// BenchmarkHotSKU places 1,000 concurrent orders on one SKU with stock for
+// half of them, and reports the concurrency conflicts and handler retries it
+// took: the all-or-nothing reservation must neither livelock nor storm.
+func BenchmarkHotSKU(b *testing.B) {
+	for b.Loop() {
+		b.StopTimer()
+		s := sagatest.Start(b, sagatest.Options{SagaTimeout: 5 * time.Minute})
+		c := sagatest.NewClient(s.NC)
+		if _, err := c.Deposit("hot", 1_000_000); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := c.Restock("hot-sku", 500); err != nil {
+			b.Fatal(err)
+		}
+		conflicts, retries := eventstore.Conflicts(), consumer.Retries()
+		b.StartTimer()
+		var wg sync.WaitGroup
+		for range 1000 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := c.Place(sagatest.PlaceRequest{CustomerID: "hot", Items: []sagatest.Item{{SKU: "hot-sku", Quantity: 1, UnitPriceCents: 1}},
+					ShippingAddress: sagatest.Addr("US")}); err != nil {
+					b.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		natstest.Eventually(b, 5*time.Minute, func() error {
+			st, err := c.Stock("hot-sku")
+			if err != nil {
+				return err
+			}
+			if _, err := c.CheckInvariants(); err != nil {
+				return err
+			}
+			if st.Available != 0 || st.Reserved != 500 {
+				return fmt.Errorf("stock %+v", st)
+			}
+			return nil
+		})
+		b.ReportMetric(float64(eventstore.Conflicts()-conflicts), "conflicts")
+		b.ReportMetric(float64(consumer.Retries()-retries), "retries")
+	}
+}
+
+// BenchmarkFileGrowth runs rounds of 2,000 completed sagas and reports the
+// bbolt bytes per saga of the last round next to the first: the event log
+// grows linearly (it is the source of truth), while the outbox empties and
+// the inbox is bounded by its retention, so the growth per saga stays flat.
+func BenchmarkFileGrowth(b *testing.B) {
+	const rounds, perRound = 3, 2000
+	for b.Loop() {
+		s := sagatest.Start(b, sagatest.Options{SagaTimeout: 5 * time.Minute})
+		c := sagatest.NewClient(s.NC)
+		if _, err := c.Deposit("grow", 1_000_000_000); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := c.Restock("grow-sku", 1_000_000); err != nil {
+			b.Fatal(err)
+		}
+		size := func() int64 {
+			var total int64
+			for _, name := range sagatest.Services {
+				st, err := os.Stat(s.DBPath(name))
+				if err != nil {
+					b.Fatal(err)
+				}
+				total += st.Size()
+			}
+			return total
+		}
+		var perSaga []float64
+		before := size()
+		for r := range rounds {
+			ids := make([]string, perRound)
+			var wg sync.WaitGroup
+			var next atomic.Int64
+			for range 32 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := next.Add(1) - 1; i < perRound; i = next.Add(1) - 1 {
+						v, err := c.Place(sagatest.PlaceRequest{CustomerID: "grow", Items: []sagatest.Item{{SKU: "grow-sku", Quantity: 1, UnitPriceCents: 1}},
+							ShippingAddress: sagatest.Addr("US")})
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						ids[i] = v.OrderID
+					}
+				}()
+			}
+			wg.Wait()
+			natstest.Eventually(b, 5*time.Minute, s.Quiet)
+			after := size()
+			perSaga = append(perSaga, float64(after-before)/perRound)
+			b.Logf("round %d: %.0f bytes per saga (all four files)", r+1, perSaga[r])
+			before = after
+		}
+		b.ReportMetric(perSaga[0], "B/saga-first")
+		b.ReportMetric(perSaga[rounds-1], "B/saga-last")
+	}
 }

@@ -60,7 +60,9 @@ var commands = []command{
 	{name: "watch", args: "[SUBJECT]", summary: "print events as they are published (default *.events.>)", help: watchHelp, run: watch},
 	{name: "dlq", args: "ls|show|redrive|purge ...", summary: "inspect, redrive or purge dead letters", help: dlqHelp, run: dlq},
 	{name: "bench", args: "[-sync always|default|both] [-duration D] ...", summary: "benchmark the whole stack, started from the Procfile (make bench)",
-		run: func(ctx context.Context, c *cli, args []string) error { return bench.Main(ctx, args, c.stdout, c.stderr) }},
+		run: func(ctx context.Context, c *cli, args []string) error {
+			return bench.Main(ctx, args, c.stdout, c.stderr)
+		}},
 }
 
 func lookup(name string) (command, bool) {

@@ -1,6 +1,9 @@
 package consumer
 
-import "errors"
+import (
+	"errors"
+	"sync/atomic"
+)
 
 // ErrPermanent marks a handler error that no retry can fix (a payload that
 // breaks an invariant, say). Wrap it, or use Permanent: the message goes to
@@ -20,3 +23,9 @@ func Permanent(err error) error {
 	}
 	return permanentError{err}
 }
+
+var retries atomic.Int64
+
+// Retries is how many messages this process's consumers handed back for a
+// retry after a handler error: a benchmark's measure of retry storms.
+func Retries() int64 { return retries.Load() }

@@ -297,6 +297,7 @@ func (r *runner) handle(ctx context.Context, msg jetstream.Msg) {
 	default:
 		delay := r.backoff(meta.NumDelivered)
 		log.Warn().Err(err).Dur("retry_in", delay).Msg("handler failed; will retry")
+		retries.Add(1)
 		_ = msg.NakWithDelay(delay)
 	}
 }

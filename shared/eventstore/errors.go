@@ -1,6 +1,9 @@
 package eventstore
 
-import "errors"
+import (
+	"errors"
+	"sync/atomic"
+)
 
 // ErrConcurrencyConflict is returned by an append whose expected version is
 // not the aggregate's current version. Nothing was written; reload and decide
@@ -12,3 +15,9 @@ var ErrLocked = errors.New("event store file is locked by another process")
 
 // ErrReadOnly is returned when a read-only transaction is asked to write.
 var ErrReadOnly = errors.New("read-only transaction")
+
+var conflicts atomic.Int64
+
+// Conflicts is how many appends in this process failed with
+// ErrConcurrencyConflict: a benchmark's measure of retry storms.
+func Conflicts() int64 { return conflicts.Load() }

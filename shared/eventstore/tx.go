@@ -107,6 +107,7 @@ func (tx *Tx) Append(aggType, aggID string, expected uint64, meta Meta, events .
 		return nil, nil
 	}
 	if cur := tx.Version(aggType, aggID); cur != expected {
+		conflicts.Add(1)
 		return nil, fmt.Errorf("append %s/%s at v%d, store has v%d: %w", aggType, aggID, expected, cur, ErrConcurrencyConflict)
 	}
 	ak := aggKey(aggType, aggID)
