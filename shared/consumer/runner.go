@@ -56,11 +56,17 @@ type Config struct {
 	// Workers handle different orders concurrently. Default 32.
 	Workers int
 	// AckWait is how long JetStream waits for an ack before redelivering.
-	// Default 30s. A handler gets at most half of it.
+	// Default 10s: a message that was delivered just before nats-server
+	// went down comes back after it, so it bounds how long such a saga
+	// stalls. A handler gets at most half of it; a message that waited in
+	// a worker's queue for a third of it is marked in progress first.
 	AckWait time.Duration
 	// MaxAckPending bounds unacknowledged messages. Default 1024.
 	MaxAckPending int
-	Logger        zerolog.Logger
+	// Bound, if set, is called once the durable consumer exists on the
+	// server: the service reports ready only after all are bound.
+	Bound  func()
+	Logger zerolog.Logger
 }
 
 func (c *Config) defaults() error {
@@ -93,7 +99,7 @@ func (c *Config) defaults() error {
 		c.Workers = 32
 	}
 	if c.AckWait <= 0 {
-		c.AckWait = 30 * time.Second
+		c.AckWait = 10 * time.Second
 	}
 	if c.MaxAckPending <= 0 {
 		c.MaxAckPending = 1024
@@ -147,6 +153,9 @@ func Run(ctx context.Context, js jetstream.JetStream, cfg Config) error {
 			return nil
 		}
 	}
+	if cfg.Bound != nil {
+		cfg.Bound()
+	}
 	return r.run(ctx, cons)
 }
 
@@ -158,23 +167,28 @@ type runner struct {
 }
 
 func (r *runner) run(ctx context.Context, cons jetstream.Consumer) error {
-	queues := make([]chan jetstream.Msg, r.cfg.Workers)
+	queues := make([]chan queued, r.cfg.Workers)
 	var wg sync.WaitGroup
 	// Handlers get their own context: a shutdown lets them finish and commit
 	// rather than abandoning work half-way through an fsync.
 	hctx := context.WithoutCancel(ctx)
 	for i := range queues {
-		queues[i] = make(chan jetstream.Msg, 16)
+		queues[i] = make(chan queued, 16)
 		wg.Add(1)
-		go func(q <-chan jetstream.Msg) {
+		go func(q <-chan queued) {
 			defer wg.Done()
-			for msg := range q {
+			for item := range q {
 				if ctx.Err() != nil {
 					// Shutting down: hand it back for prompt redelivery.
-					_ = msg.Nak()
+					_ = item.msg.Nak()
 					continue
 				}
-				r.handle(hctx, msg)
+				if time.Since(item.at) > r.cfg.AckWait/3 {
+					// Long in the queue behind a busy order: keep JetStream
+					// from redelivering it while it is about to be handled.
+					_ = item.msg.InProgress()
+				}
+				r.handle(hctx, item.msg)
 			}
 		}(queues[i])
 	}
@@ -226,12 +240,18 @@ func (r *runner) run(ctx context.Context, cons jetstream.Consumer) error {
 				}
 				continue
 			}
-			queues[shard(msg.Subject(), len(queues))] <- msg
+			queues[shard(msg.Subject(), len(queues))] <- queued{msg: msg, at: time.Now()}
 		}
 		stop()
 		iter.Stop()
 	}
 	return nil
+}
+
+// queued is a message waiting for its worker, and since when.
+type queued struct {
+	msg jetstream.Msg
+	at  time.Time
 }
 
 // shard picks the worker for a message: all events of one order (the last

@@ -139,9 +139,12 @@ func Run(ctx context.Context, spec Spec, opts Options) error {
 	}
 	relay := &outbox.Relay{Store: store, JS: js, Stream: spec.Stream, Atomic: true, Logger: log.With().Str("component", "outbox").Logger()}
 	goRun("outbox", relay.Run)
+	var bound sync.WaitGroup
 	if spec.Consumers != nil {
 		for _, cc := range spec.Consumers(store) {
 			cc.Service, cc.Store, cc.Logger = spec.Name, store, log
+			bound.Add(1)
+			cc.Bound = sync.OnceFunc(bound.Done)
 			if opts.ConsumerTuning != nil {
 				opts.ConsumerTuning(&cc)
 			}
@@ -152,9 +155,16 @@ func Run(ctx context.Context, spec Spec, opts Options) error {
 		goRun("task", func(ctx context.Context) error { return task(ctx, store) })
 	}
 	goRun("inbox pruner", func(ctx context.Context) error { return pruneInbox(ctx, store, opts.InboxRetention, log) })
-	log.Info().Str("nats_url", opts.NATSURL).Str("data_dir", opts.DataDir).Msg("service started")
-	if opts.Ready != nil {
-		close(opts.Ready)
+	// Ready means serving and bound: every durable consumer exists.
+	allBound := make(chan struct{})
+	go func() { bound.Wait(); close(allBound) }()
+	select {
+	case <-allBound:
+		log.Info().Str("nats_url", opts.NATSURL).Str("data_dir", opts.DataDir).Msg("service started")
+		if opts.Ready != nil {
+			close(opts.Ready)
+		}
+	case <-ctx.Done():
 	}
 
 	<-ctx.Done()
