@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/choreo-dev/choreo/shared/envelope/envelopetest"
+
 	inventory "github.com/choreo-dev/choreo/inventory/domain"
 	"github.com/choreo-dev/choreo/inventory/inventoryevents"
 	"github.com/choreo-dev/choreo/order/domain"
@@ -83,23 +85,23 @@ func (s *sim) orderEvents(id string, events []envelope.Event, err error) {
 	if err != nil {
 		s.t.Fatalf("order %s: %v", id, err)
 	}
-	s.orders[id] = fold(getOr(s.orders, id, domain.NewOrder), domain.EvolveOrder, events...)
+	s.orders[id] = envelopetest.Fold(getOr(s.orders, id, domain.NewOrder), domain.EvolveOrder, events...)
 	s.orderLog[id] = append(s.orderLog[id], events...)
 	s.publish(events)
 }
 
 func (s *sim) paymentEvents(orderID, customerID string, pe, we []envelope.Event) {
-	s.payments[orderID] = fold(getOr(s.payments, orderID, payment.NewPayment), payment.EvolvePayment, pe...)
+	s.payments[orderID] = envelopetest.Fold(getOr(s.payments, orderID, payment.NewPayment), payment.EvolvePayment, pe...)
 	if len(we) > 0 {
-		s.wallets[customerID] = fold(getOr(s.wallets, customerID, payment.NewWallet), payment.EvolveWallet, we...)
+		s.wallets[customerID] = envelopetest.Fold(getOr(s.wallets, customerID, payment.NewWallet), payment.EvolveWallet, we...)
 	}
 	s.publish(pe)
 }
 
 func (s *sim) inventoryEvents(orderID string, re []envelope.Event, se map[string][]envelope.Event) {
-	s.res[orderID] = fold(getOr(s.res, orderID, inventory.NewReservation), inventory.EvolveReservation, re...)
+	s.res[orderID] = envelopetest.Fold(getOr(s.res, orderID, inventory.NewReservation), inventory.EvolveReservation, re...)
 	for sku, events := range se {
-		s.skus[sku] = fold(getOr(s.skus, sku, inventory.NewSKU), inventory.EvolveSKU, events...)
+		s.skus[sku] = envelopetest.Fold(getOr(s.skus, sku, inventory.NewSKU), inventory.EvolveSKU, events...)
 	}
 	s.publish(re)
 }
@@ -144,7 +146,7 @@ func (s *sim) deliver(consumer string, e envelope.Event) {
 			id = e.OrderID
 			events = shipping.OnOrderCancelled(getOr(s.ships, id, shipping.NewShipment), e)
 		}
-		s.ships[id] = fold(getOr(s.ships, id, shipping.NewShipment), shipping.EvolveShipment, events...)
+		s.ships[id] = envelopetest.Fold(getOr(s.ships, id, shipping.NewShipment), shipping.EvolveShipment, events...)
 		s.publish(events)
 	case "order":
 		var events []envelope.Event
@@ -206,7 +208,7 @@ func runSaga(t *testing.T, rng *rand.Rand) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.wallets[c] = fold(getOr(s.wallets, c, payment.NewWallet), payment.EvolveWallet, events...)
+		s.wallets[c] = envelopetest.Fold(getOr(s.wallets, c, payment.NewWallet), payment.EvolveWallet, events...)
 		s.deposits[c] += amount
 	}
 	for _, k := range skus {
@@ -215,7 +217,7 @@ func runSaga(t *testing.T, rng *rand.Rand) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.skus[k] = fold(getOr(s.skus, k, inventory.NewSKU), inventory.EvolveSKU, events...)
+		s.skus[k] = envelopetest.Fold(getOr(s.skus, k, inventory.NewSKU), inventory.EvolveSKU, events...)
 		s.restocks[k] += qty
 	}
 
@@ -325,11 +327,4 @@ func checkSagaInvariants(t *testing.T, s *sim) {
 			t.Errorf("sku %s: %+v, restocked %d, completed orders hold %d", k, sku, restocked, standing[k])
 		}
 	}
-}
-
-func fold[S any](s S, evolve func(S, envelope.Event) S, events ...envelope.Event) S {
-	for _, e := range events {
-		s = evolve(s, e)
-	}
-	return s
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/choreo-dev/choreo/order/orderevents"
 	"github.com/choreo-dev/choreo/payment/paymentevents"
 	"github.com/choreo-dev/choreo/shared/envelope"
+	"github.com/choreo-dev/choreo/shared/envelope/envelopetest"
 )
 
 // store is an in-memory inventory: every aggregate's state and log.
@@ -38,10 +39,10 @@ func (s *store) reservation(orderID string) domain.Reservation {
 }
 
 func (s *store) apply(orderID string, resEvents []envelope.Event, skuEvents map[string][]envelope.Event) {
-	s.res[orderID] = fold(s.reservation(orderID), domain.EvolveReservation, resEvents...)
+	s.res[orderID] = envelopetest.Fold(s.reservation(orderID), domain.EvolveReservation, resEvents...)
 	s.resLog[orderID] = append(s.resLog[orderID], resEvents...)
 	for id, events := range skuEvents {
-		s.skus[id] = fold(s.skus[id], domain.EvolveSKU, events...)
+		s.skus[id] = envelopetest.Fold(s.skus[id], domain.EvolveSKU, events...)
 		s.skuLog[id] = append(s.skuLog[id], events...)
 	}
 }
@@ -110,13 +111,13 @@ func runInterleaving(t *testing.T, rng *rand.Rand) {
 		}
 	}
 	for id, log := range s.skuLog {
-		checkSnapshots(t, domain.NewSKU(id), domain.EvolveSKU, log)
+		envelopetest.CheckSnapshots(t, domain.NewSKU(id), domain.EvolveSKU, log)
 	}
 	for id, log := range s.resLog {
 		if id == "" {
 			continue
 		}
-		if got := fold(domain.NewReservation(id), domain.EvolveReservation, log...); !reflect.DeepEqual(got, s.res[id]) {
+		if got := envelopetest.Fold(domain.NewReservation(id), domain.EvolveReservation, log...); !reflect.DeepEqual(got, s.res[id]) {
 			t.Fatalf("replay of %s = %+v, incremental %+v", id, got, s.res[id])
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/choreo-dev/choreo/order/orderevents"
 	"github.com/choreo-dev/choreo/payment/paymentevents"
 	"github.com/choreo-dev/choreo/shared/envelope"
+	"github.com/choreo-dev/choreo/shared/envelope/envelopetest"
 )
 
 var (
@@ -34,13 +35,13 @@ func stock(a, b int64) map[string]domain.SKU {
 }
 
 func reservation(events ...envelope.Event) domain.Reservation {
-	return fold(domain.NewReservation("o1"), domain.EvolveReservation, events...)
+	return envelopetest.Fold(domain.NewReservation("o1"), domain.EvolveReservation, events...)
 }
 
 func TestSKUs(t *testing.T) {
 	t.Parallel()
-	eq(t, "skus", domain.SKUs(items), []string{"A", "B"})
-	eq(t, "skus of none", domain.SKUs(nil), []string(nil))
+	envelopetest.Equal(t, "skus", domain.SKUs(items), []string{"A", "B"})
+	envelopetest.Equal(t, "skus of none", domain.SKUs(nil), []string(nil))
 }
 
 func TestOnPaymentCompleted(t *testing.T) {
@@ -85,8 +86,8 @@ func TestOnPaymentCompleted(t *testing.T) {
 			if !errors.Is(err, tc.wantError) {
 				t.Fatalf("err = %v, want %v", err, tc.wantError)
 			}
-			eq(t, "reservation events", r, tc.wantR)
-			eq(t, "sku events", s, tc.wantSKUs)
+			envelopetest.Equal(t, "reservation events", r, tc.wantR)
+			envelopetest.Equal(t, "sku events", s, tc.wantSKUs)
 		})
 	}
 }
@@ -114,8 +115,8 @@ func TestOnOrderCancelled(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			r, s := domain.OnOrderCancelled(tc.r, cancelled)
-			eq(t, "reservation events", r, tc.wantR)
-			eq(t, "sku events", s, tc.wantSKUs)
+			envelopetest.Equal(t, "reservation events", r, tc.wantR)
+			envelopetest.Equal(t, "sku events", s, tc.wantSKUs)
 		})
 	}
 }
@@ -123,10 +124,10 @@ func TestOnOrderCancelled(t *testing.T) {
 func TestEvolveReservation(t *testing.T) {
 	t.Parallel()
 	events := []envelope.Event{reserved, paid, released}
-	eq(t, "reservation", reservation(events...),
+	envelopetest.Equal(t, "reservation", reservation(events...),
 		domain.Reservation{OrderID: "o1", Status: domain.StatusReleased, Items: items})
-	checkSnapshots(t, domain.NewReservation("o1"), domain.EvolveReservation, events)
-	checkSnapshots(t, domain.NewReservation("o1"), domain.EvolveReservation,
+	envelopetest.CheckSnapshots(t, domain.NewReservation("o1"), domain.EvolveReservation, events)
+	envelopetest.CheckSnapshots(t, domain.NewReservation("o1"), domain.EvolveReservation,
 		[]envelope.Event{domain.ReservationCancellationNoted{OrderID: "o1"}})
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/choreo-dev/choreo/inventory/domain"
 	"github.com/choreo-dev/choreo/inventory/inventoryevents"
 	"github.com/choreo-dev/choreo/shared/envelope"
+	"github.com/choreo-dev/choreo/shared/envelope/envelopetest"
 )
 
 func TestRestock(t *testing.T) {
@@ -34,7 +35,7 @@ func TestRestock(t *testing.T) {
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tc.wantErr)
 			}
-			eq(t, "events", got, tc.want)
+			envelopetest.Equal(t, "events", got, tc.want)
 		})
 	}
 }
@@ -49,7 +50,7 @@ func TestEvolveSKU(t *testing.T) {
 		domain.SKUReleased{OrderID: "o1", SKU: "A", Quantity: 4},
 		inventoryevents.StockRestocked{SKU: "A", Quantity: 1, Available: 5},
 	}
-	got := fold(domain.NewSKU("A"), domain.EvolveSKU, events...)
-	eq(t, "sku", got, domain.SKU{SKU: "A", Available: 5, Reserved: 6, Restocked: 11, Exists: true})
-	checkSnapshots(t, domain.NewSKU("A"), domain.EvolveSKU, events)
+	got := envelopetest.Fold(domain.NewSKU("A"), domain.EvolveSKU, events...)
+	envelopetest.Equal(t, "sku", got, domain.SKU{SKU: "A", Available: 5, Reserved: 6, Restocked: 11, Exists: true})
+	envelopetest.CheckSnapshots(t, domain.NewSKU("A"), domain.EvolveSKU, events)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/choreo-dev/choreo/order/domain"
 	"github.com/choreo-dev/choreo/order/orderevents"
 	"github.com/choreo-dev/choreo/shared/envelope"
+	"github.com/choreo-dev/choreo/shared/envelope/envelopetest"
 )
 
 var (
@@ -46,7 +47,7 @@ func TestCancel(t *testing.T) {
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tc.wantErr)
 			}
-			eq(t, "events", got, tc.want)
+			envelopetest.Equal(t, "events", got, tc.want)
 		})
 	}
 }
@@ -73,7 +74,7 @@ func TestExpire(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			eq(t, "events", domain.Expire(tc.order, deadline.Add(tc.at)), tc.want)
+			envelopetest.Equal(t, "events", domain.Expire(tc.order, deadline.Add(tc.at)), tc.want)
 		})
 	}
 }
@@ -99,9 +100,9 @@ func TestCancelledOrderSteps(t *testing.T) {
 			t.Parallel()
 			events := append(append([]envelope.Event{placed}, tc.before...), cancelledFor(tc.reason))
 			o := order(events...)
-			eq(t, "status", o.Status, domain.StatusCancelled)
-			eq(t, "cancel reason", o.CancelReason, tc.reason)
-			eq(t, "steps", o.Steps, tc.want)
+			envelopetest.Equal(t, "status", o.Status, domain.StatusCancelled)
+			envelopetest.Equal(t, "cancel reason", o.CancelReason, tc.reason)
+			envelopetest.Equal(t, "steps", o.Steps, tc.want)
 			if !o.Terminal() {
 				t.Fatal("cancelled order is not terminal")
 			}

@@ -9,6 +9,7 @@ import (
 	"github.com/choreo-dev/choreo/order/domain"
 	"github.com/choreo-dev/choreo/order/orderevents"
 	"github.com/choreo-dev/choreo/shared/envelope"
+	"github.com/choreo-dev/choreo/shared/envelope/envelopetest"
 )
 
 var (
@@ -22,7 +23,7 @@ var (
 )
 
 func order(events ...envelope.Event) domain.Order {
-	return fold(domain.NewOrder("o1"), domain.EvolveOrder, events...)
+	return envelopetest.Fold(domain.NewOrder("o1"), domain.EvolveOrder, events...)
 }
 
 func TestPlace(t *testing.T) {
@@ -79,7 +80,7 @@ func TestPlace(t *testing.T) {
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tc.wantErr)
 			}
-			eq(t, "events", got, tc.want)
+			envelopetest.Equal(t, "events", got, tc.want)
 		})
 	}
 }
@@ -103,18 +104,18 @@ func TestTotal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eq(t, "total", got, int64(1_000_000_000_021))
+	envelopetest.Equal(t, "total", got, int64(1_000_000_000_021))
 	got, err = domain.Total([]orderevents.Item{{SKU: "A", Quantity: 1, UnitPriceCents: math.MaxInt64}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	eq(t, "max total", got, int64(math.MaxInt64))
+	envelopetest.Equal(t, "max total", got, int64(math.MaxInt64))
 }
 
 func TestPlacedOrder(t *testing.T) {
 	t.Parallel()
 	o := order(placed)
-	eq(t, "order", o, domain.Order{OrderID: "o1", CustomerID: "c1", Items: items, TotalCents: 300,
+	envelopetest.Equal(t, "order", o, domain.Order{OrderID: "o1", CustomerID: "c1", Items: items, TotalCents: 300,
 		Currency: "USD", ShippingAddress: address, Status: domain.StatusPending,
 		Steps:    domain.Steps{Payment: domain.StepPending, Inventory: domain.StepPending, Shipping: domain.StepPending},
 		PlacedAt: now, Deadline: now.Add(timeout)})

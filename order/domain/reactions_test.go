@@ -10,6 +10,7 @@ import (
 	"github.com/choreo-dev/choreo/order/orderevents"
 	"github.com/choreo-dev/choreo/payment/paymentevents"
 	"github.com/choreo-dev/choreo/shared/envelope"
+	"github.com/choreo-dev/choreo/shared/envelope/envelopetest"
 	"github.com/choreo-dev/choreo/shipping/shippingevents"
 )
 
@@ -118,13 +119,13 @@ func TestReactions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			eq(t, "events", got, tc.want)
+			envelopetest.Equal(t, "events", got, tc.want)
 			// Idempotent: heard again after its own events, it does nothing.
-			again, err := tc.r.react(fold(o, domain.EvolveOrder, got...))
+			again, err := tc.r.react(envelopetest.Fold(o, domain.EvolveOrder, got...))
 			if err != nil {
 				t.Fatal(err)
 			}
-			eq(t, "events on redelivery", again, []envelope.Event(nil))
+			envelopetest.Equal(t, "events on redelivery", again, []envelope.Event(nil))
 		})
 	}
 }
@@ -149,11 +150,11 @@ func TestStepsAfterCompensation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		o = fold(o, domain.EvolveOrder, got...)
+		o = envelopetest.Fold(o, domain.EvolveOrder, got...)
 	}
-	eq(t, "steps", o.Steps, domain.Steps{Payment: domain.StepRefunded, Inventory: domain.StepReleased, Shipping: domain.StepFailed})
-	eq(t, "status", o.Status, domain.StatusCancelled)
-	eq(t, "reason", o.CancelReason, orderevents.ReasonTimeout)
+	envelopetest.Equal(t, "steps", o.Steps, domain.Steps{Payment: domain.StepRefunded, Inventory: domain.StepReleased, Shipping: domain.StepFailed})
+	envelopetest.Equal(t, "status", o.Status, domain.StatusCancelled)
+	envelopetest.Equal(t, "reason", o.CancelReason, orderevents.ReasonTimeout)
 }
 
 // TestSuccessesInAnyOrder delivers the three success events in every order,
@@ -175,21 +176,21 @@ func TestSuccessesInAnyOrder(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				o = fold(o, domain.EvolveOrder, got...)
+				o = envelopetest.Fold(o, domain.EvolveOrder, got...)
 				log = append(log, got...)
 			}
-			eq(t, "status", o.Status, domain.StatusCompleted)
-			eq(t, "steps", o.Steps, domain.Steps{Payment: domain.StepCompleted, Inventory: domain.StepReserved, Shipping: domain.StepScheduled})
-			eq(t, "shipment id", o.ShipmentID, "s1")
+			envelopetest.Equal(t, "status", o.Status, domain.StatusCompleted)
+			envelopetest.Equal(t, "steps", o.Steps, domain.Steps{Payment: domain.StepCompleted, Inventory: domain.StepReserved, Shipping: domain.StepScheduled})
+			envelopetest.Equal(t, "shipment id", o.ShipmentID, "s1")
 			counts := map[string]int{}
 			for _, e := range log {
 				counts[e.EventType()]++
 			}
-			eq(t, "event counts", counts, map[string]int{"OrderPlaced": 1, "OrderPaid": 1, "OrderReserved": 1, "OrderCompleted": 1})
+			envelopetest.Equal(t, "event counts", counts, map[string]int{"OrderPlaced": 1, "OrderPaid": 1, "OrderReserved": 1, "OrderCompleted": 1})
 			if perm[0] == 0 {
-				eq(t, "payment id", o.PaymentID, "p1")
+				envelopetest.Equal(t, "payment id", o.PaymentID, "p1")
 			}
-			checkSnapshots(t, domain.NewOrder("o1"), domain.EvolveOrder, log)
+			envelopetest.CheckSnapshots(t, domain.NewOrder("o1"), domain.EvolveOrder, log)
 		})
 	}
 }
@@ -211,14 +212,14 @@ func TestCancelThenAnything(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				o = fold(o, domain.EvolveOrder, got...)
+				o = envelopetest.Fold(o, domain.EvolveOrder, got...)
 				log = append(log, got...)
 			}
-			eq(t, "status", o.Status, domain.StatusCancelled)
-			eq(t, "reason", o.CancelReason, orderevents.ReasonCustomerRequest)
-			eq(t, "steps", o.Steps, domain.Steps{Payment: domain.StepRefunded, Inventory: domain.StepFailed, Shipping: domain.StepPending})
-			eq(t, "log length", len(log), 4)
-			checkSnapshots(t, domain.NewOrder("o1"), domain.EvolveOrder, log)
+			envelopetest.Equal(t, "status", o.Status, domain.StatusCancelled)
+			envelopetest.Equal(t, "reason", o.CancelReason, orderevents.ReasonCustomerRequest)
+			envelopetest.Equal(t, "steps", o.Steps, domain.Steps{Payment: domain.StepRefunded, Inventory: domain.StepFailed, Shipping: domain.StepPending})
+			envelopetest.Equal(t, "log length", len(log), 4)
+			envelopetest.CheckSnapshots(t, domain.NewOrder("o1"), domain.EvolveOrder, log)
 		})
 	}
 }
@@ -227,7 +228,7 @@ func TestEvolveIgnoresOtherEvents(t *testing.T) {
 	t.Parallel()
 	o := order(placed)
 	for _, r := range allReactions {
-		eq(t, r.name, domain.EvolveOrder(o, r.event), o)
+		envelopetest.Equal(t, r.name, domain.EvolveOrder(o, r.event), o)
 	}
 }
 

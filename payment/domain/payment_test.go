@@ -8,6 +8,7 @@ import (
 	"github.com/choreo-dev/choreo/payment/domain"
 	"github.com/choreo-dev/choreo/payment/paymentevents"
 	"github.com/choreo-dev/choreo/shared/envelope"
+	"github.com/choreo-dev/choreo/shared/envelope/envelopetest"
 )
 
 var (
@@ -29,7 +30,7 @@ func wallet(balance int64) domain.Wallet {
 }
 
 func payment(events ...envelope.Event) domain.Payment {
-	return fold(domain.NewPayment("o1"), domain.EvolvePayment, events...)
+	return envelopetest.Fold(domain.NewPayment("o1"), domain.EvolvePayment, events...)
 }
 
 func TestOnOrderPlaced(t *testing.T) {
@@ -66,8 +67,8 @@ func TestOnOrderPlaced(t *testing.T) {
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tc.wantErr)
 			}
-			eq(t, "payment events", p, tc.wantPayment)
-			eq(t, "wallet events", w, tc.wantWallet)
+			envelopetest.Equal(t, "payment events", p, tc.wantPayment)
+			envelopetest.Equal(t, "wallet events", w, tc.wantWallet)
 		})
 	}
 }
@@ -92,8 +93,8 @@ func TestOnOrderCancelled(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			p, w := domain.OnOrderCancelled(tc.payment, cancelled)
-			eq(t, "payment events", p, tc.wantPayment)
-			eq(t, "wallet events", w, tc.wantWallet)
+			envelopetest.Equal(t, "payment events", p, tc.wantPayment)
+			envelopetest.Equal(t, "wallet events", w, tc.wantWallet)
 		})
 	}
 }
@@ -106,8 +107,8 @@ type ledger struct {
 }
 
 func (l *ledger) apply(p, w []envelope.Event) {
-	l.p = fold(l.p, domain.EvolvePayment, p...)
-	l.w = fold(l.w, domain.EvolveWallet, w...)
+	l.p = envelopetest.Fold(l.p, domain.EvolvePayment, p...)
+	l.w = envelopetest.Fold(l.w, domain.EvolveWallet, w...)
 	l.pLog, l.wLog = append(l.pLog, p...), append(l.wLog, w...)
 }
 
@@ -153,9 +154,9 @@ func TestSagaOrderings(t *testing.T) {
 					l.cancel()
 				}
 			}
-			eq(t, "status", l.p.Status, tc.wantStatus)
-			eq(t, "balance", l.w.BalanceCents, tc.wantBalance)
-			eq(t, "cancel noted", l.p.CancelNoted, tc.wantNoted)
+			envelopetest.Equal(t, "status", l.p.Status, tc.wantStatus)
+			envelopetest.Equal(t, "balance", l.w.BalanceCents, tc.wantBalance)
+			envelopetest.Equal(t, "cancel noted", l.p.CancelNoted, tc.wantNoted)
 			charges, refunds := 0, 0
 			for _, e := range l.pLog {
 				switch e.(type) {
@@ -168,8 +169,8 @@ func TestSagaOrderings(t *testing.T) {
 			if charges > 1 || refunds > charges {
 				t.Fatalf("%d charges, %d refunds", charges, refunds)
 			}
-			checkSnapshots(t, domain.NewPayment("o1"), domain.EvolvePayment, l.pLog)
-			checkSnapshots(t, domain.NewWallet("c1"), domain.EvolveWallet, l.wLog)
+			envelopetest.CheckSnapshots(t, domain.NewPayment("o1"), domain.EvolvePayment, l.pLog)
+			envelopetest.CheckSnapshots(t, domain.NewWallet("c1"), domain.EvolveWallet, l.wLog)
 		})
 	}
 }
@@ -177,10 +178,10 @@ func TestSagaOrderings(t *testing.T) {
 func TestEvolvePaymentKeepsDecision(t *testing.T) {
 	t.Parallel()
 	got := payment(completed, refunded, orderevents.OrderPaid{OrderID: "o1"})
-	eq(t, "payment", got, domain.Payment{OrderID: "o1", Status: domain.StatusRefunded, PaymentID: "p1",
+	envelopetest.Equal(t, "payment", got, domain.Payment{OrderID: "o1", Status: domain.StatusRefunded, PaymentID: "p1",
 		CustomerID: "c1", AmountCents: 300})
 	got = payment(failed)
-	eq(t, "payment", got, domain.Payment{OrderID: "o1", Status: domain.StatusDeclined, PaymentID: "p1",
+	envelopetest.Equal(t, "payment", got, domain.Payment{OrderID: "o1", Status: domain.StatusDeclined, PaymentID: "p1",
 		CustomerID: "c1", AmountCents: 300})
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/choreo-dev/choreo/payment/domain"
 	"github.com/choreo-dev/choreo/payment/paymentevents"
 	"github.com/choreo-dev/choreo/shared/envelope"
+	"github.com/choreo-dev/choreo/shared/envelope/envelopetest"
 )
 
 func TestDeposit(t *testing.T) {
@@ -36,7 +37,7 @@ func TestDeposit(t *testing.T) {
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tc.wantErr)
 			}
-			eq(t, "events", got, tc.want)
+			envelopetest.Equal(t, "events", got, tc.want)
 		})
 	}
 }
@@ -51,9 +52,9 @@ func TestEvolveWallet(t *testing.T) {
 		domain.WalletDebited{OrderID: "o2", AmountCents: 700},
 		paymentevents.FundsDeposited{CustomerID: "c1", AmountCents: 50, BalanceCents: 350},
 	}
-	got := fold(domain.NewWallet("c1"), domain.EvolveWallet, events...)
-	eq(t, "wallet", got, domain.Wallet{CustomerID: "c1", BalanceCents: 350, Exists: true})
-	checkSnapshots(t, domain.NewWallet("c1"), domain.EvolveWallet, events)
+	got := envelopetest.Fold(domain.NewWallet("c1"), domain.EvolveWallet, events...)
+	envelopetest.Equal(t, "wallet", got, domain.Wallet{CustomerID: "c1", BalanceCents: 350, Exists: true})
+	envelopetest.CheckSnapshots(t, domain.NewWallet("c1"), domain.EvolveWallet, events)
 	if w := domain.NewWallet("c1"); w.Exists || w.BalanceCents != 0 {
 		t.Fatalf("new wallet = %+v", w)
 	}
@@ -67,7 +68,7 @@ func TestDepositsAccumulate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w = fold(w, domain.EvolveWallet, events...)
+		w = envelopetest.Fold(w, domain.EvolveWallet, events...)
 	}
-	eq(t, "balance", w.BalanceCents, int64(351))
+	envelopetest.Equal(t, "balance", w.BalanceCents, int64(351))
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/choreo-dev/choreo/inventory/inventoryevents"
 	"github.com/choreo-dev/choreo/order/orderevents"
 	"github.com/choreo-dev/choreo/shared/envelope"
+	"github.com/choreo-dev/choreo/shared/envelope/envelopetest"
 	"github.com/choreo-dev/choreo/shipping/domain"
 	"github.com/choreo-dev/choreo/shipping/shippingevents"
 )
@@ -29,7 +30,7 @@ func reservedTo(country string) inventoryevents.StockReserved {
 }
 
 func shipment(events ...envelope.Event) domain.Shipment {
-	return fold(domain.NewShipment("o1"), domain.EvolveShipment, events...)
+	return envelopetest.Fold(domain.NewShipment("o1"), domain.EvolveShipment, events...)
 }
 
 func TestCarrierFor(t *testing.T) {
@@ -83,7 +84,7 @@ func TestOnStockReserved(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			eq(t, "events", domain.OnStockReserved(tc.shipment, tc.reserved, served, shipmentID), tc.want)
+			envelopetest.Equal(t, "events", domain.OnStockReserved(tc.shipment, tc.reserved, served, shipmentID), tc.want)
 		})
 	}
 }
@@ -104,7 +105,7 @@ func TestOnOrderCancelled(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			eq(t, "events", domain.OnOrderCancelled(tc.shipment, cancelled), tc.want)
+			envelopetest.Equal(t, "events", domain.OnOrderCancelled(tc.shipment, cancelled), tc.want)
 		})
 	}
 }
@@ -135,11 +136,11 @@ func TestOrderings(t *testing.T) {
 				} else {
 					events = domain.OnOrderCancelled(s, cancelled)
 				}
-				s = fold(s, domain.EvolveShipment, events...)
+				s = envelopetest.Fold(s, domain.EvolveShipment, events...)
 				log = append(log, events...)
 			}
-			eq(t, "status", s.Status, tc.wantStatus)
-			eq(t, "cancel noted", s.CancelNoted, tc.wantNoted)
+			envelopetest.Equal(t, "status", s.Status, tc.wantStatus)
+			envelopetest.Equal(t, "cancel noted", s.CancelNoted, tc.wantNoted)
 			counts := map[string]int{}
 			for _, e := range log {
 				counts[e.EventType()]++
@@ -147,17 +148,17 @@ func TestOrderings(t *testing.T) {
 			if counts["ShipmentScheduled"] > 1 || counts["ShipmentCancelled"] > counts["ShipmentScheduled"] {
 				t.Fatalf("log %v", counts)
 			}
-			checkSnapshots(t, domain.NewShipment("o1"), domain.EvolveShipment, log)
+			envelopetest.CheckSnapshots(t, domain.NewShipment("o1"), domain.EvolveShipment, log)
 		})
 	}
 }
 
 func TestEvolveShipment(t *testing.T) {
 	t.Parallel()
-	eq(t, "scheduled then cancelled", shipment(scheduled, cancelled, shipCancelled), domain.Shipment{
+	envelopetest.Equal(t, "scheduled then cancelled", shipment(scheduled, cancelled, shipCancelled), domain.Shipment{
 		OrderID: "o1", Status: domain.StatusCancelled, ShipmentID: shipmentID, Carrier: "UPS",
 		TrackingNumber: "CH8A9B0C1D2E3F4A5B", Country: "US"})
-	eq(t, "failed", shipment(failed), domain.Shipment{
+	envelopetest.Equal(t, "failed", shipment(failed), domain.Shipment{
 		OrderID: "o1", Status: domain.StatusFailed, ShipmentID: shipmentID, Country: "BR"})
 }
 
