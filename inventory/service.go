@@ -61,7 +61,7 @@ func Spec() service.Spec {
 			h := handlers{st}
 			return []endpoint.Endpoint{
 				endpoint.New("inventory.restock", h.restock),
-				endpoint.New("inventory.get", h.get),
+				endpoint.New("inventory.get", service.ViewQuery[service.BySKU, StockView](st, bucketStock, "SKU")),
 			}
 		},
 		Consumers: func(*eventstore.Store) []consumer.Config {
@@ -107,29 +107,6 @@ func (h handlers) restock(ctx context.Context, r *restockRequest) (any, error) {
 		return nil, err
 	}
 	return StockView{SKU: s.SKU, Available: s.Available, Reserved: s.Reserved}, nil
-}
-
-type skuRequest struct {
-	SKU string `json:"sku"`
-}
-
-func (r *skuRequest) Validate() error {
-	var p endpoint.Problems
-	p.ID("sku", r.SKU)
-	return p.Err()
-}
-
-func (h handlers) get(_ context.Context, r *skuRequest) (any, error) {
-	var v StockView
-	var ok bool
-	err := h.store.View(func(tx *eventstore.Tx) (err error) {
-		ok, err = eventstore.GetView(tx, bucketStock, r.SKU, &v)
-		return err
-	})
-	if err == nil && !ok {
-		return nil, endpoint.NotFound("sku %s: SKU not found", r.SKU)
-	}
-	return v, err
 }
 
 // react reserves on PaymentCompleted and releases on OrderCancelled; the

@@ -10,6 +10,7 @@ import (
 	"github.com/choreo-dev/choreo/shared/endpoint"
 	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shared/eventstore"
+	"github.com/choreo-dev/choreo/shared/service"
 )
 
 func endpoints(st *eventstore.Store, s Settings) []endpoint.Endpoint {
@@ -17,7 +18,7 @@ func endpoints(st *eventstore.Store, s Settings) []endpoint.Endpoint {
 	return []endpoint.Endpoint{
 		endpoint.New("order.place", h.place),
 		endpoint.New("order.cancel", h.cancel),
-		endpoint.New("order.get", h.get),
+		endpoint.New("order.get", service.ViewQuery[service.ByOrderID, View](st, bucketOrders, "order")),
 		endpoint.New("order.list", h.list),
 		endpoint.New("order.history", h.history),
 	}
@@ -83,19 +84,6 @@ func (h handlers) cancel(ctx context.Context, r *cancelRequest) (any, error) {
 	return view, err
 }
 
-func (h handlers) get(_ context.Context, r *orderIDRequest) (any, error) {
-	var view View
-	var ok bool
-	err := h.store.View(func(tx *eventstore.Tx) (err error) {
-		view, ok, err = getView(tx, r.OrderID)
-		return err
-	})
-	if err == nil && !ok {
-		return nil, endpoint.NotFound("order_id %s: order not found", r.OrderID)
-	}
-	return view, err
-}
-
 func (h handlers) list(_ context.Context, r *listRequest) (any, error) {
 	limit := defListLimit
 	if r.Limit != nil {
@@ -111,7 +99,7 @@ func (h handlers) list(_ context.Context, r *listRequest) (any, error) {
 
 // history answers the order aggregate's stored events, oldest first. It reads
 // the log itself, which is what it is asked for; no query replays it.
-func (h handlers) history(_ context.Context, r *orderIDRequest) (any, error) {
+func (h handlers) history(_ context.Context, r *service.ByOrderID) (any, error) {
 	events := []envelope.Envelope{}
 	err := h.store.View(func(tx *eventstore.Tx) error {
 		return tx.Events(domain.OrderAggregate, r.OrderID, 0, func(e envelope.Envelope) error {

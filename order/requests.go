@@ -127,16 +127,6 @@ func (r *cancelRequest) Validate() error {
 	return p.Err()
 }
 
-type orderIDRequest struct {
-	OrderID string `json:"order_id"`
-}
-
-func (r *orderIDRequest) Validate() error {
-	var p endpoint.Problems
-	p.ID("order_id", r.OrderID)
-	return p.Err()
-}
-
 type listRequest struct {
 	CustomerID string `json:"customer_id"`
 	Status     string `json:"status"`

@@ -88,18 +88,9 @@ func timeKey(t time.Time, id []byte) []byte {
 }
 
 // getView reads one order view; ok is false if there is none.
-func getView(tx *eventstore.Tx, orderID string) (View, bool, error) {
-	b := tx.Bucket(bucketOrders)
-	if b == nil {
-		return View{}, false, nil
-	}
-	raw := b.Get([]byte(orderID))
-	if raw == nil {
-		return View{}, false, nil
-	}
-	var v View
-	err := json.Unmarshal(raw, &v)
-	return v, err == nil, err
+func getView(tx *eventstore.Tx, orderID string) (v View, ok bool, err error) {
+	ok, err = eventstore.GetView(tx, bucketOrders, orderID, &v)
+	return v, ok, err
 }
 
 // listViews returns up to limit views, newest first, of one customer if

@@ -74,8 +74,8 @@ func Spec() service.Spec {
 			h := handlers{st}
 			return []endpoint.Endpoint{
 				endpoint.New("payment.deposit", h.deposit),
-				endpoint.New("payment.balance", h.balance),
-				endpoint.New("payment.get", h.get),
+				endpoint.New("payment.balance", service.ViewQuery[service.ByCustomerID, BalanceView](st, bucketBalances, "customer")),
+				endpoint.New("payment.get", service.ViewQuery[service.ByOrderID, PaymentView](st, bucketPayments, "payment")),
 			}
 		},
 		Consumers: func(*eventstore.Store) []consumer.Config {
@@ -119,52 +119,6 @@ func (h handlers) deposit(ctx context.Context, r *depositRequest) (any, error) {
 		return nil, err
 	}
 	return BalanceView{CustomerID: r.CustomerID, BalanceCents: w.BalanceCents}, nil
-}
-
-type customerRequest struct {
-	CustomerID string `json:"customer_id"`
-}
-
-func (r *customerRequest) Validate() error {
-	var p endpoint.Problems
-	p.ID("customer_id", r.CustomerID)
-	return p.Err()
-}
-
-func (h handlers) balance(_ context.Context, r *customerRequest) (any, error) {
-	var v BalanceView
-	var ok bool
-	err := h.store.View(func(tx *eventstore.Tx) (err error) {
-		ok, err = eventstore.GetView(tx, bucketBalances, r.CustomerID, &v)
-		return err
-	})
-	if err == nil && !ok {
-		return nil, endpoint.NotFound("customer_id %s: customer not found", r.CustomerID)
-	}
-	return v, err
-}
-
-type orderRequest struct {
-	OrderID string `json:"order_id"`
-}
-
-func (r *orderRequest) Validate() error {
-	var p endpoint.Problems
-	p.ID("order_id", r.OrderID)
-	return p.Err()
-}
-
-func (h handlers) get(_ context.Context, r *orderRequest) (any, error) {
-	var v PaymentView
-	var ok bool
-	err := h.store.View(func(tx *eventstore.Tx) (err error) {
-		ok, err = eventstore.GetView(tx, bucketPayments, r.OrderID, &v)
-		return err
-	})
-	if err == nil && !ok {
-		return nil, endpoint.NotFound("order_id %s: payment not found", r.OrderID)
-	}
-	return v, err
 }
 
 // react charges on OrderPlaced and refunds on OrderCancelled; the payment

@@ -61,7 +61,9 @@ func Spec(countries []string) service.Spec {
 			}),
 		},
 		Endpoints: func(st *eventstore.Store) []endpoint.Endpoint {
-			return []endpoint.Endpoint{endpoint.New("shipping.get", handlers{st}.get)}
+			return []endpoint.Endpoint{
+				endpoint.New("shipping.get", service.ViewQuery[service.ByOrderID, ShipmentView](st, bucketShipments, "shipment")),
+			}
 		},
 		Consumers: func(*eventstore.Store) []consumer.Config {
 			r := reactor{served: served}
@@ -71,31 +73,6 @@ func Spec(countries []string) service.Spec {
 			}
 		},
 	}
-}
-
-type handlers struct{ store *eventstore.Store }
-
-type orderRequest struct {
-	OrderID string `json:"order_id"`
-}
-
-func (r *orderRequest) Validate() error {
-	var p endpoint.Problems
-	p.ID("order_id", r.OrderID)
-	return p.Err()
-}
-
-func (h handlers) get(_ context.Context, r *orderRequest) (any, error) {
-	var v ShipmentView
-	var ok bool
-	err := h.store.View(func(tx *eventstore.Tx) (err error) {
-		ok, err = eventstore.GetView(tx, bucketShipments, r.OrderID, &v)
-		return err
-	})
-	if err == nil && !ok {
-		return nil, endpoint.NotFound("order_id %s: shipment not found", r.OrderID)
-	}
-	return v, err
 }
 
 type reactor struct{ served map[string]bool }
