@@ -29,9 +29,9 @@
 //
 // # Caveats
 //
-// Update runs its closure through bbolt's DB.Batch for group commit: several
-// concurrent Updates share one fsync. A batched closure may run more than
-// once (bbolt retries the others when one fails), so a closure must not have
-// effects outside the transaction other than setting variables it assigns
-// afresh on every run.
+// Update runs its closure through the store's group commit: concurrent
+// Updates share one transaction and one fsync. A batched closure may run more
+// than once (the others are run again when one fails), so a closure must not
+// have effects outside the transaction other than setting variables it
+// assigns afresh on every run.
 package eventstore

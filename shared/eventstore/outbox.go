@@ -90,7 +90,7 @@ func (s *Store) AckOutbox(seqs []uint64) error {
 	if len(seqs) == 0 {
 		return nil
 	}
-	return s.db.Batch(func(btx *bolt.Tx) error {
+	return s.write(func(btx *bolt.Tx) error {
 		ob := btx.Bucket(bucketOutbox)
 		for _, seq := range seqs {
 			if err := ob.Delete(u64(seq)); err != nil {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/choreo-dev/choreo/shared/envelope"
@@ -53,9 +54,9 @@ type Options struct {
 	// LockTimeout bounds the wait for another process's lock on the file.
 	// Default 2s: a second process on the same data directory fails fast.
 	LockTimeout time.Duration
-	// BatchDelay is bbolt's MaxBatchDelay: how long a write waits for others
-	// to share its fsync. Default 1ms.
-	BatchDelay time.Duration
+	// MaxBatch bounds how many writes share one transaction and its fsync
+	// (see groupcommit.go). Default 1000.
+	MaxBatch int
 	// Now is the clock for occurred_at. Default time.Now.
 	Now func() time.Time
 	// CacheEntries bounds the in-memory cache of aggregate states. Default
@@ -78,8 +79,8 @@ func (o *Options) defaults() error {
 	if o.LockTimeout == 0 {
 		o.LockTimeout = 2 * time.Second
 	}
-	if o.BatchDelay == 0 {
-		o.BatchDelay = time.Millisecond
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 1000
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -107,6 +108,11 @@ type Store struct {
 	// transactions, which bbolt runs one at a time.
 	writeTx     *bolt.Tx
 	writeStates map[string]cached
+
+	writes  chan *write
+	quit    chan struct{}
+	stopped chan struct{}
+	close   sync.Once
 }
 
 // Open opens (creating if needed) the store at path. It never opens bbolt
@@ -125,7 +131,6 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	db.MaxBatchDelay = opts.BatchDelay
 	err = db.Update(func(btx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketEvents, bucketLog, bucketSnapshots, bucketOutbox, bucketInbox, bucketInboxTime, bucketViews, bucketMeta} {
 			if _, err := btx.CreateBucketIfNotExists(b); err != nil {
@@ -138,7 +143,9 @@ func Open(path string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s: create buckets: %w", path, err)
 	}
-	s := &Store{db: db, opts: opts, notify: make(chan struct{}, 1)}
+	s := &Store{db: db, opts: opts, notify: make(chan struct{}, 1),
+		writes: make(chan *write, opts.MaxBatch), quit: make(chan struct{}), stopped: make(chan struct{})}
+	go s.commitLoop()
 	if opts.CacheEntries > 0 {
 		s.cache = newStateCache(opts.CacheEntries)
 	}
@@ -146,7 +153,13 @@ func Open(path string, opts Options) (*Store, error) {
 }
 
 // Close closes the file.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.close.Do(func() {
+		close(s.quit)
+		<-s.stopped
+	})
+	return s.db.Close()
+}
 
 // Path is the file's path.
 func (s *Store) Path() string { return s.db.Path() }
@@ -165,20 +178,20 @@ func (s *Store) DB() *bolt.DB { return s.db }
 func (s *Store) Outboxed() <-chan struct{} { return s.notify }
 
 // Update runs fn in a write transaction and commits it (fsync) if fn returns
-// nil. Concurrent Updates share commits (see the package doc's caveat: fn may
-// run more than once). A panic in fn becomes an error and rolls back.
+// nil. Concurrent Updates share commits (group commit, see groupcommit.go:
+// fn may run more than once). A panic in fn becomes an error and rolls back.
 func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	var done *Tx
-	err := s.db.Batch(func(btx *bolt.Tx) (err error) {
+	err := s.write(func(btx *bolt.Tx) (err error) {
 		defer func() {
 			if r := recover(); r != nil {
 				err = fmt.Errorf("eventstore: panic in update: %v\n%s", r, debug.Stack())
 			}
 		}()
-		// A fresh Tx on every run: bbolt may run this closure again.
+		// A fresh Tx on every run: a batch may run this closure again.
 		tx := &Tx{b: btx, s: s, now: s.opts.Now().UTC(), states: s.statesFor(btx)}
 		done = nil
 		if err := fn(tx); err != nil {

@@ -440,3 +440,45 @@ func TestRolledBackStateDoesNotPoisonCache(t *testing.T) {
 		t.Fatalf("cached state %+v", c)
 	}
 }
+
+// Concurrent writes share transactions; one that fails rolls its batch back,
+// gets its own error, and the others still commit, each exactly once.
+func TestGroupCommitIsolatesFailures(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	boom := errors.New("boom")
+	var wg sync.WaitGroup
+	errs := make([]error, 60)
+	for i := range 60 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.Update(context.Background(), func(tx *eventstore.Tx) error {
+				id := fmt.Sprintf("g%d", i)
+				if _, err := tx.Append("counter", id, tx.Version("counter", id), eventstore.Meta{}, added{N: i}); err != nil {
+					return err
+				}
+				if i%5 == 0 {
+					return boom
+				}
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		_, v := load(t, s, fmt.Sprintf("g%d", i))
+		switch {
+		case i%5 == 0 && (!errors.Is(err, boom) || v != 0):
+			t.Errorf("write %d: err %v, version %d; want boom and nothing written", i, err, v)
+		case i%5 != 0 && (err != nil || v != 1):
+			t.Errorf("write %d: err %v, version %d; want committed once", i, err, v)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update(context.Background(), func(*eventstore.Tx) error { return nil }); !errors.Is(err, eventstore.ErrClosed) {
+		t.Fatalf("write after close: %v", err)
+	}
+}

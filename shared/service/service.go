@@ -52,9 +52,8 @@ type Options struct {
 	NATSURL string
 	DataDir string
 	Logger  zerolog.Logger
-	// SnapshotEvery, BatchDelay: see eventstore.Options.
+	// SnapshotEvery: see eventstore.Options.
 	SnapshotEvery uint64
-	BatchDelay    time.Duration
 	// InboxRetention is how long a handled event id is remembered. Default
 	// 7 days: far beyond any outbox replay (a relay republishes within
 	// seconds of coming back) and JetStream's 2-minute duplicate window.
@@ -78,7 +77,7 @@ func Run(ctx context.Context, spec Spec, opts Options) error {
 	}
 	store, err := eventstore.Open(filepath.Join(opts.DataDir, spec.Name+".db"), eventstore.Options{
 		Service: spec.Name, Registry: spec.Registry, Projections: spec.Projections,
-		SnapshotEvery: opts.SnapshotEvery, BatchDelay: opts.BatchDelay, Logger: &log,
+		SnapshotEvery: opts.SnapshotEvery, Logger: &log,
 	})
 	if err != nil {
 		return err
