@@ -211,15 +211,21 @@ func (r *runner) run(ctx context.Context, cons jetstream.Consumer) error {
 		// client's buffer still come out of Next, and the workers hand them
 		// back with a Nak for prompt redelivery instead of leaving them to
 		// wait out AckWait.
+		// A drain that cannot finish (NATS away: the unsubscribe never
+		// completes) must not hold up the exit: give it two seconds.
+		drainCtx, giveUp := context.WithCancel(context.Background())
 		stop := context.AfterFunc(ctx, func() {
 			iter.Drain()
-			// A drain that cannot finish (NATS away) must not hold up the exit.
-			time.AfterFunc(2*time.Second, iter.Stop)
+			if !r.js.Conn().IsConnected() {
+				giveUp() // nothing can be handed back anyway
+				return
+			}
+			time.AfterFunc(2*time.Second, giveUp)
 		})
 		for {
-			msg, err := iter.Next()
+			msg, err := iter.Next(jetstream.NextContext(drainCtx))
 			if err != nil {
-				if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				if errors.Is(err, jetstream.ErrMsgIteratorClosed) || drainCtx.Err() != nil {
 					break
 				}
 				if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
@@ -243,6 +249,7 @@ func (r *runner) run(ctx context.Context, cons jetstream.Consumer) error {
 			queues[shard(msg.Subject(), len(queues))] <- queued{msg: msg, at: time.Now()}
 		}
 		stop()
+		giveUp()
 		iter.Stop()
 	}
 	return nil

@@ -174,10 +174,13 @@ func Run(ctx context.Context, spec Spec, opts Options) error {
 	}
 	stopWork()
 	wg.Wait()
-	// One last attempt to publish what is queued; what is left stays on disk.
-	fctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	_, _ = relay.Flush(fctx)
-	cancel()
+	// One last attempt to publish what is queued; what is left stays on disk
+	// (and nothing is tried without NATS: shutting down must stay quick).
+	if nc.IsConnected() {
+		fctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, _ = relay.Flush(fctx)
+		cancel()
+	}
 	if err := nc.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 		log.Debug().Err(err).Msg("drain")
 	}
