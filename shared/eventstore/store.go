@@ -60,7 +60,8 @@ type Options struct {
 	// Now is the clock for occurred_at. Default time.Now.
 	Now func() time.Time
 	// CacheEntries bounds the in-memory cache of aggregate states. Default
-	// 16384; negative disables it.
+	// 4096 (the hot aggregates: wallets, SKUs, open orders); negative
+	// disables it.
 	CacheEntries int
 	// Logger. Default zerolog.Nop().
 	Logger *zerolog.Logger
@@ -86,7 +87,7 @@ func (o *Options) defaults() error {
 		o.Now = time.Now
 	}
 	if o.CacheEntries == 0 {
-		o.CacheEntries = 16384
+		o.CacheEntries = 4096
 	}
 	if o.Logger == nil {
 		nop := zerolog.Nop()

@@ -7,11 +7,15 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/choreo-dev/choreo/shared/config"
 	"github.com/choreo-dev/choreo/shared/eventstore"
 )
+
+// defaultMemoryLimit is the services' soft Go heap limit (GOMEMLIMIT).
+const defaultMemoryLimit = 64 << 20
 
 // Main is the whole main function of a service binary: it reads the
 // environment, sets up the logger, runs the service until SIGINT or SIGTERM,
@@ -53,6 +57,11 @@ func main(name string, specFn func(config.Config) Spec, args []string) int {
 		log.Info().Int("events", n).Msg("projections rebuilt from the event log")
 		fmt.Fprintf(os.Stderr, "%s: rebuilt projections from %d events\n", name, n)
 		return 0
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A soft heap limit keeps a long-running service's footprint near its
+		// working set instead of twice it; GOMEMLIMIT overrides it.
+		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
