@@ -106,12 +106,12 @@ func BenchmarkHotSKU(b *testing.B) {
 	}
 }
 
-// BenchmarkFileGrowth runs rounds of 2,000 completed sagas and reports the
+// BenchmarkFileGrowth runs rounds of 10,000 completed sagas and reports the
 // bbolt bytes per saga of the last round next to the first: the event log
 // grows linearly (it is the source of truth), while the outbox empties and
 // the inbox is bounded by its retention, so the growth per saga stays flat.
 func BenchmarkFileGrowth(b *testing.B) {
-	const rounds, perRound = 3, 2000
+	const rounds, perRound = 3, 10_000
 	for b.Loop() {
 		s := sagatest.Start(b, sagatest.Options{SagaTimeout: 5 * time.Minute})
 		c := sagatest.NewClient(s.NC)

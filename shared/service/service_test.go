@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/choreo-dev/choreo/shared/consumer"
 	"github.com/choreo-dev/choreo/shared/endpoint"
 	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shared/eventstore"
@@ -33,6 +34,11 @@ func spec() service.Spec {
 	envelope.Register[noted](reg)
 	return service.Spec{
 		Name: "order", Stream: streams.Order, Registry: reg,
+		// It hears its own events: a consumer to drain on shutdown.
+		Consumers: func(*eventstore.Store) []consumer.Config {
+			return []consumer.Config{{Stream: streams.Order, Subjects: []string{"order.events.Noted.>"},
+				Handler: func(context.Context, *eventstore.Tx, envelope.Envelope, envelope.Event) error { return nil }}}
+		},
 		Endpoints: func(st *eventstore.Store) []endpoint.Endpoint {
 			return []endpoint.Endpoint{endpoint.New("order.note", func(ctx context.Context, r *noteRequest) (any, error) {
 				err := st.Update(ctx, func(tx *eventstore.Tx) error {
@@ -122,5 +128,25 @@ func TestSecondInstanceFailsFast(t *testing.T) {
 	}
 	if d := time.Since(start); d > 15*time.Second {
 		t.Fatalf("second instance took %v to fail", d)
+	}
+}
+
+// A service whose NATS went away first still stops promptly: goreman stops
+// the Procfile's processes one after the other, and each used to wait ~10s
+// for a pull iterator's drain that cannot finish without a connection.
+func TestStopsPromptlyWhenNATSIsGone(t *testing.T) {
+	t.Parallel()
+	srv := natstest.RunJetStream(t)
+	ready, stop := run(t, srv.URL(), t.TempDir())
+	<-ready
+	srv.Shutdown()
+	start := time.Now()
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	// A hang detector, not a speed goal: the bound is 2.5 times the worst
+	// case the runner allows itself (2s for a drain while connected).
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("stopping without NATS took %v", d)
 	}
 }
