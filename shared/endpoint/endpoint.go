@@ -23,8 +23,10 @@ const (
 	keyCode    = "code"
 	keyStatus  = "status"
 	keyOrderID = "order_id"
-	keyStack   = "stack"
-	keyPanic   = "panic"
+
+	keyCorrelationID = "correlation_id"
+	keyStack         = "stack"
+	keyPanic         = "panic"
 )
 
 // DefaultRequestTimeout bounds a request's context when Config.RequestTimeout
@@ -73,7 +75,8 @@ func New[Req any](subject string, h Handler[Req], opts ...Option) Endpoint {
 	e.serve = func(ctx context.Context, req micro.Request) {
 		log := zerolog.Ctx(ctx).With().Str(keySubject, req.Subject())
 		if id := orderID(req.Data()); id != "" {
-			log = log.Str(keyOrderID, id)
+			// A saga's correlation id is its order id.
+			log = log.Str(keyOrderID, id).Str(keyCorrelationID, id)
 		}
 		logger := log.Logger()
 		ctx = logger.WithContext(ctx)
