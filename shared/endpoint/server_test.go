@@ -209,9 +209,9 @@ func TestServerReplies(t *testing.T) {
 	for _, want := range []string{
 		`"error":"bbolt: disk on fire"`, `"order_id":"o3"`, `"subject":"test.place"`, `"code":"internal"`,
 		`"panic":"handler bug"`, `"stack":"goroutine`, `"order_id":"o4"`,
-		`"order_id":"o7","error":"marshal reply: json: error calling MarshalJSON for type endpoint_test.badJSON: cannot marshal"`,
-		`"order_id":"o8","error":"panic: marshal bug"`,
-		`"level":"debug","subject":"test.place","order_id":"o2","code":"conflict","status":409`,
+		`"order_id":"o7","correlation_id":"o7","error":"marshal reply: json: error calling MarshalJSON for type endpoint_test.badJSON: cannot marshal"`,
+		`"order_id":"o8","correlation_id":"o8","error":"panic: marshal bug"`,
+		`"level":"debug","subject":"test.place","order_id":"o2","correlation_id":"o2","code":"conflict","status":409`,
 	} {
 		if !strings.Contains(logged, want) {
 			t.Errorf("log lacks %s:\n%s", want, logged)
