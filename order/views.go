@@ -44,7 +44,7 @@ func (views) Buckets() []string {
 	return []string{bucketOrders, bucketByTime, bucketByCustomer, bucketDeadlines}
 }
 
-func (views) Apply(tx *eventstore.Tx, e envelope.Envelope, _ envelope.Event) error {
+func (views) Apply(tx *eventstore.Tx, e envelope.Envelope, ev envelope.Event) error {
 	if e.AggregateType != domain.OrderAggregate {
 		return nil
 	}
@@ -67,18 +67,38 @@ func (views) Apply(tx *eventstore.Tx, e envelope.Envelope, _ envelope.Event) err
 	if err := tx.Bucket(bucketOrders).Put(id, body); err != nil {
 		return err
 	}
-	placed := timeKey(o.PlacedAt, id)
-	if err := tx.Bucket(bucketByTime).Put(placed, nil); err != nil {
-		return err
-	}
-	if err := tx.Bucket(bucketByCustomer).Put(append(append([]byte(o.CustomerID), 0), placed...), nil); err != nil {
-		return err
-	}
+	// The indexes change only when the order opens and when it ends: a Put
+	// of an unchanged key would still rewrite its page at commit.
 	deadline := timeKey(o.Deadline, id)
-	if o.Terminal() {
+	switch {
+	case isPlaced(ev):
+		placed := timeKey(o.PlacedAt, id)
+		if err := tx.Bucket(bucketByTime).Put(placed, nil); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketByCustomer).Put(append(append([]byte(o.CustomerID), 0), placed...), nil); err != nil {
+			return err
+		}
+		if !o.Terminal() {
+			return tx.Bucket(bucketDeadlines).Put(deadline, nil)
+		}
+	case o.Terminal() && isTerminal(ev):
 		return tx.Bucket(bucketDeadlines).Delete(deadline)
 	}
-	return tx.Bucket(bucketDeadlines).Put(deadline, nil)
+	return nil
+}
+
+func isPlaced(ev envelope.Event) bool {
+	_, ok := ev.(orderevents.OrderPlaced)
+	return ok
+}
+
+func isTerminal(ev envelope.Event) bool {
+	switch ev.(type) {
+	case orderevents.OrderCompleted, orderevents.OrderCancelled:
+		return true
+	}
+	return false
 }
 
 // timeKey sorts by time, then id. Times before 1970 do not occur here.
