@@ -25,7 +25,7 @@ tools:
 ## run: build, then start nats and the four services from the Procfile
 run: build
 	mkdir -p data
-	bin/goreman -f Procfile start
+	go tool goreman -f Procfile start
 
 ## test: vet, then every test with the race detector (embedded NATS, no system
 ## server), then a short run of every fuzz target
