@@ -1,0 +1,62 @@
+package service
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/choreo-dev/choreo/shared/config"
+	"github.com/choreo-dev/choreo/shared/envelope"
+	"github.com/choreo-dev/choreo/shared/eventstore"
+)
+
+type counted struct{}
+
+func (counted) EventType() string { return "Counted" }
+
+// countView counts the events of each aggregate.
+type countView struct{}
+
+func (countView) Buckets() []string { return []string{"counts"} }
+func (countView) Apply(tx *eventstore.Tx, e envelope.Envelope, _ envelope.Event) error {
+	return tx.Bucket("counts").Put([]byte(e.AggregateID), []byte{byte(e.Version)})
+}
+
+// The -rebuild-projections flag replays the log into emptied views and exits 0.
+func TestRebuildProjectionsFlag(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("CHOREO_DATA_DIR", dir)
+	reg := envelope.NewRegistry()
+	envelope.Register[counted](reg)
+	spec := Spec{Name: "order", Registry: reg, Projections: []eventstore.Projection{countView{}}}
+	st, err := eventstore.Open(filepath.Join(dir, "order.db"), eventstore.Options{Service: "order", Registry: reg, Projections: spec.Projections})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := st.Update(context.Background(), func(tx *eventstore.Tx) error {
+			_, err := tx.Append("thing", "a", tx.Version("thing", "a"), eventstore.Meta{}, counted{})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Damage the view, as a buggy projection would have.
+	_ = st.Update(context.Background(), func(tx *eventstore.Tx) error { return tx.Bucket("counts").Put([]byte("a"), []byte{99}) })
+	st.Close()
+
+	if code := main("order", func(config.Config) Spec { return spec }, []string{"-rebuild-projections"}); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	st, err = eventstore.Open(filepath.Join(dir, "order.db"), eventstore.Options{Service: "order", Registry: reg, Projections: spec.Projections})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	_ = st.View(func(tx *eventstore.Tx) error {
+		if got := tx.Bucket("counts").Get([]byte("a")); len(got) != 1 || got[0] != 3 {
+			t.Fatalf("rebuilt view = %v, want [3]", got)
+		}
+		return nil
+	})
+}
