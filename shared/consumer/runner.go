@@ -13,6 +13,7 @@ import (
 
 	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shared/eventstore"
+	"github.com/choreo-dev/choreo/shared/failpoint"
 	"github.com/choreo-dev/choreo/shared/streams"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -311,6 +312,7 @@ func (r *runner) handle(ctx context.Context, msg jetstream.Msg) {
 	})
 	switch {
 	case err == nil:
+		failpoint.Crash(r.cfg.Service, failpoint.ConsumerAfterCommit)
 		if err := msg.Ack(); err != nil {
 			// The effects are committed; a redelivery will find the inbox mark.
 			log.Debug().Err(err).Msg("ack failed")

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/choreo-dev/choreo/shared/envelope"
+	"github.com/choreo-dev/choreo/shared/failpoint"
 	"github.com/rs/zerolog"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
@@ -204,6 +205,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return err
 	}
+	failpoint.Crash(s.opts.Service, failpoint.StoreAfterCommit)
 	if done.outboxed {
 		select {
 		case s.notify <- struct{}{}:

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/choreo-dev/choreo/shared/eventstore"
+	"github.com/choreo-dev/choreo/shared/failpoint"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
@@ -127,6 +128,7 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 			for i, e := range entries {
 				seqs[i] = e.Seq
 			}
+			failpoint.Crash(r.Store.Service(), failpoint.OutboxAfterPublish)
 			if err := r.Store.AckOutbox(seqs); err != nil {
 				return 0, err
 			}
@@ -169,6 +171,9 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 			// Unknown outcome: the entries stay and are republished next time.
 			return 0, r.Store.AckOutbox(acked)
 		}
+	}
+	if len(acked) > 0 {
+		failpoint.Crash(r.Store.Service(), failpoint.OutboxAfterPublish)
 	}
 	if err := r.Store.AckOutbox(acked); err != nil {
 		return 0, err
