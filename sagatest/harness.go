@@ -40,7 +40,7 @@ type Options struct {
 	Countries []string
 	// Logs, if true, writes the services' logs to the test log.
 	Logs bool
-	// AckWait, if set, replaces the consumers' AckWait (default 30s): how
+	// AckWait, if set, replaces the consumers' AckWait (default 10s): how
 	// long JetStream waits before redelivering a message whose delivery or
 	// ack was lost, as happens when NATS itself restarts.
 	AckWait time.Duration
@@ -149,40 +149,9 @@ func (s *Stack) StartService(name string) {
 		cancel()
 		s.t.Fatalf("sagatest: %s did not become ready", name)
 	}
+	// Ready means the durable consumers exist on the server, so the next
+	// service's stream updates cannot race their creation.
 	s.services[name] = &running{cancel: cancel, done: done}
-	s.waitConsumers(name)
-}
-
-// waitConsumers waits until the service's durable consumers exist on the
-// server. Ready is closed once the consumers are started, not once JetStream
-// has created them; starting the next service meanwhile makes its stream
-// updates race the consumer creations inside nats-server (a data race that
-// -race reports in fileStore.ConsumerStore against fileStore.UpdateConfig).
-func (s *Stack) waitConsumers(name string) {
-	s.t.Helper()
-	spec := s.Spec(name)
-	if spec.Consumers == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	// The services' Consumers only describe subscriptions; none touches the
-	// store it is given.
-	for _, cc := range spec.Consumers(nil) {
-		for {
-			_, err := s.JS.Consumer(ctx, cc.Stream, name)
-			if err == nil {
-				break
-			}
-			if ctx.Err() != nil {
-				s.t.Fatalf("sagatest: %s: consumer on %s not created: %v", name, cc.Stream, err)
-			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(5 * time.Millisecond):
-			}
-		}
-	}
 }
 
 // StopService stops one service (a graceful drain) and waits for it.
