@@ -294,6 +294,16 @@ func (r *runner) handle(ctx context.Context, msg jetstream.Msg) {
 		r.deadLetter(msg, meta, err)
 		return
 	}
+	// A redelivery of a handled event is common after a crash or a pause:
+	// a read is enough to recognise it, with no write and no fsync.
+	var handled bool
+	_ = r.cfg.Store.View(func(tx *eventstore.Tx) error { handled = tx.Handled(env.ID); return nil })
+	if handled {
+		if err := msg.Ack(); err != nil {
+			log.Debug().Err(err).Msg("ack failed")
+		}
+		return
+	}
 	hctx, cancel := context.WithTimeout(ctx, r.cfg.AckWait/2)
 	defer cancel()
 	err = r.cfg.Store.Update(hctx, func(tx *eventstore.Tx) (err error) {
