@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -231,5 +232,69 @@ func TestEventsOfOneOrderAreHandledInOrder(t *testing.T) {
 				t.Fatalf("%s handled out of order: %v", id, seqs)
 			}
 		}
+	}
+}
+
+// TestPoisonFromAtomicBatchIsDeadLettered: the relay publishes in JetStream
+// atomic batches, and the stored messages keep their Nats-Batch-* headers.
+// Copied onto the dead letter they would make the DLQ publish a fragment of a
+// batch that never commits, refused for ever: the poison message would cycle
+// instead of reaching the DLQ.
+func TestPoisonFromAtomicBatchIsDeadLettered(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	nc := f.js.Conn()
+	var last *nats.Msg
+	for i, id := range []string{"batched-ok", "batched-bad"} {
+		p := pinged{OrderID: id, Seq: 1}
+		if id == "batched-bad" {
+			p.Fail = -1
+		}
+		data, _ := json.Marshal(p)
+		env := envelope.Envelope{ID: envelope.NewID(), Type: "Pinged", SchemaVersion: 1, AggregateType: "order",
+			AggregateID: id, Version: 1, OccurredAt: time.Now().UTC(), CorrelationID: id, CausationID: "test", Data: data}
+		body, _ := json.Marshal(env)
+		m := nats.NewMsg("order.events.Pinged." + id)
+		m.Data = body
+		m.Header.Set(jetstream.MsgIDHeader, env.ID)
+		m.Header.Set("Nats-Batch-Id", "b1")
+		m.Header.Set("Nats-Batch-Sequence", fmt.Sprint(i+1))
+		if i == 0 {
+			if err := nc.PublishMsg(m); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		m.Header.Set("Nats-Batch-Commit", "1")
+		last = m
+	}
+	resp, err := nc.RequestMsg(last, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ack struct {
+		Count int                 `json:"count"`
+		Error *jetstream.APIError `json:"error"`
+	}
+	if err := json.Unmarshal(resp.Data, &ack); err != nil || ack.Error != nil || ack.Count != 2 {
+		t.Fatalf("atomic batch not committed: %s (%v)", resp.Data, err)
+	}
+	m := dlq(t, f.js, "dlq.payment.order.events.Pinged.batched-bad")
+	if m.Header.Get(consumer.HeaderDLQDeliveries) != "1" || m.Header.Get(consumer.HeaderDLQMsgID) == "" {
+		t.Fatalf("dead letter headers: %v", m.Header)
+	}
+	for k := range m.Header {
+		if strings.HasPrefix(strings.ToLower(k), "nats-batch-") {
+			t.Fatalf("dead letter kept the batch header %s: %v", k, m.Header)
+		}
+	}
+	natstest.Eventually(t, 5*time.Second, func() error {
+		if f.effects("batched-ok") != 1 {
+			return errors.New("batched-ok not handled")
+		}
+		return nil
+	})
+	if f.effects("batched-bad") != 0 {
+		t.Fatal("batched-bad had an effect")
 	}
 }

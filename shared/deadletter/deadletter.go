@@ -145,15 +145,15 @@ func RedriveMsg(l Letter) (*nats.Msg, error) {
 	return out, nil
 }
 
-// dropped reports whether a redrive leaves header k out: the id (replaced),
-// the dead-letter headers, publish expectations that held for the original
-// publish only, and a previous redrive's mark (replaced).
+// dropped reports whether a redrive leaves header k out: the dead-letter
+// headers, a previous redrive's mark (replaced), and every Nats-* header —
+// those told JetStream how to store an earlier publish (the id, which is
+// replaced, expectations, atomic batch headers) and must not apply to this one.
 func dropped(k string) bool {
 	lk := strings.ToLower(k)
-	return lk == strings.ToLower(jetstream.MsgIDHeader) ||
-		lk == strings.ToLower(HeaderRedrivenFrom) ||
+	return lk == strings.ToLower(HeaderRedrivenFrom) ||
 		strings.HasPrefix(lk, "choreo-dlq-") ||
-		strings.HasPrefix(lk, "nats-expected-")
+		strings.HasPrefix(lk, "nats-")
 }
 
 // Redrive republishes l on its original subject, waits for JetStream's
