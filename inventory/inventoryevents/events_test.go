@@ -1,14 +1,12 @@
 package inventoryevents_test
 
 import (
-	"encoding/json"
-	"reflect"
-	"regexp"
 	"testing"
 
 	"github.com/choreo-dev/choreo/inventory/inventoryevents"
 	"github.com/choreo-dev/choreo/order/orderevents"
 	"github.com/choreo-dev/choreo/shared/envelope"
+	"github.com/choreo-dev/choreo/shared/envelope/envelopetest"
 )
 
 var (
@@ -28,49 +26,7 @@ func TestEventsRoundTripThroughRegistry(t *testing.T) {
 	} {
 		t.Run(ev.EventType(), func(t *testing.T) {
 			t.Parallel()
-			checkRoundTrip(t, r, ev)
+			envelopetest.CheckPublicEvent(t, r, ev)
 		})
-	}
-}
-
-var snake = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
-
-func checkRoundTrip(t *testing.T, r *envelope.Registry, ev envelope.Event) {
-	t.Helper()
-	data, err := json.Marshal(ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var generic any
-	if err := json.Unmarshal(data, &generic); err != nil {
-		t.Fatal(err)
-	}
-	checkKeys(t, generic)
-	got, err := r.Decode(envelope.Envelope{Type: ev.EventType(), SchemaVersion: 1, Data: data})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(got, ev) {
-		t.Fatalf("decoded %#v, want %#v", got, ev)
-	}
-	if _, private := got.(interface{ Private() }); private {
-		t.Fatalf("%s is public but marked private", ev.EventType())
-	}
-}
-
-func checkKeys(t *testing.T, v any) {
-	t.Helper()
-	switch v := v.(type) {
-	case map[string]any:
-		for k, sub := range v {
-			if !snake.MatchString(k) {
-				t.Errorf("key %q is not snake_case", k)
-			}
-			checkKeys(t, sub)
-		}
-	case []any:
-		for _, sub := range v {
-			checkKeys(t, sub)
-		}
 	}
 }

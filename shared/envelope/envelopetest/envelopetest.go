@@ -1,10 +1,12 @@
 // Package envelopetest holds test helpers for pure event-sourced domains:
-// folding events into a state, and checking that snapshots are faithful.
+// folding events into a state, checking that snapshots are faithful, and
+// checking that a public event keeps the contract's wire shape.
 package envelopetest
 
 import (
 	"encoding/json"
 	"reflect"
+	"regexp"
 	"testing"
 
 	"github.com/choreo-dev/choreo/shared/envelope"
@@ -44,5 +46,51 @@ func Equal(t testing.TB, what string, got, want any) {
 	t.Helper()
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("%s = %#v, want %#v", what, got, want)
+	}
+}
+
+var snakeCase = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+// CheckPublicEvent checks what the contract asks of an event other services
+// read: every JSON key, nested ones too, is snake_case; r decodes the JSON
+// back to an equal value; and the event is not marked private (private
+// events are never published).
+func CheckPublicEvent(t testing.TB, r *envelope.Registry, ev envelope.Event) {
+	t.Helper()
+	data, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var generic any
+	if err := json.Unmarshal(data, &generic); err != nil {
+		t.Fatal(err)
+	}
+	checkKeys(t, generic)
+	got, err := r.Decode(envelope.Envelope{Type: ev.EventType(), SchemaVersion: 1, Data: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, ev) {
+		t.Fatalf("decoded %#v, want %#v", got, ev)
+	}
+	if _, private := got.(interface{ Private() }); private {
+		t.Fatalf("%s is public but marked private", ev.EventType())
+	}
+}
+
+func checkKeys(t testing.TB, v any) {
+	t.Helper()
+	switch v := v.(type) {
+	case map[string]any:
+		for k, sub := range v {
+			if !snakeCase.MatchString(k) {
+				t.Errorf("key %q is not snake_case", k)
+			}
+			checkKeys(t, sub)
+		}
+	case []any:
+		for _, sub := range v {
+			checkKeys(t, sub)
+		}
 	}
 }
