@@ -4,8 +4,9 @@
 // # Basics
 //
 // A dead letter lives on dlq.<service>.<original subject> with the original
-// body and headers, its own Nats-Msg-Id, and the Choreo-Dlq-* headers that say
-// where it came from. Letter is that message, decoded.
+// body and headers — less the Nats-* ones, which told JetStream how to store
+// the original publish (its Nats-Msg-Id is kept as Choreo-Dlq-Msg-Id) — its
+// own Nats-Msg-Id, and the Choreo-Dlq-* headers that say where it came from. Letter is that message, decoded.
 //
 //	err := deadletter.Scan(ctx, js, "order", func(l deadletter.Letter) error {
 //		fmt.Println(l.Seq, l.OriginalSubject, l.Error)
@@ -30,7 +31,8 @@
 //     crash between the publish and the delete is dropped by JetStream within
 //     the window, and by the consumers' inboxes after it.
 //   - Choreo-Redriven-From is set to the letter's DLQ sequence.
-//   - the Choreo-Dlq-* headers and any Nats-Expected-* header are removed.
+//   - the Choreo-Dlq-* headers and every other Nats-* header (expectations,
+//     atomic batch headers) are removed: they applied to an earlier publish.
 //
 // Once JetStream has acknowledged the publish, the letter is deleted from the
 // DLQ stream. Every consumer of the original stream then receives the event
