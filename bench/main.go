@@ -319,6 +319,7 @@ func Run(ctx context.Context, o Options, mode string, prog *Progress) (*Results,
 	if o.Keep {
 		prog.Logf("run directory: %s", stack.Dir)
 	}
+	peaks := sampleRSS(ctx, stack)
 	res := &Results{Sync: mode, Machine: machine(o.Repo), Config: RunConfig{
 		DurationSec: o.Duration.Seconds(), Workers: o.Workers, OpenDurationSec: o.OpenDuration.Seconds(),
 		Rates: o.RatesText, SagaTimeout: o.SagaTimeout.String(), Customers: o.Customers, SKUs: o.SKUs,
@@ -505,6 +506,7 @@ func Run(ctx context.Context, o Options, mode string, prog *Progress) (*Results,
 		res.CPUSeconds[name] = round(u.CPUSeconds, 2)
 		res.MaxRSSMiB[name] = round(u.PeakRSSMiB, 1)
 	}
+	res.MaxAnonRSSMiB, res.MaxFileRSSMiB = peaks()
 	nc.Close()
 	ncEv.Close()
 	stopped = true
@@ -562,4 +564,36 @@ func machine(repo string) Machine {
 		}
 	}
 	return m
+}
+
+// sampleRSS records, every 200ms until the returned function is called, the
+// highest anonymous and file-backed RSS of each process of stack. The kernel
+// keeps a high-water mark of the whole RSS only (VmHWM), and the two parts
+// say different things: the anonymous part is what the process allocated,
+// the file-backed part mostly bbolt's mapped pages, which are page cache.
+func sampleRSS(ctx context.Context, stack *Stack) (stop func() (anon, file map[string]float64)) {
+	ctx, cancel := context.WithCancel(ctx)
+	anon, file := map[string]float64{}, map[string]float64{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			for name, u := range stack.Usage() {
+				anon[name] = max(anon[name], round(u.AnonRSSMiB, 1))
+				file[name] = max(file[name], round(u.FileRSSMiB, 1))
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() (map[string]float64, map[string]float64) {
+		cancel()
+		<-done
+		return anon, file
+	}
 }

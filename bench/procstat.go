@@ -15,8 +15,17 @@ type ProcUsage struct {
 	CPUSeconds float64
 	// PeakRSSMiB is the high-water mark of the resident set (VmHWM).
 	PeakRSSMiB float64
-	// RSSMiB is the resident set now (VmRSS).
+	// RSSMiB is the resident set now (VmRSS), the sum of AnonRSSMiB,
+	// FileRSSMiB and shared memory.
 	RSSMiB float64
+	// AnonRSSMiB is the anonymous part of the resident set now (RssAnon):
+	// the Go heap, stacks and runtime.
+	AnonRSSMiB float64
+	// FileRSSMiB is the file-backed part now (RssFile): the binary's pages and
+	// the pages of bbolt's memory-mapped file that the process has touched.
+	// They belong to the kernel's page cache, which reclaims them under
+	// memory pressure.
+	FileRSSMiB float64
 }
 
 var clkTck = sync.OnceValue(func() float64 {
@@ -48,8 +57,9 @@ func ReadUsage(pid int) (ProcUsage, error) {
 	if err != nil {
 		return ProcUsage{}, fmt.Errorf("read usage: %w", err)
 	}
-	hwm, rss := parseStatusKiB(string(status), "VmHWM"), parseStatusKiB(string(status), "VmRSS")
-	return ProcUsage{CPUSeconds: cpu, PeakRSSMiB: float64(hwm) / 1024, RSSMiB: float64(rss) / 1024}, nil
+	mib := func(key string) float64 { return float64(parseStatusKiB(string(status), key)) / 1024 }
+	return ProcUsage{CPUSeconds: cpu, PeakRSSMiB: mib("VmHWM"), RSSMiB: mib("VmRSS"),
+		AnonRSSMiB: mib("RssAnon"), FileRSSMiB: mib("RssFile")}, nil
 }
 
 // parseStatCPU returns utime+stime in seconds from a /proc/<pid>/stat line.

@@ -44,4 +44,8 @@ func TestReadUsageSelf(t *testing.T) {
 	if u.PeakRSSMiB <= 0 || u.PeakRSSMiB < u.RSSMiB || u.CPUSeconds < 0 {
 		t.Errorf("ReadUsage(self) = %+v", u)
 	}
+	// RssAnon + RssFile (+ RssShmem) = VmRSS, read in one go.
+	if u.AnonRSSMiB <= 0 || u.FileRSSMiB <= 0 || u.AnonRSSMiB+u.FileRSSMiB > u.RSSMiB+0.01 {
+		t.Errorf("ReadUsage(self): anon %v + file %v vs rss %v", u.AnonRSSMiB, u.FileRSSMiB, u.RSSMiB)
+	}
 }
