@@ -88,6 +88,11 @@ func TestRunEndToEnd(t *testing.T) {
 		if r.MaxRSSMiB[name] <= 0 || r.CPUSeconds[name] <= 0 {
 			t.Errorf("%s: rss %v MiB, cpu %v s", name, r.MaxRSSMiB[name], r.CPUSeconds[name])
 		}
+		if a, f := r.MaxAnonRSSMiB[name], r.MaxFileRSSMiB[name]; a <= 0 || f <= 0 || max(a, f) > r.MaxRSSMiB[name]+1 {
+			// Each part's peak is at most the peak of the whole (1 MiB for
+			// rounding); the two may peak at different times.
+			t.Errorf("%s: peak anon %v + file %v MiB, peak rss %v MiB", name, a, f, r.MaxRSSMiB[name])
+		}
 		if code, ok := r.Exits[name]; !ok || code != 0 {
 			t.Errorf("%s exit code %d (%v)", name, code, ok)
 		}
