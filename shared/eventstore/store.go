@@ -64,6 +64,10 @@ type Options struct {
 	// 4096 (the hot aggregates: wallets, SKUs, open orders); negative
 	// disables it.
 	CacheEntries int
+	// TrimEvery is how often the store drops its mapping of the file's pages
+	// so that RSS reflects the pages in use rather than every page ever read
+	// (see trim.go). Default 2s; negative disables it.
+	TrimEvery time.Duration
 	// Logger. Default zerolog.Nop().
 	Logger *zerolog.Logger
 }
@@ -90,6 +94,9 @@ func (o *Options) defaults() error {
 	if o.CacheEntries == 0 {
 		o.CacheEntries = 4096
 	}
+	if o.TrimEvery == 0 {
+		o.TrimEvery = 2 * time.Second
+	}
 	if o.Logger == nil {
 		nop := zerolog.Nop()
 		o.Logger = &nop
@@ -115,6 +122,7 @@ type Store struct {
 	quit    chan struct{}
 	stopped chan struct{}
 	close   sync.Once
+	trimmer sync.WaitGroup
 }
 
 // Open opens (creating if needed) the store at path. It never opens bbolt
@@ -148,6 +156,10 @@ func Open(path string, opts Options) (*Store, error) {
 	s := &Store{db: db, opts: opts, notify: make(chan struct{}, 1),
 		writes: make(chan *write, opts.MaxBatch), quit: make(chan struct{}), stopped: make(chan struct{})}
 	go s.commitLoop()
+	if opts.TrimEvery > 0 {
+		s.trimmer.Add(1)
+		go s.trimLoop()
+	}
 	if opts.CacheEntries > 0 {
 		s.cache = newStateCache(opts.CacheEntries)
 	}
@@ -159,6 +171,7 @@ func (s *Store) Close() error {
 	s.close.Do(func() {
 		close(s.quit)
 		<-s.stopped
+		s.trimmer.Wait()
 	})
 	return s.db.Close()
 }
