@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -21,6 +22,7 @@ type Config struct {
 	SagaTimeout       time.Duration // CHOREO_SAGA_TIMEOUT
 	ShippingCountries []string      // CHOREO_SHIPPING_COUNTRIES
 	LogLevel          zerolog.Level // CHOREO_LOG_LEVEL
+	PprofAddr         string        // CHOREO_PPROF_ADDR: net/http/pprof on host:port, off if empty
 }
 
 // Defaults are the contract's defaults.
@@ -76,6 +78,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("CHOREO_LOG_LEVEL: %q is not one of trace, debug, info, warn, error", v))
 		} else {
 			c.LogLevel = lvl
+		}
+	}
+	if v := getenv("CHOREO_PPROF_ADDR"); v != "" {
+		if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
+			errs = append(errs, fmt.Errorf("CHOREO_PPROF_ADDR: %q is not host:port", v))
+		} else {
+			c.PprofAddr = v
 		}
 	}
 	return c, errors.Join(errs...)

@@ -4,11 +4,14 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"github.com/choreo-dev/choreo/shared/config"
 	"github.com/choreo-dev/choreo/shared/eventstore"
@@ -63,6 +66,17 @@ func main(name string, specFn func(config.Config) Spec, args []string) int {
 		// working set instead of twice it; GOMEMLIMIT overrides it.
 		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
+	if cfg.PprofAddr != "" {
+		// Profiles of a live service (go tool pprof http://ADDR/debug/pprof/profile):
+		// opt-in, and only where the operator points it, loopback say.
+		go func() {
+			srv := &http.Server{Addr: cfg.PprofAddr, Handler: pprofMux(), ReadHeaderTimeout: 5 * time.Second}
+			log.Info().Str("addr", cfg.PprofAddr).Msg("pprof listening")
+			if err := srv.ListenAndServe(); err != nil {
+				log.Error().Err(err).Msg("pprof server stopped")
+			}
+		}()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := Run(ctx, spec, Options{NATSURL: cfg.NATSURL, DataDir: cfg.DataDir, Logger: log}); err != nil {
@@ -71,4 +85,16 @@ func main(name string, specFn func(config.Config) Spec, args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// pprofMux serves net/http/pprof's handlers, on a mux of their own rather
+// than http.DefaultServeMux.
+func pprofMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
