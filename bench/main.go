@@ -35,6 +35,9 @@ type Options struct {
 	Raw                     RawConfig
 	Customers, SKUs         int
 	Keep                    bool
+	// Profile, if set, is a directory: CPU profiles of each service over the
+	// closed loop go to Profile/<sync>/<service>.pprof.
+	Profile string
 }
 
 // Rate is an open-loop offered rate: sagas/s, or a percentage of the
@@ -146,6 +149,7 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs.IntVar(&o.Customers, "customers", 500, "funded customers")
 	fs.IntVar(&o.SKUs, "skus", 200, "stocked SKUs")
 	fs.BoolVar(&o.Keep, "keep", false, "keep each run's directory (data and logs)")
+	fs.StringVar(&o.Profile, "profile", "", "directory for CPU profiles of each service over the closed loop (<dir>/<sync>/<service>.pprof; off if empty)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -305,7 +309,7 @@ func (s *Stack) snapshot(ctx context.Context, js jetstream.JetStream) (snapshot,
 func Run(ctx context.Context, o Options, mode string, prog *Progress) (*Results, error) {
 	selfStart, _ := ReadUsage(0) // the load generator's CPU so far (an earlier run's, say)
 	stack, err := StartStack(ctx, StackConfig{Repo: o.Repo, Bin: o.Bin, WorkDir: o.WorkDir, Sync: mode,
-		SagaTimeout: o.SagaTimeout, Keep: o.Keep})
+		SagaTimeout: o.SagaTimeout, Keep: o.Keep, Pprof: o.Profile != ""})
 	if err != nil {
 		return nil, err
 	}
@@ -399,6 +403,12 @@ func Run(ctx context.Context, o Options, mode string, prog *Progress) (*Results,
 	var endErr error
 	var endOnce sync.WaitGroup
 	endOnce.Add(1)
+	waitProfiles := func() error { return nil }
+	if o.Profile != "" {
+		dir := filepath.Join(o.Profile, mode)
+		waitProfiles = profileServices(ctx, stack, dir, o.Duration)
+		prog.Logf("CPU profiles of the closed loop: %s", dir)
+	}
 	cl := loader.ClosedLoop(ctx, "closed loop", o.Workers, o.Duration, func() {
 		defer endOnce.Done()
 		atEnd, endErr = stack.snapshot(ctx, js)
@@ -406,6 +416,9 @@ func Run(ctx context.Context, o Options, mode string, prog *Progress) (*Results,
 	endOnce.Wait()
 	if endErr != nil {
 		return nil, endErr
+	}
+	if err := waitProfiles(); err != nil {
+		warn("%v", err)
 	}
 	totalSagas += cl.Placed
 	after, ok := quiesce(ctx, js, time.Minute)

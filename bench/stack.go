@@ -40,6 +40,9 @@ type StackConfig struct {
 	ReadyTimeout time.Duration
 	// Keep leaves the run directory (data, logs) in place after Close.
 	Keep bool
+	// Pprof gives each service CHOREO_PPROF_ADDR on a free loopback port
+	// (Process.PprofAddr).
+	Pprof bool
 }
 
 // Stack is the Procfile's processes running in a fresh directory of their
@@ -62,9 +65,12 @@ type Process struct {
 	// NATS is set for the nats-server entry; the others are services.
 	NATS    bool
 	LogPath string
-	cmd     *exec.Cmd
-	done    chan struct{}
-	err     error
+	// PprofAddr is where the service serves net/http/pprof, if
+	// StackConfig.Pprof.
+	PprofAddr string
+	cmd       *exec.Cmd
+	done      chan struct{}
+	err       error
 }
 
 // Pid is the process id.
@@ -166,6 +172,13 @@ func StartStack(ctx context.Context, cfg StackConfig) (*Stack, error) {
 	for _, e := range entries {
 		p := &Process{Name: e.Name, Command: e.Command, LogPath: filepath.Join(dir, "logs", e.Name+".log"),
 			NATS: isNATSServer(e.Command), done: make(chan struct{})}
+		if cfg.Pprof && !p.NATS {
+			port, err := freePort()
+			if err != nil {
+				return fail(err)
+			}
+			p.PprofAddr = fmt.Sprintf("127.0.0.1:%d", port)
+		}
 		s.Procs = append(s.Procs, p)
 		if !p.NATS {
 			services = append(services, p)
@@ -236,6 +249,9 @@ func (s *Stack) launch(p *Process) error {
 	cmd := exec.Command("/bin/sh", "-c", "exec "+p.Command)
 	cmd.Dir = s.Dir
 	cmd.Env = s.env()
+	if p.PprofAddr != "" {
+		cmd.Env = append(cmd.Env, "CHOREO_PPROF_ADDR="+p.PprofAddr)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {
