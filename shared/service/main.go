@@ -17,8 +17,19 @@ import (
 	"github.com/choreo-dev/choreo/shared/eventstore"
 )
 
-// defaultMemoryLimit is the services' soft Go heap limit (GOMEMLIMIT).
-const defaultMemoryLimit = 64 << 20
+// The services' garbage collector settings, unless GOMEMLIMIT or GOGC say
+// otherwise. A service's live heap is small (a few MiB of cached states and
+// buffers) but it allocates fast, so with Go's default GOGC=100 it collects
+// very often: about 15% of its CPU under load went to the collector. GOGC=400
+// lets the heap grow to five times the live heap between collections, and
+// the soft limit of 64 MiB bounds that growth. Measured with `bin/choreo
+// bench` (GOGC 100 vs 400, 15s closed loops, twice each): CPU per saga over
+// all processes 2.96, 2.90 ms vs 2.24, 2.48 ms; the services' anonymous RSS
+// rose from 10–22 MiB to 22–43 MiB.
+const (
+	defaultMemoryLimit = 64 << 20
+	defaultGCPercent   = 400
+)
 
 // Main is the whole main function of a service binary: it reads the
 // environment, sets up the logger, runs the service until SIGINT or SIGTERM,
@@ -62,9 +73,10 @@ func main(name string, specFn func(config.Config) Spec, args []string) int {
 		return 0
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		// A soft heap limit keeps a long-running service's footprint near its
-		// working set instead of twice it; GOMEMLIMIT overrides it.
 		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGCPercent)
 	}
 	if cfg.PprofAddr != "" {
 		// Profiles of a live service (go tool pprof http://ADDR/debug/pprof/profile):
