@@ -2,7 +2,9 @@ package eventstore
 
 import (
 	"hash/maphash"
+	"math"
 	"sync"
+	"sync/atomic"
 )
 
 // stateCache remembers recent aggregate states by key and version, so that a
@@ -18,12 +20,18 @@ import (
 type stateCache struct {
 	seed   maphash.Seed
 	shards [16]cacheShard
-	limit  int // per shard
+	limit  int           // per shard
+	clock  atomic.Uint64 // ticks on every get and put: an entry's last use
 }
 
 type cacheShard struct {
 	mu sync.Mutex
-	m  map[string]cached
+	m  map[string]*cacheEntry
+}
+
+type cacheEntry struct {
+	cached
+	used uint64
 }
 
 type cached struct {
@@ -31,10 +39,18 @@ type cached struct {
 	state   any
 }
 
+// evictionSample is how many entries a full shard looks at to evict the
+// least recently used of them: an approximate LRU, as Redis does it, without
+// a list to maintain on every hit. Random eviction was not enough: the
+// one-off aggregates of each saga (a payment, a reservation) pushed out the
+// hot ones (wallets, SKUs), whose replays then cost a tenth of a service's
+// CPU.
+const evictionSample = 8
+
 func newStateCache(entries int) *stateCache {
 	c := &stateCache{seed: maphash.MakeSeed(), limit: max(1, entries/16)}
 	for i := range c.shards {
-		c.shards[i].m = map[string]cached{}
+		c.shards[i].m = map[string]*cacheEntry{}
 	}
 	return c
 }
@@ -49,9 +65,13 @@ func (c *stateCache) get(key string) (cached, bool) {
 	}
 	s := c.shard(key)
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	e, ok := s.m[key]
-	s.mu.Unlock()
-	return e, ok
+	if !ok {
+		return cached{}, false
+	}
+	e.used = c.clock.Add(1)
+	return e.cached, true
 }
 
 func (c *stateCache) put(key string, e cached) {
@@ -61,16 +81,28 @@ func (c *stateCache) put(key string, e cached) {
 	s := c.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if old, ok := s.m[key]; ok && old.version >= e.version {
+	now := c.clock.Add(1)
+	if old, ok := s.m[key]; ok {
+		if old.version < e.version {
+			old.cached = e
+		}
+		old.used = now
 		return
 	}
 	if len(s.m) >= c.limit {
-		// Evict an arbitrary entry: map iteration order is random enough to
-		// keep hot keys (they are re-added at once) without LRU bookkeeping.
-		for k := range s.m {
-			delete(s.m, k)
-			break
+		// Map iteration starts at a random place: the first entries it
+		// yields are a random sample.
+		var victim string
+		oldest, n := uint64(math.MaxUint64), 0
+		for k, v := range s.m {
+			if v.used < oldest {
+				victim, oldest = k, v.used
+			}
+			if n++; n == evictionSample {
+				break
+			}
 		}
+		delete(s.m, victim)
 	}
-	s.m[key] = e
+	s.m[key] = &cacheEntry{cached: e, used: now}
 }
