@@ -2,10 +2,12 @@ package eventstore_test
 
 import (
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/choreo-dev/choreo/shared/eventstore"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -32,7 +34,15 @@ func rssFileKiB(t *testing.T) int64 {
 // TestTrimMappedReleasesReadPages: reading 32 MiB of the file maps it into
 // the process; TrimMapped unmaps it, and the data reads the same afterwards.
 func TestTrimMappedReleasesReadPages(t *testing.T) {
-	s := newStore(t) // not parallel: it measures the whole process's RSS
+	// Not parallel: it measures the whole process's RSS. Its own periodic
+	// trim is off, so that only the calls below trim.
+	s, err := eventstore.Open(filepath.Join(t.TempDir(), "trim.db"), eventstore.Options{
+		Service: "test", Registry: registry(), TrimEvery: -1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
 	const n, size = 2048, 16 << 10
 	val := func(i int) []byte { return []byte(strings.Repeat(strconv.Itoa(i%10), size)) }
 	if err := s.DB().Update(func(tx *bolt.Tx) error {
