@@ -66,7 +66,7 @@ type Options struct {
 	CacheEntries int
 	// TrimEvery is how often the store drops its mapping of the file's pages
 	// so that RSS reflects the pages in use rather than every page ever read
-	// (see trim.go). Default 1s; negative disables it.
+	// (see trim.go). Default 250ms; negative disables it.
 	TrimEvery time.Duration
 	// Logger. Default zerolog.Nop().
 	Logger *zerolog.Logger
@@ -95,7 +95,7 @@ func (o *Options) defaults() error {
 		o.CacheEntries = 4096
 	}
 	if o.TrimEvery == 0 {
-		o.TrimEvery = time.Second
+		o.TrimEvery = 250 * time.Millisecond
 	}
 	if o.Logger == nil {
 		nop := zerolog.Nop()
