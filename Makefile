@@ -70,6 +70,7 @@ fuzz_run = cmd="go test -run '^$$' -fuzz '^$(1)$$' -fuzztime $(FUZZTIME) -fuzzmi
 fuzz:
 	@$(call fuzz_run,FuzzDecode,./shared/endpoint)
 	@$(call fuzz_run,FuzzParse,./shared/envelope)
+	@$(call fuzz_run,FuzzEncodeMatchesMarshal,./shared/envelope)
 	@$(call fuzz_run,FuzzPlaceRequest,./order)
 
 ## clean: remove build output and runtime state

@@ -128,7 +128,7 @@ func (tx *Tx) Append(aggType, aggID string, expected uint64, meta Meta, events .
 			OccurredAt: tx.now, CorrelationID: meta.CorrelationID, CausationID: meta.CausationID,
 			Data: data,
 		}
-		body, err := json.Marshal(env)
+		body, err := envelope.Encode(env) // data is json.Marshal's output: not encoded twice
 		if err != nil {
 			return nil, fmt.Errorf("append %s/%s: encode envelope: %w", aggType, aggID, err)
 		}
