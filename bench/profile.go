@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -38,10 +39,7 @@ func profileServices(ctx context.Context, stack *Stack, dir string, d time.Durat
 	}
 	return func() error {
 		wg.Wait()
-		if len(errs) == 0 {
-			return nil
-		}
-		return fmt.Errorf("%v", errs)
+		return errors.Join(errs...)
 	}
 }
 
