@@ -50,7 +50,8 @@ func TestRunEndToEnd(t *testing.T) {
 		Repo: repo, Bin: bin, WorkDir: t.TempDir(), Out: t.TempDir(),
 		Duration: 2 * time.Second, OpenDuration: time.Second, SagaTimeout: 30 * time.Second,
 		Workers: 8, Rates: rates, RatesText: "20,50%", Customers: 10, SKUs: 5,
-		Raw: bench.RawConfig{Duration: 300 * time.Millisecond, Window: 256, BatchSize: 10, Concurrency: 2},
+		Raw:     bench.RawConfig{Duration: 300 * time.Millisecond, Window: 256, BatchSize: 10, Concurrency: 2},
+		Profile: t.TempDir(),
 	}
 	var prog *bench.Progress
 	if testing.Verbose() {
@@ -99,6 +100,15 @@ func TestRunEndToEnd(t *testing.T) {
 		if name != "nats" && r.BboltCommits[name] <= 0 {
 			t.Errorf("%s: %d bbolt commits", name, r.BboltCommits[name])
 		}
+	}
+	for _, name := range []string{"order", "payment", "inventory", "shipping"} {
+		// -profile: a CPU profile of each service over the closed loop.
+		if fi, err := os.Stat(filepath.Join(o.Profile, bench.SyncAlways, name+".pprof")); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: no CPU profile (%v)", name, err)
+		}
+	}
+	if len(r.Warnings) > 0 {
+		t.Logf("warnings: %v", r.Warnings)
 	}
 	if r.BboltCommitsPerSaga["total"] <= 0 {
 		t.Errorf("bbolt commits per saga = %v", r.BboltCommitsPerSaga)
