@@ -357,7 +357,7 @@ func (r *runner) deadLetter(msg jetstream.Msg, meta *jetstream.MsgMetadata, caus
 	out := nats.NewMsg("dlq." + r.cfg.Service + "." + msg.Subject())
 	out.Data = msg.Data()
 	for k, vs := range msg.Headers() {
-		if isPublishDirective(k) {
+		if IsPublishDirective(k) {
 			continue
 		}
 		for _, v := range vs {
@@ -389,13 +389,14 @@ func (r *runner) deadLetter(msg jetstream.Msg, meta *jetstream.MsgMetadata, caus
 	}
 }
 
-// isPublishDirective reports whether header k told JetStream how to store the
+// IsPublishDirective reports whether header k told JetStream how to store the
 // original publish (Nats-Msg-Id, Nats-Expected-*, Nats-Batch-*, Nats-TTL, …)
 // rather than describing the event. Such headers stay on the stored message;
 // copied onto a dead letter they would apply to the DLQ publish — a
 // Nats-Batch-Id makes it a fragment of a batch that never commits — so they are
-// left off. The original Nats-Msg-Id is kept as Choreo-Dlq-Msg-Id.
-func isPublishDirective(k string) bool {
+// left off (and a redrive leaves them off too). The original Nats-Msg-Id is
+// kept as Choreo-Dlq-Msg-Id.
+func IsPublishDirective(k string) bool {
 	return len(k) >= 5 && strings.EqualFold(k[:5], "nats-")
 }
 

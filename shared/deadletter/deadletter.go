@@ -153,7 +153,7 @@ func dropped(k string) bool {
 	lk := strings.ToLower(k)
 	return lk == strings.ToLower(HeaderRedrivenFrom) ||
 		strings.HasPrefix(lk, "choreo-dlq-") ||
-		strings.HasPrefix(lk, "nats-")
+		consumer.IsPublishDirective(k)
 }
 
 // Redrive republishes l on its original subject, waits for JetStream's
