@@ -28,15 +28,6 @@ func (SKUReserved) EventType() string                  { return "SKUReserved" }
 func (SKUReleased) EventType() string                  { return "SKUReleased" }
 func (ReservationCancellationNoted) EventType() string { return "ReservationCancellationNoted" }
 
-// Private marks the event as kept in the service's own log, never published.
-func (SKUReserved) Private() {}
-
-// Private marks the event as kept in the service's own log, never published.
-func (SKUReleased) Private() {}
-
-// Private marks the event as kept in the service's own log, never published.
-func (ReservationCancellationNoted) Private() {}
-
 // Register adds inventory's private event types to r. The public ones are
 // registered by inventoryevents.Register.
 func Register(r *envelope.Registry) {

@@ -54,8 +54,8 @@ func (StockRestocked) EventType() string         { return "StockRestocked" }
 
 // Register adds every public inventory event type to r.
 func Register(r *envelope.Registry) {
-	envelope.Register[StockReserved](r)
-	envelope.Register[StockReservationFailed](r)
-	envelope.Register[StockReleased](r)
-	envelope.Register[StockRestocked](r)
+	envelope.RegisterPublic[StockReserved](r, Service)
+	envelope.RegisterPublic[StockReservationFailed](r, Service)
+	envelope.RegisterPublic[StockReleased](r, Service)
+	envelope.RegisterPublic[StockRestocked](r, Service)
 }

@@ -23,12 +23,6 @@ type FailureRecorded struct {
 func (CompensationRecorded) EventType() string { return "CompensationRecorded" }
 func (FailureRecorded) EventType() string      { return "FailureRecorded" }
 
-// Private marks the event as kept in the service's own log, never published.
-func (CompensationRecorded) Private() {}
-
-// Private marks the event as kept in the service's own log, never published.
-func (FailureRecorded) Private() {}
-
 // Register adds the order's private event types to r. The public ones are
 // registered by orderevents.Register.
 func Register(r *envelope.Registry) {

@@ -89,9 +89,9 @@ func (OrderCancelled) EventType() string { return "OrderCancelled" }
 
 // Register adds every public order event type to r.
 func Register(r *envelope.Registry) {
-	envelope.Register[OrderPlaced](r)
-	envelope.Register[OrderPaid](r)
-	envelope.Register[OrderReserved](r)
-	envelope.Register[OrderCompleted](r)
-	envelope.Register[OrderCancelled](r)
+	envelope.RegisterPublic[OrderPlaced](r, Service)
+	envelope.RegisterPublic[OrderPaid](r, Service)
+	envelope.RegisterPublic[OrderReserved](r, Service)
+	envelope.RegisterPublic[OrderCompleted](r, Service)
+	envelope.RegisterPublic[OrderCancelled](r, Service)
 }

@@ -26,15 +26,6 @@ func (WalletDebited) EventType() string            { return "WalletDebited" }
 func (WalletCredited) EventType() string           { return "WalletCredited" }
 func (PaymentCancellationNoted) EventType() string { return "PaymentCancellationNoted" }
 
-// Private marks the event as kept in the service's own log, never published.
-func (WalletDebited) Private() {}
-
-// Private marks the event as kept in the service's own log, never published.
-func (WalletCredited) Private() {}
-
-// Private marks the event as kept in the service's own log, never published.
-func (PaymentCancellationNoted) Private() {}
-
 // Register adds payment's private event types to r. The public ones are
 // registered by paymentevents.Register.
 func Register(r *envelope.Registry) {

@@ -61,8 +61,8 @@ func (FundsDeposited) EventType() string   { return "FundsDeposited" }
 
 // Register adds every public payment event type to r.
 func Register(r *envelope.Registry) {
-	envelope.Register[PaymentCompleted](r)
-	envelope.Register[PaymentFailed](r)
-	envelope.Register[PaymentRefunded](r)
-	envelope.Register[FundsDeposited](r)
+	envelope.RegisterPublic[PaymentCompleted](r, Service)
+	envelope.RegisterPublic[PaymentFailed](r, Service)
+	envelope.RegisterPublic[PaymentRefunded](r, Service)
+	envelope.RegisterPublic[FundsDeposited](r, Service)
 }

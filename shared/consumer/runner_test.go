@@ -34,7 +34,6 @@ type counted struct {
 }
 
 func (counted) EventType() string { return "Counted" }
-func (counted) Private()          {}
 
 type fixture struct {
 	js    jetstream.JetStream
@@ -52,7 +51,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	reg := envelope.NewRegistry()
-	envelope.Register[pinged](reg)
+	envelope.RegisterPublic[pinged](reg, "order")
 	envelope.Register[counted](reg)
 	st, err := eventstore.Open(filepath.Join(t.TempDir(), "c.db"), eventstore.Options{Service: "payment", Registry: reg})
 	if err != nil {

@@ -16,6 +16,10 @@ var ErrLocked = errors.New("event store file is locked by another process")
 // ErrReadOnly is returned when a read-only transaction is asked to write.
 var ErrReadOnly = errors.New("read-only transaction")
 
+// ErrNotOwner is returned by an append of an event type that another service
+// publishes: a service appends only its own events.
+var ErrNotOwner = errors.New("event type belongs to another service")
+
 var conflicts atomic.Int64
 
 // Conflicts is how many appends in this process failed with

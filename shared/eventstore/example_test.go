@@ -40,7 +40,7 @@ func ExampleUpdate() {
 	dir, _ := os.MkdirTemp("", "example")
 	defer os.RemoveAll(dir)
 	reg := envelope.NewRegistry()
-	envelope.Register[deposited](reg)
+	envelope.RegisterPublic[deposited](reg, "payment")
 	store, err := eventstore.Open(filepath.Join(dir, "payment.db"), eventstore.Options{Service: "payment", Registry: reg})
 	if err != nil {
 		panic(err)

@@ -26,7 +26,11 @@ func (added) EventType() string { return "Added" }
 type noted struct{}
 
 func (noted) EventType() string { return "Noted" }
-func (noted) Private()          {}
+
+// heard is published by another service: a store may read it, never append it.
+type heard struct{}
+
+func (heard) EventType() string { return "Heard" }
 
 type counter struct {
 	ID    string `json:"id"`
@@ -66,8 +70,9 @@ func (totals) Apply(tx *eventstore.Tx, e envelope.Envelope, ev envelope.Event) e
 
 func registry() *envelope.Registry {
 	r := envelope.NewRegistry()
-	envelope.Register[added](r)
+	envelope.RegisterPublic[added](r, "test")
 	envelope.Register[noted](r)
+	envelope.RegisterPublic[heard](r, "other")
 	return r
 }
 
@@ -314,6 +319,29 @@ func TestOutboxAndInboxCommitWithTheEvents(t *testing.T) {
 	if n, _ := s.OutboxLen(); n != 0 {
 		t.Fatalf("outbox after ack: %d", n)
 	}
+}
+
+// A store appends only its own events: another service's public event type
+// is refused and nothing is written.
+func TestAppendOfAnotherServicesEventIsRefused(t *testing.T) {
+	t.Parallel()
+	s := openStore(t, filepath.Join(t.TempDir(), "s.db"), 100)
+	err := s.Update(context.Background(), func(tx *eventstore.Tx) error {
+		_, err := tx.Append("counter", "c1", 0, eventstore.Meta{}, heard{})
+		return err
+	})
+	if !errors.Is(err, eventstore.ErrNotOwner) {
+		t.Fatalf("append of another service's event: %v, want ErrNotOwner", err)
+	}
+	if n, _ := s.OutboxLen(); n != 0 {
+		t.Fatalf("outbox holds %d entries after a refused append", n)
+	}
+	_ = s.View(func(tx *eventstore.Tx) error {
+		if v := tx.Version("counter", "c1"); v != 0 {
+			t.Fatalf("counter at v%d after a refused append", v)
+		}
+		return nil
+	})
 }
 
 func TestOutboxKeepsCommitOrder(t *testing.T) {

@@ -32,13 +32,6 @@ type Meta struct {
 	CausationID string
 }
 
-// Private marks an event that is kept in the owner's log but never published:
-// the contract fixes which event types each stream carries, and some state
-// changes (a wallet debit, a noted cancellation) are the owner's business.
-type Private interface {
-	Private()
-}
-
 // Now is the transaction's clock reading, in UTC.
 func (tx *Tx) Now() time.Time { return tx.now }
 
@@ -118,6 +111,14 @@ func (tx *Tx) Append(aggType, aggID string, expected uint64, meta Meta, events .
 		if !reg.Knows(typ) {
 			return nil, fmt.Errorf("append %s/%s: %s: %w", aggType, aggID, typ, envelope.ErrUnknownType)
 		}
+		// A service stores its own events only: its public ones (registered
+		// with RegisterPublic under its name), published through the outbox,
+		// and its private ones, kept in its log. Another service's event
+		// type here is a programming error.
+		publisher := reg.Publisher(typ)
+		if publisher != "" && publisher != tx.s.opts.Service {
+			return nil, fmt.Errorf("append %s/%s: %s is published by %s, not %s: %w", aggType, aggID, typ, publisher, tx.s.opts.Service, ErrNotOwner)
+		}
 		data, err := json.Marshal(ev)
 		if err != nil {
 			return nil, fmt.Errorf("append %s/%s: encode %s: %w", aggType, aggID, typ, err)
@@ -141,7 +142,7 @@ func (tx *Tx) Append(aggType, aggID string, expected uint64, meta Meta, events .
 		if err := log.Put(u64(pos), ek); err != nil {
 			return nil, fmt.Errorf("append %s/%s: log: %w", aggType, aggID, err)
 		}
-		if _, private := ev.(Private); !private {
+		if publisher != "" {
 			if err := tx.enqueue(Subject(tx.s.opts.Service, typ, aggID), env.ID, body); err != nil {
 				return nil, fmt.Errorf("append %s/%s: outbox: %w", aggType, aggID, err)
 			}

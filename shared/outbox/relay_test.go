@@ -33,7 +33,7 @@ func setup(t *testing.T) (*natstest.Server, jetstream.JetStream, *eventstore.Sto
 		t.Fatal(err)
 	}
 	reg := envelope.NewRegistry()
-	envelope.Register[happened](reg)
+	envelope.RegisterPublic[happened](reg, "test")
 	st, err := eventstore.Open(filepath.Join(t.TempDir(), "t.db"), eventstore.Options{Service: "test", Registry: reg})
 	if err != nil {
 		t.Fatal(err)

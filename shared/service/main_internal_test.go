@@ -27,7 +27,7 @@ func TestRebuildProjectionsFlag(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("CHOREO_DATA_DIR", dir)
 	reg := envelope.NewRegistry()
-	envelope.Register[counted](reg)
+	envelope.RegisterPublic[counted](reg, "order")
 	spec := Spec{Name: "order", Registry: reg, Projections: []eventstore.Projection{countView{}}}
 	st, err := eventstore.Open(filepath.Join(dir, "order.db"), eventstore.Options{Service: "order", Registry: reg, Projections: spec.Projections})
 	if err != nil {

@@ -31,7 +31,7 @@ type noteRequest struct {
 // public event, which the relay must publish.
 func spec() service.Spec {
 	reg := envelope.NewRegistry()
-	envelope.Register[noted](reg)
+	envelope.RegisterPublic[noted](reg, "order")
 	return service.Spec{
 		Name: "order", Stream: streams.Order, Registry: reg,
 		// It hears its own events: a consumer to drain on shutdown.

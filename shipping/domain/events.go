@@ -11,9 +11,6 @@ type ShipmentCancellationNoted struct {
 
 func (ShipmentCancellationNoted) EventType() string { return "ShipmentCancellationNoted" }
 
-// Private marks the event as kept in the service's own log, never published.
-func (ShipmentCancellationNoted) Private() {}
-
 // Register adds shipping's private event types to r. The public ones are
 // registered by shippingevents.Register.
 func Register(r *envelope.Registry) {

@@ -45,7 +45,7 @@ func (ShipmentCancelled) EventType() string { return "ShipmentCancelled" }
 
 // Register adds every public shipping event type to r.
 func Register(r *envelope.Registry) {
-	envelope.Register[ShipmentScheduled](r)
-	envelope.Register[ShipmentFailed](r)
-	envelope.Register[ShipmentCancelled](r)
+	envelope.RegisterPublic[ShipmentScheduled](r, Service)
+	envelope.RegisterPublic[ShipmentFailed](r, Service)
+	envelope.RegisterPublic[ShipmentCancelled](r, Service)
 }
