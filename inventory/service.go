@@ -10,12 +10,10 @@ import (
 	"github.com/choreo-dev/choreo/inventory/inventoryevents"
 	"github.com/choreo-dev/choreo/order/orderevents"
 	"github.com/choreo-dev/choreo/payment/paymentevents"
-	"github.com/choreo-dev/choreo/shared/consumer"
 	"github.com/choreo-dev/choreo/shared/endpoint"
 	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shared/eventstore"
 	"github.com/choreo-dev/choreo/shared/service"
-	"github.com/choreo-dev/choreo/shared/streams"
 )
 
 var (
@@ -49,8 +47,7 @@ const bucketStock = "stock"
 // Spec describes the inventory service to the service host.
 func Spec() service.Spec {
 	return service.Spec{
-		Name:     inventoryevents.Service,
-		Stream:   streams.Inventory,
+		Saga:     Saga,
 		Registry: Registry(),
 		Projections: []eventstore.Projection{
 			eventstore.StateView(skuAgg, bucketStock, func(s domain.SKU, _ uint64, _ envelope.Envelope) (any, bool) {
@@ -62,12 +59,6 @@ func Spec() service.Spec {
 			return []endpoint.Endpoint{
 				endpoint.New("inventory.restock", h.restock),
 				endpoint.New("inventory.get", service.ViewQuery[service.BySKU, StockView](st, bucketStock, "SKU")),
-			}
-		},
-		Consumers: func(*eventstore.Store) []consumer.Config {
-			return []consumer.Config{
-				{Stream: streams.Payment, Handler: react, Subjects: []string{"payment.events.PaymentCompleted.>"}},
-				{Stream: streams.Order, Handler: react, Subjects: []string{"order.events.OrderCancelled.>"}},
 			}
 		},
 	}
@@ -107,62 +98,4 @@ func (h handlers) restock(ctx context.Context, r *restockRequest) (any, error) {
 		return nil, err
 	}
 	return StockView{SKU: s.SKU, Available: s.Available, Reserved: s.Reserved}, nil
-}
-
-// react reserves on PaymentCompleted and releases on OrderCancelled; the
-// reservation and every SKU it touches change in one transaction.
-func react(_ context.Context, tx *eventstore.Tx, env envelope.Envelope, ev envelope.Event) error {
-	var orderID string
-	switch e := ev.(type) {
-	case paymentevents.PaymentCompleted:
-		orderID = e.OrderID
-	case orderevents.OrderCancelled:
-		orderID = e.OrderID
-	default:
-		return nil
-	}
-	meta := eventstore.Meta{CorrelationID: orderID, CausationID: env.ID}
-	r, rv, err := eventstore.Load(tx, reservationAgg, orderID)
-	if err != nil {
-		return err
-	}
-	var re []envelope.Event
-	var se map[string][]envelope.Event
-	var skuIDs []string
-	skus := map[string]domain.SKU{}
-	versions := map[string]uint64{}
-	load := func(ids []string) error {
-		for _, id := range ids {
-			s, v, err := eventstore.Load(tx, skuAgg, id)
-			if err != nil {
-				return err
-			}
-			skus[id], versions[id] = s, v
-		}
-		return nil
-	}
-	switch e := ev.(type) {
-	case paymentevents.PaymentCompleted:
-		skuIDs = domain.SKUs(e.Items)
-		if err := load(skuIDs); err != nil {
-			return err
-		}
-		if re, se, err = domain.OnPaymentCompleted(r, skus, e); err != nil {
-			return consumer.Permanent(err)
-		}
-	case orderevents.OrderCancelled:
-		re, se = domain.OnOrderCancelled(r, e)
-		skuIDs = domain.SKUs(r.Items)
-		if err := load(skuIDs); err != nil {
-			return err
-		}
-	}
-	// Several aggregates, one transaction: all reserved or none.
-	for _, id := range skuIDs {
-		if _, _, err := eventstore.Save(tx, skuAgg, id, skus[id], versions[id], meta, se[id]...); err != nil {
-			return err
-		}
-	}
-	_, _, err = eventstore.Save(tx, reservationAgg, orderID, r, rv, meta, re...)
-	return err
 }

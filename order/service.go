@@ -10,11 +10,11 @@ import (
 	"github.com/choreo-dev/choreo/order/domain"
 	"github.com/choreo-dev/choreo/order/orderevents"
 	"github.com/choreo-dev/choreo/payment/paymentevents"
+	"github.com/choreo-dev/choreo/shared/config"
 	"github.com/choreo-dev/choreo/shared/endpoint"
 	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shared/eventstore"
 	"github.com/choreo-dev/choreo/shared/service"
-	"github.com/choreo-dev/choreo/shared/streams"
 	"github.com/choreo-dev/choreo/shipping/shippingevents"
 )
 
@@ -47,24 +47,31 @@ func Registry() *envelope.Registry {
 	return r
 }
 
+// DefaultSagaTimeout is CHOREO_SAGA_TIMEOUT's default.
+const DefaultSagaTimeout = 30 * time.Second
+
+// SettingsFromEnv reads CHOREO_SAGA_TIMEOUT, reporting a bad value through
+// env.
+func SettingsFromEnv(env *config.Env) Settings {
+	return Settings{SagaTimeout: env.Duration("CHOREO_SAGA_TIMEOUT", DefaultSagaTimeout)}
+}
+
 // Spec describes the order service to the service host.
 func Spec(s Settings) service.Spec {
 	if s.Now == nil {
 		s.Now = time.Now
 	}
 	if s.SagaTimeout <= 0 {
-		s.SagaTimeout = 30 * time.Second
+		s.SagaTimeout = DefaultSagaTimeout
 	}
 	if s.DeadlineTick <= 0 {
 		s.DeadlineTick = time.Second
 	}
 	return service.Spec{
-		Name:        orderevents.Service,
-		Stream:      streams.Order,
+		Saga:        Saga,
 		Registry:    Registry(),
 		Projections: []eventstore.Projection{views{}},
 		Endpoints:   func(st *eventstore.Store) []endpoint.Endpoint { return endpoints(st, s) },
-		Consumers:   reactions,
 		Tasks:       []func(ctx context.Context, st *eventstore.Store) error{deadlineTask(s)},
 	}
 }

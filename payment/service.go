@@ -9,12 +9,10 @@ import (
 	"github.com/choreo-dev/choreo/order/orderevents"
 	"github.com/choreo-dev/choreo/payment/domain"
 	"github.com/choreo-dev/choreo/payment/paymentevents"
-	"github.com/choreo-dev/choreo/shared/consumer"
 	"github.com/choreo-dev/choreo/shared/endpoint"
 	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shared/eventstore"
 	"github.com/choreo-dev/choreo/shared/service"
-	"github.com/choreo-dev/choreo/shared/streams"
 )
 
 var (
@@ -58,8 +56,7 @@ const (
 // Spec describes the payment service to the service host.
 func Spec() service.Spec {
 	return service.Spec{
-		Name:     paymentevents.Service,
-		Stream:   streams.Payment,
+		Saga:     Saga,
 		Registry: Registry(),
 		Projections: []eventstore.Projection{
 			eventstore.StateView(walletAgg, bucketBalances, func(w domain.Wallet, _ uint64, _ envelope.Envelope) (any, bool) {
@@ -77,10 +74,6 @@ func Spec() service.Spec {
 				endpoint.New("payment.balance", service.ViewQuery[service.ByCustomerID, BalanceView](st, bucketBalances, "customer")),
 				endpoint.New("payment.get", service.ViewQuery[service.ByOrderID, PaymentView](st, bucketPayments, "payment")),
 			}
-		},
-		Consumers: func(*eventstore.Store) []consumer.Config {
-			return []consumer.Config{{Stream: streams.Order, Handler: react,
-				Subjects: []string{"order.events.OrderPlaced.>", "order.events.OrderCancelled.>"}}}
 		},
 	}
 }
@@ -119,50 +112,4 @@ func (h handlers) deposit(ctx context.Context, r *depositRequest) (any, error) {
 		return nil, err
 	}
 	return BalanceView{CustomerID: r.CustomerID, BalanceCents: w.BalanceCents}, nil
-}
-
-// react charges on OrderPlaced and refunds on OrderCancelled; the payment
-// and the wallet change in one transaction.
-func react(_ context.Context, tx *eventstore.Tx, env envelope.Envelope, ev envelope.Event) error {
-	switch e := ev.(type) {
-	case orderevents.OrderPlaced:
-		meta := eventstore.Meta{CorrelationID: e.OrderID, CausationID: env.ID}
-		p, pv, err := eventstore.Load(tx, paymentAgg, e.OrderID)
-		if err != nil {
-			return err
-		}
-		w, wv, err := eventstore.Load(tx, walletAgg, e.CustomerID)
-		if err != nil {
-			return err
-		}
-		pe, we, err := domain.OnOrderPlaced(p, w, e, envelope.NewID())
-		if err != nil {
-			return consumer.Permanent(err)
-		}
-		return save(tx, meta, p, pv, pe, w, wv, we)
-	case orderevents.OrderCancelled:
-		meta := eventstore.Meta{CorrelationID: e.OrderID, CausationID: env.ID}
-		p, pv, err := eventstore.Load(tx, paymentAgg, e.OrderID)
-		if err != nil {
-			return err
-		}
-		pe, we := domain.OnOrderCancelled(p, e)
-		var w domain.Wallet
-		var wv uint64
-		if len(we) > 0 {
-			if w, wv, err = eventstore.Load(tx, walletAgg, p.CustomerID); err != nil {
-				return err
-			}
-		}
-		return save(tx, meta, p, pv, pe, w, wv, we)
-	}
-	return nil
-}
-
-func save(tx *eventstore.Tx, meta eventstore.Meta, p domain.Payment, pv uint64, pe []envelope.Event, w domain.Wallet, wv uint64, we []envelope.Event) error {
-	if _, _, err := eventstore.Save(tx, walletAgg, w.CustomerID, w, wv, meta, we...); err != nil {
-		return err
-	}
-	_, _, err := eventstore.Save(tx, paymentAgg, p.OrderID, p, pv, meta, pe...)
-	return err
 }

@@ -335,7 +335,7 @@ func badSnapshot(t *testing.T, s *sagatest.Stack, orderID string) map[string]str
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	for _, name := range []string{streams.Order, streams.Payment, streams.Inventory, streams.Shipping, streams.DLQ} {
+	for _, name := range append(sagatest.StreamNames(), streams.DLQ) {
 		st, err := s.JS.Stream(ctx, name)
 		if err != nil {
 			t.Fatalf("stream %s: %v", name, err)

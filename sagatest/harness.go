@@ -21,6 +21,7 @@ import (
 	"github.com/choreo-dev/choreo/payment"
 	"github.com/choreo-dev/choreo/shared/consumer"
 	"github.com/choreo-dev/choreo/shared/natstest"
+	"github.com/choreo-dev/choreo/shared/saga"
 	"github.com/choreo-dev/choreo/shared/service"
 	"github.com/choreo-dev/choreo/shared/streams"
 	"github.com/choreo-dev/choreo/shipping"
@@ -31,6 +32,25 @@ import (
 
 // Services are the four service names.
 var Services = []string{"order", "payment", "inventory", "shipping"}
+
+// StreamNames are the four services' event streams.
+func StreamNames() []string {
+	names := make([]string, len(Services))
+	for i, svc := range Services {
+		names[i] = streams.Name(svc)
+	}
+	return names
+}
+
+// Declarations are the four services' saga declarations, as data.
+func Declarations() []saga.Description {
+	s := &Stack{opts: Options{Countries: shipping.DefaultCountries}}
+	out := make([]saga.Description, len(Services))
+	for i, name := range Services {
+		out[i] = s.Spec(name).Describe()
+	}
+	return out
+}
 
 // Options tune a Stack.
 type Options struct {
@@ -71,7 +91,7 @@ func Start(t testing.TB, opts Options) *Stack {
 		opts.SagaTimeout = 30 * time.Second
 	}
 	if len(opts.Countries) == 0 {
-		opts.Countries = []string{"US", "CA", "GB", "DE", "FR", "NL", "JP", "AU"}
+		opts.Countries = shipping.DefaultCountries
 	}
 	s := &Stack{t: t, opts: opts, NATS: natstest.RunJetStream(t), data: t.TempDir(), services: map[string]*running{}}
 	s.NC = s.NATS.Connect(t)
@@ -101,7 +121,7 @@ func (s *Stack) Spec(name string) service.Spec {
 	case "inventory":
 		return inventory.Spec()
 	case "shipping":
-		return shipping.Spec(s.opts.Countries)
+		return shipping.Spec(shipping.Settings{Countries: s.opts.Countries})
 	}
 	panic("sagatest: unknown service " + name)
 }
@@ -192,7 +212,7 @@ func (s *Stack) RestartService(name string) {
 func (s *Stack) Quiet() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	for _, name := range []string{streams.Order, streams.Payment, streams.Inventory, streams.Shipping} {
+	for _, name := range StreamNames() {
 		st, err := s.JS.Stream(ctx, name)
 		if err != nil {
 			return fmt.Errorf("stream %s: %w", name, err)

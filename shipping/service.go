@@ -3,17 +3,16 @@
 package shipping
 
 import (
-	"context"
+	"fmt"
 	"strings"
 
 	"github.com/choreo-dev/choreo/inventory/inventoryevents"
 	"github.com/choreo-dev/choreo/order/orderevents"
-	"github.com/choreo-dev/choreo/shared/consumer"
+	"github.com/choreo-dev/choreo/shared/config"
 	"github.com/choreo-dev/choreo/shared/endpoint"
 	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shared/eventstore"
 	"github.com/choreo-dev/choreo/shared/service"
-	"github.com/choreo-dev/choreo/shared/streams"
 	"github.com/choreo-dev/choreo/shipping/domain"
 	"github.com/choreo-dev/choreo/shipping/shippingevents"
 )
@@ -43,16 +42,32 @@ type ShipmentView struct {
 
 const bucketShipments = "shipments"
 
-// Spec describes the shipping service to the service host; countries are
-// the ISO codes it ships to (CHOREO_SHIPPING_COUNTRIES).
-func Spec(countries []string) service.Spec {
-	served := make(map[string]bool, len(countries))
-	for _, c := range countries {
-		served[strings.ToUpper(c)] = true
-	}
+// Settings are the shipping service's own settings.
+type Settings struct {
+	// Countries are the upper-case ISO 3166-1 alpha-2 codes shipping
+	// delivers to (CHOREO_SHIPPING_COUNTRIES).
+	Countries []string
+}
+
+// DefaultCountries is where shipping delivers unless configured otherwise.
+var DefaultCountries = []string{"US", "CA", "GB", "DE", "FR", "NL", "JP", "AU"}
+
+// SettingsFromEnv reads CHOREO_SHIPPING_COUNTRIES (comma-separated ISO codes,
+// any case), reporting bad codes through env.
+func SettingsFromEnv(env *config.Env) Settings {
+	return Settings{Countries: env.List("CHOREO_SHIPPING_COUNTRIES", DefaultCountries, func(c string) (string, error) {
+		c = strings.ToUpper(c)
+		if !endpoint.IsCountry(c) {
+			return "", fmt.Errorf("%q is not an ISO 3166-1 alpha-2 country code", c)
+		}
+		return c, nil
+	})}
+}
+
+// Spec describes the shipping service to the service host.
+func Spec(s Settings) service.Spec {
 	return service.Spec{
-		Name:     shippingevents.Service,
-		Stream:   streams.Shipping,
+		Saga:     Saga(s),
 		Registry: Registry(),
 		Projections: []eventstore.Projection{
 			eventstore.StateView(shipmentAgg, bucketShipments, func(s domain.Shipment, _ uint64, _ envelope.Envelope) (any, bool) {
@@ -65,35 +80,5 @@ func Spec(countries []string) service.Spec {
 				endpoint.New("shipping.get", service.ViewQuery[service.ByOrderID, ShipmentView](st, bucketShipments, "shipment")),
 			}
 		},
-		Consumers: func(*eventstore.Store) []consumer.Config {
-			r := reactor{served: served}
-			return []consumer.Config{
-				{Stream: streams.Inventory, Handler: r.react, Subjects: []string{"inventory.events.StockReserved.>"}},
-				{Stream: streams.Order, Handler: r.react, Subjects: []string{"order.events.OrderCancelled.>"}},
-			}
-		},
 	}
-}
-
-type reactor struct{ served map[string]bool }
-
-// react schedules on StockReserved and cancels on OrderCancelled.
-func (r reactor) react(_ context.Context, tx *eventstore.Tx, env envelope.Envelope, ev envelope.Event) error {
-	var orderID string
-	var decide func(domain.Shipment) ([]envelope.Event, error)
-	switch e := ev.(type) {
-	case inventoryevents.StockReserved:
-		orderID = e.OrderID
-		decide = func(s domain.Shipment) ([]envelope.Event, error) {
-			return domain.OnStockReserved(s, e, r.served, envelope.NewID()), nil
-		}
-	case orderevents.OrderCancelled:
-		orderID = e.OrderID
-		decide = func(s domain.Shipment) ([]envelope.Event, error) { return domain.OnOrderCancelled(s, e), nil }
-	default:
-		return nil
-	}
-	meta := eventstore.Meta{CorrelationID: orderID, CausationID: env.ID}
-	_, err := eventstore.Update(tx, shipmentAgg, orderID, meta, decide)
-	return err
 }

@@ -8,5 +8,5 @@ import (
 )
 
 func main() {
-	service.Main("inventory", func(config.Config) service.Spec { return inventory.Spec() })
+	service.Main(func(*config.Env) service.Spec { return inventory.Spec() })
 }

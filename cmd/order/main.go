@@ -8,7 +8,5 @@ import (
 )
 
 func main() {
-	service.Main("order", func(c config.Config) service.Spec {
-		return order.Spec(order.Settings{SagaTimeout: c.SagaTimeout})
-	})
+	service.Main(func(env *config.Env) service.Spec { return order.Spec(order.SettingsFromEnv(env)) })
 }

@@ -8,5 +8,5 @@ import (
 )
 
 func main() {
-	service.Main("payment", func(config.Config) service.Spec { return payment.Spec() })
+	service.Main(func(*config.Env) service.Spec { return payment.Spec() })
 }

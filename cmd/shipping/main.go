@@ -8,5 +8,5 @@ import (
 )
 
 func main() {
-	service.Main("shipping", func(c config.Config) service.Spec { return shipping.Spec(c.ShippingCountries) })
+	service.Main(func(env *config.Env) service.Spec { return shipping.Spec(shipping.SettingsFromEnv(env)) })
 }

@@ -52,6 +52,12 @@ func (StockReservationFailed) EventType() string { return "StockReservationFaile
 func (StockReleased) EventType() string          { return "StockReleased" }
 func (StockRestocked) EventType() string         { return "StockRestocked" }
 
+// Correlation is the saga the event belongs to: its order id, which the
+// envelope's correlation_id carries.
+func (e StockReserved) Correlation() string          { return e.OrderID }
+func (e StockReservationFailed) Correlation() string { return e.OrderID }
+func (e StockReleased) Correlation() string          { return e.OrderID }
+
 // Register adds every public inventory event type to r.
 func Register(r *envelope.Registry) {
 	envelope.RegisterPublic[StockReserved](r, Service)

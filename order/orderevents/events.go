@@ -87,6 +87,14 @@ func (OrderReserved) EventType() string  { return "OrderReserved" }
 func (OrderCompleted) EventType() string { return "OrderCompleted" }
 func (OrderCancelled) EventType() string { return "OrderCancelled" }
 
+// Correlation is the saga the event belongs to: its order id, which the
+// envelope's correlation_id carries.
+func (e OrderPlaced) Correlation() string    { return e.OrderID }
+func (e OrderPaid) Correlation() string      { return e.OrderID }
+func (e OrderReserved) Correlation() string  { return e.OrderID }
+func (e OrderCompleted) Correlation() string { return e.OrderID }
+func (e OrderCancelled) Correlation() string { return e.OrderID }
+
 // Register adds every public order event type to r.
 func Register(r *envelope.Registry) {
 	envelope.RegisterPublic[OrderPlaced](r, Service)

@@ -59,6 +59,12 @@ func (PaymentFailed) EventType() string    { return "PaymentFailed" }
 func (PaymentRefunded) EventType() string  { return "PaymentRefunded" }
 func (FundsDeposited) EventType() string   { return "FundsDeposited" }
 
+// Correlation is the saga the event belongs to: its order id, which the
+// envelope's correlation_id carries.
+func (e PaymentCompleted) Correlation() string { return e.OrderID }
+func (e PaymentFailed) Correlation() string    { return e.OrderID }
+func (e PaymentRefunded) Correlation() string  { return e.OrderID }
+
 // Register adds every public payment event type to r.
 func Register(r *envelope.Registry) {
 	envelope.RegisterPublic[PaymentCompleted](r, Service)

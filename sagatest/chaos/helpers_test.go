@@ -59,10 +59,10 @@ func binaries(t testing.TB) string {
 
 // durables are the services' durable consumers, by the stream they consume.
 var durables = map[string][]string{
-	streams.Order:     {"payment", "inventory", "shipping"},
-	streams.Payment:   {"order", "inventory"},
-	streams.Inventory: {"order", "shipping"},
-	streams.Shipping:  {"order"},
+	"ORDER_EVENTS":     {"payment", "inventory", "shipping"},
+	"PAYMENT_EVENTS":   {"order", "inventory"},
+	"INVENTORY_EVENTS": {"order", "shipping"},
+	"SHIPPING_EVENTS":  {"order"},
 }
 
 // The test world: customers with money, customers without, SKUs with stock

@@ -33,7 +33,7 @@ func TestRepublishPastDuplicateWindow(t *testing.T) {
 	defer cancel()
 	// Test-only: shrink the window from 2 minutes to 1 second. The services
 	// set it back when they (re)start, which is fine once the copies are in.
-	st, err := w.js.Stream(ctx, streams.Order)
+	st, err := w.js.Stream(ctx, streams.Name("order"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestRepublishPastDuplicateWindow(t *testing.T) {
 			return nil
 		})
 	}
-	counts := subjectCounts(t, w.js, streams.Order, "order.events.OrderPlaced.>")
+	counts := subjectCounts(t, w.js, streams.Name("order"), "order.events.OrderPlaced.>")
 	for id := range l.kinds {
 		if n := counts["order.events.OrderPlaced."+id]; n != 2 {
 			t.Fatalf("ORDER_EVENTS holds %d copies of %s's OrderPlaced, want 2", n, id)

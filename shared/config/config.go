@@ -15,24 +15,22 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// Config is what every Choreo service reads from its environment.
+// Config is what every Choreo service reads from its environment. A
+// service's own settings (a saga timeout, the countries it serves) it reads
+// itself, through an Env.
 type Config struct {
-	NATSURL           string        // NATS_URL
-	DataDir           string        // CHOREO_DATA_DIR
-	SagaTimeout       time.Duration // CHOREO_SAGA_TIMEOUT
-	ShippingCountries []string      // CHOREO_SHIPPING_COUNTRIES
-	LogLevel          zerolog.Level // CHOREO_LOG_LEVEL
-	PprofAddr         string        // CHOREO_PPROF_ADDR: net/http/pprof on host:port, off if empty
+	NATSURL   string        // NATS_URL
+	DataDir   string        // CHOREO_DATA_DIR
+	LogLevel  zerolog.Level // CHOREO_LOG_LEVEL
+	PprofAddr string        // CHOREO_PPROF_ADDR: net/http/pprof on host:port, off if empty
 }
 
 // Defaults are the contract's defaults.
 func Defaults() Config {
 	return Config{
-		NATSURL:           "nats://127.0.0.1:4222",
-		DataDir:           "./data",
-		SagaTimeout:       30 * time.Second,
-		ShippingCountries: []string{"US", "CA", "GB", "DE", "FR", "NL", "JP", "AU"},
-		LogLevel:          zerolog.InfoLevel,
+		NATSURL:  "nats://127.0.0.1:4222",
+		DataDir:  "./data",
+		LogLevel: zerolog.InfoLevel,
 	}
 }
 
@@ -46,31 +44,6 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	if v := getenv("CHOREO_DATA_DIR"); v != "" {
 		c.DataDir = v
-	}
-	if v := getenv("CHOREO_SAGA_TIMEOUT"); v != "" {
-		d, err := time.ParseDuration(v)
-		switch {
-		case err != nil:
-			errs = append(errs, fmt.Errorf("CHOREO_SAGA_TIMEOUT: %w", err))
-		case d <= 0:
-			errs = append(errs, fmt.Errorf("CHOREO_SAGA_TIMEOUT must be positive, got %s", v))
-		default:
-			c.SagaTimeout = d
-		}
-	}
-	if v, ok := lookup(getenv, "CHOREO_SHIPPING_COUNTRIES"); ok {
-		c.ShippingCountries = nil
-		for _, cc := range strings.Split(v, ",") {
-			cc = strings.ToUpper(strings.TrimSpace(cc))
-			if cc == "" {
-				continue
-			}
-			if len(cc) != 2 || cc[0] < 'A' || cc[0] > 'Z' || cc[1] < 'A' || cc[1] > 'Z' {
-				errs = append(errs, fmt.Errorf("CHOREO_SHIPPING_COUNTRIES: %q is not a two-letter country code", cc))
-				continue
-			}
-			c.ShippingCountries = append(c.ShippingCountries, cc)
-		}
 	}
 	if v := getenv("CHOREO_LOG_LEVEL"); v != "" {
 		lvl, err := zerolog.ParseLevel(strings.ToLower(v))
@@ -90,16 +63,6 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	return c, errors.Join(errs...)
 }
 
-func lookup(getenv func(string) string, key string) (string, bool) {
-	if getenv == nil {
-		return "", false
-	}
-	if v := getenv(key); v != "" {
-		return v, true
-	}
-	return "", false
-}
-
 // Logger returns the zerolog JSON logger on w (stderr in production) for a
 // service, at the configured level.
 func (c Config) Logger(w io.Writer, service string) zerolog.Logger {
@@ -109,3 +72,57 @@ func (c Config) Logger(w io.Writer, service string) zerolog.Logger {
 	zerolog.TimeFieldFormat = time.RFC3339Nano
 	return zerolog.New(w).Level(c.LogLevel).With().Timestamp().Str("service", service).Logger()
 }
+
+// Env reads a service's own settings from the environment and collects
+// every problem, so that a service reports them all at once.
+type Env struct {
+	getenv func(string) string
+	errs   []error
+}
+
+// NewEnv reads through getenv (os.Getenv in production).
+func NewEnv(getenv func(string) string) *Env { return &Env{getenv: getenv} }
+
+// Duration reads a positive duration ("30s"), def if unset.
+func (e *Env) Duration(key string, def time.Duration) time.Duration {
+	v := e.getenv(key)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	switch {
+	case err != nil:
+		e.errs = append(e.errs, fmt.Errorf("%s: %w", key, err))
+	case d <= 0:
+		e.errs = append(e.errs, fmt.Errorf("%s must be positive, got %s", key, v))
+	default:
+		return d
+	}
+	return def
+}
+
+// List reads a comma-separated list, def if unset. parse checks and
+// normalises each non-empty element; an element it refuses is reported and
+// left out.
+func (e *Env) List(key string, def []string, parse func(string) (string, error)) []string {
+	v := e.getenv(key)
+	if v == "" {
+		return def
+	}
+	var out []string
+	for _, el := range strings.Split(v, ",") {
+		if el = strings.TrimSpace(el); el == "" {
+			continue
+		}
+		p, err := parse(el)
+		if err != nil {
+			e.errs = append(e.errs, fmt.Errorf("%s: %w", key, err))
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// Err returns every problem found so far, nil if none.
+func (e *Env) Err() error { return errors.Join(e.errs...) }

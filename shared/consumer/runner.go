@@ -149,6 +149,9 @@ func Run(ctx context.Context, js jetstream.JetStream, cfg Config) error {
 		if ctx.Err() != nil {
 			return nil
 		}
+		if refused(err) {
+			return fmt.Errorf("create consumer %s on %s: %w", cfg.Service, cfg.Stream, err)
+		}
 		r.log.Warn().Err(err).Msg("cannot create consumer yet; retrying")
 		if !sleep(ctx, time.Second) {
 			return nil
@@ -158,6 +161,15 @@ func Run(ctx context.Context, js jetstream.JetStream, cfg Config) error {
 		cfg.Bound()
 	}
 	return r.run(ctx, cons)
+}
+
+// refused reports whether the server refused the consumer's configuration
+// itself (a 400: a filter outside the stream, a setting that cannot change):
+// no retry can fix that. A missing stream (its owner has not started yet),
+// a timeout or a lost connection is worth waiting out.
+func refused(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.Code == 400
 }
 
 type runner struct {
@@ -354,7 +366,7 @@ func (r *runner) backoff(delivered uint64) time.Duration {
 // negatively acknowledged instead, so it comes back and the copy is tried
 // again: a dead letter is never dropped.
 func (r *runner) deadLetter(msg jetstream.Msg, meta *jetstream.MsgMetadata, cause error) {
-	out := nats.NewMsg("dlq." + r.cfg.Service + "." + msg.Subject())
+	out := nats.NewMsg(streams.DeadLetterSubject(r.cfg.Service, msg.Subject()))
 	out.Data = msg.Data()
 	for k, vs := range msg.Headers() {
 		if IsPublishDirective(k) {

@@ -47,7 +47,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	srv := natstest.RunJetStream(t)
 	js := srv.JetStream(t)
-	if err := streams.Ensure(context.Background(), js, streams.Order, streams.DLQ); err != nil {
+	if err := streams.Ensure(context.Background(), js, []string{"order"}, streams.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	reg := envelope.NewRegistry()
@@ -63,7 +63,7 @@ func newFixture(t *testing.T) *fixture {
 	done := make(chan error)
 	go func() {
 		done <- consumer.Run(ctx, js, consumer.Config{
-			Service: "payment", Stream: streams.Order, Subjects: []string{"order.events.>"}, Store: st,
+			Service: "payment", Stream: streams.Name("order"), Subjects: []string{"order.events.>"}, Store: st,
 			Backoff: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond, Handler: f.handle,
 		})
 	}()
@@ -188,7 +188,7 @@ func TestTransientFailureIsRetriedAndPoisonIsDeadLettered(t *testing.T) {
 		return nil
 	})
 	m := dlq(t, f.js, "dlq.payment.order.events.Pinged.doomed")
-	if m.Header.Get(consumer.HeaderDLQDeliveries) != "5" || m.Header.Get(consumer.HeaderDLQStream) != streams.Order ||
+	if m.Header.Get(consumer.HeaderDLQDeliveries) != "5" || m.Header.Get(consumer.HeaderDLQStream) != streams.Name("order") ||
 		m.Header.Get(consumer.HeaderDLQSubject) != "order.events.Pinged.doomed" || m.Header.Get(consumer.HeaderDLQSequence) == "" ||
 		m.Header.Get(consumer.HeaderDLQError) == "" {
 		t.Fatalf("doomed dead letter headers: %v", m.Header)

@@ -18,7 +18,7 @@ import (
 func setup(t *testing.T) jetstream.JetStream {
 	t.Helper()
 	js := natstest.RunJetStream(t).JetStream(t)
-	if err := streams.Ensure(t.Context(), js); err != nil {
+	if err := streams.Ensure(t.Context(), js, []string{"order", "payment"}, streams.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	return js
@@ -33,7 +33,7 @@ func deadLetter(t *testing.T, js jetstream.JetStream, service, subject, msgID st
 	m.Header.Set("Trace", "abc")
 	m.Header.Set(jetstream.MsgIDHeader, "dlq."+service+"."+strconv.FormatUint(seq, 10))
 	m.Header.Set(consumer.HeaderDLQMsgID, msgID)
-	m.Header.Set(consumer.HeaderDLQStream, streams.Payment)
+	m.Header.Set(consumer.HeaderDLQStream, streams.Name("payment"))
 	m.Header.Set(consumer.HeaderDLQSequence, strconv.FormatUint(seq, 10))
 	m.Header.Set(consumer.HeaderDLQSubject, subject)
 	m.Header.Set(consumer.HeaderDLQDeliveries, "5")
@@ -76,7 +76,7 @@ func TestScanFiltersAndDecodes(t *testing.T) {
 		t.Fatalf("scan order = %+v, want one letter", got)
 	}
 	l := got[0]
-	if l.Seq != third || l.Service != "order" || l.Stream != streams.Payment || l.StreamSeq != 9 ||
+	if l.Seq != third || l.Service != "order" || l.Stream != streams.Name("payment") || l.StreamSeq != 9 ||
 		l.OriginalSubject != "payment.events.PaymentFailed.C" || l.Deliveries != 5 || l.Error != "boom" ||
 		l.MsgID != "id-c" || l.Time.IsZero() {
 		t.Fatalf("letter = %+v", l)
@@ -113,13 +113,13 @@ func TestRedrive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ack.Stream != streams.Payment || ack.Duplicate {
+	if ack.Stream != streams.Name("payment") || ack.Duplicate {
 		t.Fatalf("ack = %+v", ack)
 	}
 	if _, err := deadletter.Get(ctx, js, seq); !errors.Is(err, deadletter.ErrNotFound) {
 		t.Fatalf("get after redrive: %v, want ErrNotFound", err)
 	}
-	st, err := js.Stream(ctx, streams.Payment)
+	st, err := js.Stream(ctx, streams.Name("payment"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestRedrive(t *testing.T) {
 		deadletter.HeaderRedrivenFrom: strconv.FormatUint(seq, 10),
 		"Trace":                       "abc",
 		// Set by the redrive's own publish expectation.
-		"Nats-Expected-Stream": streams.Payment,
+		"Nats-Expected-Stream": streams.Name("payment"),
 	}
 	for k, v := range want {
 		if got := m.Header.Get(k); got != v {

@@ -15,6 +15,14 @@ type Event interface {
 	EventType() string
 }
 
+// Correlated is an event that belongs to one saga. Correlation returns the
+// saga's id, which the envelope's correlation_id must carry (in Choreo's
+// order saga, the order id).
+type Correlated interface {
+	Event
+	Correlation() string
+}
+
 // Envelope is an event as stored and published. Its JSON form is the contract's
 // message body, field for field.
 type Envelope struct {

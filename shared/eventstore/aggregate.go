@@ -146,3 +146,35 @@ func Update[S any](tx *Tx, a Aggregate[S], id string, meta Meta, decide func(S) 
 	state, _, err = Save(tx, a, id, state, version, meta, events...)
 	return state, err
 }
+
+// Loaded is one aggregate as a transaction loaded it: its state and the
+// version that state is at. Its Save appends with that version expected, so
+// a reaction that changes several aggregates in one transaction (a wallet
+// and a payment, a reservation and its SKUs) loads each, decides, and saves
+// each without carrying states and versions around by hand.
+type Loaded[S any] struct {
+	Aggregate Aggregate[S]
+	ID        string
+	State     S
+	Version   uint64
+}
+
+// Get loads an aggregate (see Load).
+func Get[S any](tx *Tx, a Aggregate[S], id string) (*Loaded[S], error) {
+	s, v, err := Load(tx, a, id)
+	if err != nil {
+		return nil, err
+	}
+	return &Loaded[S]{Aggregate: a, ID: id, State: s, Version: v}, nil
+}
+
+// Save appends events to the aggregate at the version it was loaded at (see
+// Save) and moves l to the new state and version. No events is a no-op.
+func (l *Loaded[S]) Save(tx *Tx, meta Meta, events ...envelope.Event) error {
+	s, v, err := Save(tx, l.Aggregate, l.ID, l.State, l.Version, meta, events...)
+	if err != nil {
+		return err
+	}
+	l.State, l.Version = s, v
+	return nil
+}

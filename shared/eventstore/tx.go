@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/choreo-dev/choreo/shared/envelope"
+	"github.com/choreo-dev/choreo/shared/streams"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -22,7 +23,14 @@ type Tx struct {
 	// key: later loads in this transaction use it, and the store's cache
 	// takes it once the transaction commits.
 	states map[string]cached
+	// appended lists the types of the events appended in this transaction,
+	// in order: a saga reaction checks it against what it declared.
+	appended []string
 }
+
+// Appended returns the types of the events appended in this transaction so
+// far, oldest first. The slice must not be modified.
+func (tx *Tx) Appended() []string { return tx.appended }
 
 // Meta is what an append records about why the events happened.
 type Meta struct {
@@ -143,11 +151,12 @@ func (tx *Tx) Append(aggType, aggID string, expected uint64, meta Meta, events .
 			return nil, fmt.Errorf("append %s/%s: log: %w", aggType, aggID, err)
 		}
 		if publisher != "" {
-			if err := tx.enqueue(Subject(tx.s.opts.Service, typ, aggID), env.ID, body); err != nil {
+			if err := tx.enqueue(streams.Subject(tx.s.opts.Service, typ, aggID), env.ID, body); err != nil {
 				return nil, fmt.Errorf("append %s/%s: outbox: %w", aggType, aggID, err)
 			}
 		}
 		envs[i] = env
+		tx.appended = append(tx.appended, typ)
 	}
 	for i, env := range envs {
 		for _, p := range tx.s.opts.Projections {
@@ -157,12 +166,6 @@ func (tx *Tx) Append(aggType, aggID string, expected uint64, meta Meta, events .
 		}
 	}
 	return envs, nil
-}
-
-// Subject is where a public event is published:
-// "<service>.events.<Type>.<aggregate id>".
-func Subject(service, eventType, aggID string) string {
-	return service + ".events." + eventType + "." + aggID
 }
 
 // Bucket returns the projection bucket name, creating it in a write

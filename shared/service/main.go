@@ -2,8 +2,11 @@ package service
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/pprof"
 	"os"
@@ -32,31 +35,49 @@ const (
 )
 
 // Main is the whole main function of a service binary: it reads the
-// environment, sets up the logger, runs the service until SIGINT or SIGTERM,
-// and exits 0 after a clean drain or 1 if the service could not start.
+// environment (the shared settings, and the service's own through the Env
+// its spec function reads), sets up the logger, runs the service until
+// SIGINT or SIGTERM, and exits 0 after a clean drain, 1 if the service could
+// not start or a component failed, 2 on bad configuration.
 //
 // Flags: -rebuild-projections empties the service's read models and replays
-// its event log into them, then exits (run it with the service stopped).
-func Main(name string, spec func(config.Config) Spec) {
-	os.Exit(main(name, spec, os.Args[1:]))
+// its event log into them, then exits (run it with the service stopped);
+// -describe prints the service's saga declaration as JSON and exits (what
+// `choreo check` and provisioning read).
+func Main(spec func(*config.Env) Spec) {
+	os.Exit(main(spec, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 }
 
-func main(name string, specFn func(config.Config) Spec, args []string) int {
+func main(specFn func(*config.Env) Spec, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	env := config.NewEnv(getenv)
+	spec := specFn(env)
+	name := spec.Name()
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	rebuild := fs.Bool("rebuild-projections", false, "rebuild the read models from the event log, then exit")
+	describe := fs.Bool("describe", false, "print the service's saga declaration as JSON, then exit")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	cfg, err := config.FromEnv(os.Getenv)
-	log := cfg.Logger(os.Stderr, name)
-	if err != nil {
+	cfg, err := config.FromEnv(getenv)
+	log := cfg.Logger(stderr, name)
+	if err = errors.Join(err, env.Err(), spec.Validate()); err != nil {
 		log.Error().Err(err).Msg("bad configuration")
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 2
 	}
-	spec := specFn(cfg)
+	if *describe {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(spec.Describe()); err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", name, err)
+			return 1
+		}
+		return 0
+	}
 	if *rebuild {
-		st, err := eventstore.Open(filepath.Join(cfg.DataDir, spec.Name+".db"), eventstore.Options{
-			Service: spec.Name, Registry: spec.Registry, Projections: spec.Projections, Logger: &log,
+		st, err := eventstore.Open(filepath.Join(cfg.DataDir, name+".db"), eventstore.Options{
+			Service: name, Registry: spec.Registry, Projections: spec.Projections, Logger: &log,
 		})
 		if err != nil {
 			log.Error().Err(err).Msg("open event store")
@@ -69,7 +90,7 @@ func main(name string, specFn func(config.Config) Spec, args []string) int {
 			return 1
 		}
 		log.Info().Int("events", n).Msg("projections rebuilt from the event log")
-		fmt.Fprintf(os.Stderr, "%s: rebuilt projections from %d events\n", name, n)
+		fmt.Fprintf(stderr, "%s: rebuilt projections from %d events\n", name, n)
 		return 0
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
@@ -92,8 +113,8 @@ func main(name string, specFn func(config.Config) Spec, args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := Run(ctx, spec, Options{NATSURL: cfg.NATSURL, DataDir: cfg.DataDir, Logger: log}); err != nil {
-		log.Error().Err(err).Msg("service failed to start")
-		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		log.Error().Err(err).Msg("service stopped with an error")
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 1
 	}
 	return 0

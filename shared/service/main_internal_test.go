@@ -2,12 +2,15 @@ package service
 
 import (
 	"context"
+	"io"
+	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/choreo-dev/choreo/shared/config"
 	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shared/eventstore"
+	"github.com/choreo-dev/choreo/shared/saga"
 )
 
 type counted struct{}
@@ -27,9 +30,10 @@ func TestRebuildProjectionsFlag(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("CHOREO_DATA_DIR", dir)
 	reg := envelope.NewRegistry()
-	envelope.RegisterPublic[counted](reg, "order")
-	spec := Spec{Name: "order", Registry: reg, Projections: []eventstore.Projection{countView{}}}
-	st, err := eventstore.Open(filepath.Join(dir, "order.db"), eventstore.Options{Service: "order", Registry: reg, Projections: spec.Projections})
+	envelope.RegisterPublic[counted](reg, "shop")
+	spec := Spec{Saga: saga.Service{Name: "shop", Publishes: []saga.Event{saga.Publishes[counted](saga.Outside, saga.Terminal())}},
+		Registry: reg, Projections: []eventstore.Projection{countView{}}}
+	st, err := eventstore.Open(filepath.Join(dir, "shop.db"), eventstore.Options{Service: "shop", Registry: reg, Projections: spec.Projections})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,10 +49,10 @@ func TestRebuildProjectionsFlag(t *testing.T) {
 	_ = st.Update(context.Background(), func(tx *eventstore.Tx) error { return tx.Bucket("counts").Put([]byte("a"), []byte{99}) })
 	st.Close()
 
-	if code := main("order", func(config.Config) Spec { return spec }, []string{"-rebuild-projections"}); code != 0 {
+	if code := main(func(*config.Env) Spec { return spec }, []string{"-rebuild-projections"}, os.Getenv, io.Discard, io.Discard); code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
-	st, err = eventstore.Open(filepath.Join(dir, "order.db"), eventstore.Options{Service: "order", Registry: reg, Projections: spec.Projections})
+	st, err = eventstore.Open(filepath.Join(dir, "shop.db"), eventstore.Options{Service: "shop", Registry: reg, Projections: spec.Projections})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shared/eventstore"
 	"github.com/choreo-dev/choreo/shared/outbox"
+	"github.com/choreo-dev/choreo/shared/saga"
 	"github.com/choreo-dev/choreo/shared/streams"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -29,22 +31,74 @@ import (
 
 // Spec is what makes a service particular.
 type Spec struct {
-	// Name is the service's name: "order", "payment", …
-	Name string
-	// Stream is the stream the service owns and publishes to.
-	Stream string
-	// Registry knows every event type the service stores or consumes.
+	// Saga declares the service's part in the saga: its name (which names
+	// its stream, subjects and durable consumers), the events it publishes
+	// and its reactions. The consumers are derived from it.
+	Saga saga.Service
+	// Registry knows every event type the service stores or hears: its own
+	// public and private events and the public events it reacts to.
 	Registry *envelope.Registry
 	// Projections maintain the service's read models.
 	Projections []eventstore.Projection
 	// Endpoints returns the NATS micro endpoints, bound to the store.
 	Endpoints func(store *eventstore.Store) []endpoint.Endpoint
-	// Consumers returns the service's reactions to other streams; the host
-	// fills in Service, Store and Logger.
-	Consumers func(store *eventstore.Store) []consumer.Config
 	// Tasks are background loops (a saga deadline scheduler, say); each runs
 	// until its context ends.
 	Tasks []func(ctx context.Context, store *eventstore.Store) error
+}
+
+// Name is the service's name.
+func (s Spec) Name() string { return s.Saga.Name }
+
+// Validate checks the declaration against the registry.
+func (s Spec) Validate() error {
+	if s.Registry == nil {
+		return errors.New("service: Spec.Registry is required")
+	}
+	return s.Saga.Validate(s.Registry)
+}
+
+// Describe returns the service's declaration as data.
+func (s Spec) Describe() saga.Description { return s.Saga.Describe(s.Registry) }
+
+// Consumers derives the service's consumers from its declaration: one
+// durable consumer, named after the service, on the stream of each service
+// whose events it hears, filtered to exactly the event types it reacts to,
+// dispatching each event to its reaction. Service, Store and Logger are
+// left for the host to fill in.
+func (s Spec) Consumers() []consumer.Config {
+	var out []consumer.Config
+	for _, src := range s.Describe().Sources() {
+		subjects := make([]string, len(src.Types))
+		for i, t := range src.Types {
+			subjects[i] = streams.Filter(src.Service, t)
+		}
+		out = append(out, consumer.Config{Stream: streams.Name(src.Service), Subjects: subjects, Handler: s.dispatch})
+	}
+	return out
+}
+
+// streamOwners are the services whose streams this one needs: its own, and
+// those of the services it hears.
+func (s Spec) streamOwners() []string {
+	owners := []string{s.Name()}
+	for _, src := range s.Describe().Sources() {
+		if !slices.Contains(owners, src.Service) {
+			owners = append(owners, src.Service)
+		}
+	}
+	return owners
+}
+
+// dispatch hands an event to the reaction declared for its type.
+func (s Spec) dispatch(ctx context.Context, tx *eventstore.Tx, env envelope.Envelope, ev envelope.Event) error {
+	r, ok := s.Saga.Reaction(env.Type)
+	if !ok {
+		// The consumer's filter lets only declared types through; anything
+		// else (a filter widened by hand) is not this service's business.
+		return nil
+	}
+	return r.Handle(ctx, tx, env, ev, s.Registry)
 }
 
 // Options are the deployment settings.
@@ -66,17 +120,23 @@ type Options struct {
 	ConsumerTuning func(*consumer.Config)
 	// NATSOptions are added to the connection's options.
 	NATSOptions []nats.Option
+	// Streams are the deployment's stream settings (replicas).
+	Streams streams.Options
 }
 
 // Run runs the service until ctx ends, then drains it and returns nil, or
 // returns the error that stopped it from starting (a locked store, say).
 func Run(ctx context.Context, spec Spec, opts Options) error {
+	if err := spec.Validate(); err != nil {
+		return err
+	}
+	name := spec.Name()
 	log := opts.Logger
 	if opts.InboxRetention <= 0 {
 		opts.InboxRetention = 7 * 24 * time.Hour
 	}
-	store, err := eventstore.Open(filepath.Join(opts.DataDir, spec.Name+".db"), eventstore.Options{
-		Service: spec.Name, Registry: spec.Registry, Projections: spec.Projections,
+	store, err := eventstore.Open(filepath.Join(opts.DataDir, name+".db"), eventstore.Options{
+		Service: name, Registry: spec.Registry, Projections: spec.Projections,
 		SnapshotEvery: opts.SnapshotEvery, Logger: &log,
 	})
 	if err != nil {
@@ -84,7 +144,7 @@ func Run(ctx context.Context, spec Spec, opts Options) error {
 	}
 	defer store.Close()
 
-	nc, err := Connect(opts.NATSURL, spec.Name, log, opts.NATSOptions...)
+	nc, err := Connect(opts.NATSURL, name, log, opts.NATSOptions...)
 	if err != nil {
 		return err
 	}
@@ -100,8 +160,8 @@ func Run(ctx context.Context, spec Spec, opts Options) error {
 	if spec.Endpoints != nil {
 		eps = spec.Endpoints(store)
 	}
-	srv, err := endpoint.Start(nc, endpoint.Config{Name: spec.Name, Version: "1.0.0",
-		Description: "Choreo " + spec.Name + " service", Logger: log}, eps...)
+	srv, err := endpoint.Start(nc, endpoint.Config{Name: name, Version: "1.0.0",
+		Description: "Choreo " + name + " service", Logger: log}, eps...)
 	if err != nil {
 		return fmt.Errorf("start endpoints: %w", err)
 	}
@@ -109,7 +169,7 @@ func Run(ctx context.Context, spec Spec, opts Options) error {
 	// Streams must exist before the relay publishes or consumers bind.
 	for {
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err := streams.Ensure(sctx, js)
+		err := streams.Ensure(sctx, js, spec.streamOwners(), opts.Streams)
 		cancel()
 		if err == nil {
 			break
@@ -127,46 +187,67 @@ func Run(ctx context.Context, spec Spec, opts Options) error {
 
 	workCtx, stopWork := context.WithCancel(log.WithContext(context.WithoutCancel(ctx)))
 	var wg sync.WaitGroup
-	goRun := func(name string, fn func(context.Context) error) {
+	// A component that stops with an error (a consumer whose configuration
+	// the server refuses, say) stops the service: exiting and saying why
+	// beats staying "not ready" for ever.
+	consumers := spec.Consumers()
+	fatal := make(chan error, len(consumers)+len(spec.Tasks)+2)
+	goRun := func(component string, fn func(context.Context) error, after func()) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			if err := fn(workCtx); err != nil && workCtx.Err() == nil {
-				log.Error().Err(err).Str("component", name).Msg("component stopped")
+				log.Error().Err(err).Str("component", component).Msg("component stopped")
+				fatal <- fmt.Errorf("%s: %w", component, err)
+			}
+			if after != nil {
+				after()
 			}
 		}()
 	}
-	relay := &outbox.Relay{Store: store, JS: js, Stream: spec.Stream, Atomic: true, Logger: log.With().Str("component", "outbox").Logger()}
-	goRun("outbox", relay.Run)
+	relay := &outbox.Relay{Store: store, JS: js, Stream: streams.Name(name), Atomic: true, Logger: log.With().Str("component", "outbox").Logger()}
+	goRun("outbox", relay.Run, nil)
+	// Ready means serving and bound: every durable consumer exists. A
+	// consumer that returns without binding (shutdown, an error) counts as
+	// done too, so nothing waits on it for ever.
 	var bound sync.WaitGroup
-	if spec.Consumers != nil {
-		for _, cc := range spec.Consumers(store) {
-			cc.Service, cc.Store, cc.Logger = spec.Name, store, log
-			bound.Add(1)
-			cc.Bound = sync.OnceFunc(bound.Done)
-			if opts.ConsumerTuning != nil {
-				opts.ConsumerTuning(&cc)
-			}
-			goRun("consumer "+cc.Stream, func(ctx context.Context) error { return consumer.Run(ctx, js, cc) })
+	for _, cc := range consumers {
+		cc.Service, cc.Store, cc.Logger = name, store, log
+		bound.Add(1)
+		done := sync.OnceFunc(bound.Done)
+		cc.Bound = done
+		if opts.ConsumerTuning != nil {
+			opts.ConsumerTuning(&cc)
 		}
+		goRun("consumer "+cc.Stream, func(ctx context.Context) error { return consumer.Run(ctx, js, cc) }, done)
 	}
 	for _, task := range spec.Tasks {
-		goRun("task", func(ctx context.Context) error { return task(ctx, store) })
+		goRun("task", func(ctx context.Context) error { return task(ctx, store) }, nil)
 	}
-	goRun("inbox pruner", func(ctx context.Context) error { return pruneInbox(ctx, store, opts.InboxRetention, log) })
-	// Ready means serving and bound: every durable consumer exists.
+	goRun("inbox pruner", func(ctx context.Context) error { return pruneInbox(ctx, store, opts.InboxRetention, log) }, nil)
 	allBound := make(chan struct{})
 	go func() { bound.Wait(); close(allBound) }()
+	var runErr error
 	select {
 	case <-allBound:
-		log.Info().Str("nats_url", opts.NATSURL).Str("data_dir", opts.DataDir).Msg("service started")
-		if opts.Ready != nil {
-			close(opts.Ready)
+		select {
+		case runErr = <-fatal: // bound because it failed
+		default:
+			log.Info().Str("nats_url", opts.NATSURL).Str("data_dir", opts.DataDir).Msg("service started")
+			if opts.Ready != nil {
+				close(opts.Ready)
+			}
 		}
+	case runErr = <-fatal:
 	case <-ctx.Done():
 	}
+	if runErr == nil {
+		select {
+		case <-ctx.Done():
+		case runErr = <-fatal:
+		}
+	}
 
-	<-ctx.Done()
 	log.Info().Msg("shutting down: draining in-flight work")
 	// Stop taking requests and let the handlers in flight commit and reply.
 	if err := srv.Stop(); err != nil {
@@ -183,6 +264,10 @@ func Run(ctx context.Context, spec Spec, opts Options) error {
 	}
 	if err := nc.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 		log.Debug().Err(err).Msg("drain")
+	}
+	if runErr != nil {
+		log.Error().Err(runErr).Msg("stopped after a component failed")
+		return runErr
 	}
 	log.Info().Msg("stopped")
 	return nil

@@ -3,6 +3,9 @@ package service_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +14,7 @@ import (
 	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shared/eventstore"
 	"github.com/choreo-dev/choreo/shared/natstest"
+	"github.com/choreo-dev/choreo/shared/saga"
 	"github.com/choreo-dev/choreo/shared/service"
 	"github.com/choreo-dev/choreo/shared/streams"
 	"github.com/rs/zerolog"
@@ -27,20 +31,21 @@ type noteRequest struct {
 	Text string `json:"text"`
 }
 
-// spec is a one-endpoint service on the order stream: order.note appends a
-// public event, which the relay must publish.
+// spec is a one-endpoint service, shop: shop.note appends a public event,
+// which the relay must publish, and which the service also hears (a consumer
+// to drain on shutdown).
 func spec() service.Spec {
 	reg := envelope.NewRegistry()
-	envelope.RegisterPublic[noted](reg, "order")
+	envelope.RegisterPublic[noted](reg, "shop")
 	return service.Spec{
-		Name: "order", Stream: streams.Order, Registry: reg,
-		// It hears its own events: a consumer to drain on shutdown.
-		Consumers: func(*eventstore.Store) []consumer.Config {
-			return []consumer.Config{{Stream: streams.Order, Subjects: []string{"order.events.Noted.>"},
-				Handler: func(context.Context, *eventstore.Tx, envelope.Envelope, envelope.Event) error { return nil }}}
+		Saga: saga.Service{
+			Name:      "shop",
+			Publishes: []saga.Event{saga.Publishes[noted](saga.Outside)},
+			Reactions: []saga.Reaction{saga.On(func(context.Context, *eventstore.Tx, envelope.Envelope, noted) error { return nil })},
 		},
+		Registry: reg,
 		Endpoints: func(st *eventstore.Store) []endpoint.Endpoint {
-			return []endpoint.Endpoint{endpoint.New("order.note", func(ctx context.Context, r *noteRequest) (any, error) {
+			return []endpoint.Endpoint{endpoint.New("shop.note", func(ctx context.Context, r *noteRequest) (any, error) {
 				err := st.Update(ctx, func(tx *eventstore.Tx) error {
 					_, err := tx.Append("note", r.ID, tx.Version("note", r.ID), eventstore.Meta{CorrelationID: r.ID}, noted{Text: r.Text})
 					return err
@@ -51,14 +56,16 @@ func spec() service.Spec {
 	}
 }
 
-func run(t *testing.T, url, dir string) (ready chan struct{}, stop func() error) {
+func run(t *testing.T, url, dir string, tune ...func(*service.Options)) (ready chan struct{}, stop func() error) {
 	t.Helper()
 	ready = make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() {
-		done <- service.Run(ctx, spec(), service.Options{NATSURL: url, DataDir: dir, Logger: zerolog.Nop(), Ready: ready})
-	}()
+	opts := service.Options{NATSURL: url, DataDir: dir, Logger: zerolog.Nop(), Ready: ready}
+	for _, f := range tune {
+		f(&opts)
+	}
+	go func() { done <- service.Run(ctx, spec(), opts) }()
 	var stopped bool
 	stop = func() error {
 		if stopped {
@@ -97,16 +104,16 @@ func TestStartsBeforeNATSAndCatchesUp(t *testing.T) {
 		t.Fatal("not ready after NATS came up")
 	}
 	nc := srv.Connect(t)
-	if _, err := nc.Request("order.note", []byte(`{"id":"n1","text":"hi"}`), 5*time.Second); err != nil {
+	if _, err := nc.Request("shop.note", []byte(`{"id":"n1","text":"hi"}`), 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	js := srv.JetStream(t)
 	natstest.Eventually(t, 10*time.Second, func() error {
-		s, err := js.Stream(context.Background(), streams.Order)
+		s, err := js.Stream(context.Background(), streams.Name("shop"))
 		if err != nil {
 			return err
 		}
-		_, err = s.GetLastMsgForSubject(context.Background(), "order.events.Noted.n1")
+		_, err = s.GetLastMsgForSubject(context.Background(), streams.Subject("shop", "Noted", "n1"))
 		return err
 	})
 	if err := stop(); err != nil {
@@ -149,4 +156,57 @@ func TestStopsPromptlyWhenNATSIsGone(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("stopping without NATS took %v", d)
 	}
+}
+
+// A consumer whose configuration the server refuses stops the service with
+// the server's reason, instead of leaving it "not ready" for ever.
+func TestConsumerConfigErrorStopsTheService(t *testing.T) {
+	t.Parallel()
+	srv := natstest.RunJetStream(t)
+	ready, stop := run(t, srv.URL(), t.TempDir(), func(o *service.Options) {
+		// Overlapping filters: the server refuses them.
+		o.ConsumerTuning = func(c *consumer.Config) { c.Subjects = []string{"shop.events.>", "shop.events.Noted.>"} }
+	})
+	select {
+	case <-ready:
+		t.Fatal("ready with a consumer the server refused")
+	case <-time.After(100 * time.Millisecond):
+	}
+	err := stop()
+	if err == nil || !strings.Contains(err.Error(), "consumer") {
+		t.Fatalf("Run returned %v, want the consumer's error", err)
+	}
+}
+
+// A start aborted before the consumers bind (the stream a consumer needs
+// never appeared) leaves no goroutine of the service behind.
+func TestAbortedStartLeavesNoGoroutine(t *testing.T) {
+	srv := natstest.RunJetStream(t)
+	sp := spec()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- service.Run(ctx, sp, service.Options{NATSURL: srv.URL(), DataDir: t.TempDir(), Logger: zerolog.Nop(),
+			// A stream nobody creates: the consumer waits for it.
+			ConsumerTuning: func(c *consumer.Config) { c.Stream = "NOWHERE" }})
+	}()
+	js := srv.JetStream(t)
+	// Its own stream exists: it is past setup, with a consumer waiting for
+	// NOWHERE.
+	natstest.Eventually(t, 10*time.Second, func() error {
+		_, err := js.Stream(context.Background(), streams.Name("shop"))
+		return err
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	natstest.Eventually(t, 5*time.Second, func() error {
+		buf := make([]byte, 1<<20)
+		stacks := string(buf[:runtime.Stack(buf, true)])
+		if i := strings.Index(stacks, "shared/service.Run"); i >= 0 {
+			return fmt.Errorf("a goroutine of service.Run is still alive:\n%s", stacks[max(0, i-2000):min(len(stacks), i+500)])
+		}
+		return nil
+	})
 }

@@ -1,42 +1,82 @@
-// Package streams declares Choreo's JetStream streams in one place, so that
-// every service creates (or updates) them with the same configuration,
-// whichever starts first.
+// Package streams names Choreo's JetStream streams and subjects and holds
+// their configuration, in one place: every service derives its own stream,
+// its subjects and the filters of the consumers it needs from a service name
+// and an event type, never from hand-typed strings.
+//
+// A service "payment" owns the stream PAYMENT_EVENTS, which carries
+// "payment.events.>"; an event of type PaymentCompleted about aggregate o-1
+// is published on "payment.events.PaymentCompleted.o-1".
 package streams
 
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// Stream names, from the contract.
-const (
-	Order     = "ORDER_EVENTS"
-	Payment   = "PAYMENT_EVENTS"
-	Inventory = "INVENTORY_EVENTS"
-	Shipping  = "SHIPPING_EVENTS"
-	DLQ       = "DLQ"
-)
+// DLQ is the stream of dead letters, "dlq.<service>.<original subject>".
+const DLQ = "DLQ"
 
 // DuplicateWindow is how long JetStream remembers a Nats-Msg-Id. A relay that
 // republishes an event within it is de-duplicated by the server; past it, the
 // consumers' inboxes do the job.
 const DuplicateWindow = 2 * time.Minute
 
-// EventStream returns the configuration of a service's event stream. The
-// owner's name is the subject prefix: "order" owns "order.events.>".
-func EventStream(name, service string) jetstream.StreamConfig {
+// Name is the stream a service owns: "payment" owns "PAYMENT_EVENTS".
+func Name(service string) string { return strings.ToUpper(service) + "_EVENTS" }
+
+// Subjects is what a service's stream carries: "<service>.events.>".
+func Subjects(service string) string { return service + ".events.>" }
+
+// Subject is where a service publishes an event of eventType about the
+// aggregate aggID: "<service>.events.<Type>.<aggregate id>".
+func Subject(service, eventType, aggID string) string {
+	return service + ".events." + eventType + "." + aggID
+}
+
+// Filter selects one event type of a service's stream:
+// "<service>.events.<Type>.>".
+func Filter(service, eventType string) string {
+	return service + ".events." + eventType + ".>"
+}
+
+// ParseSubject splits an event subject into its service, event type and
+// aggregate id; ok is false if the subject is not of that shape.
+func ParseSubject(subject string) (service, eventType, aggID string, ok bool) {
+	parts := strings.SplitN(subject, ".", 4)
+	if len(parts) != 4 || parts[1] != "events" || parts[0] == "" || parts[2] == "" || parts[3] == "" {
+		return "", "", "", false
+	}
+	return parts[0], parts[2], parts[3], true
+}
+
+// DeadLetterSubject is where a service's dead letter of a message first
+// published on subject goes: "dlq.<service>.<subject>".
+func DeadLetterSubject(service, subject string) string { return "dlq." + service + "." + subject }
+
+// Options are the deployment's stream settings.
+type Options struct {
+	// Replicas is each stream's replication factor: 1 on a single server,
+	// 3 in a three-node cluster. Default 1.
+	Replicas int
+}
+
+func (o Options) replicas() int { return max(1, o.Replicas) }
+
+// EventStream returns the configuration of a service's event stream.
+func EventStream(service string, o Options) jetstream.StreamConfig {
 	return jetstream.StreamConfig{
-		Name:        name,
+		Name:        Name(service),
 		Description: "Choreo events published by the " + service + " service",
-		Subjects:    []string{service + ".events.>"},
+		Subjects:    []string{Subjects(service)},
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.LimitsPolicy,
 		Discard:     jetstream.DiscardOld,
 		Duplicates:  DuplicateWindow,
-		Replicas:    1,
+		Replicas:    o.replicas(),
 		// The outbox relay publishes in atomic batches: one request and one
 		// fsync for many events.
 		AllowAtomicPublish: true,
@@ -44,7 +84,7 @@ func EventStream(name, service string) jetstream.StreamConfig {
 }
 
 // DLQStream is where consumers put the messages they gave up on.
-func DLQStream() jetstream.StreamConfig {
+func DLQStream(o Options) jetstream.StreamConfig {
 	return jetstream.StreamConfig{
 		Name:        DLQ,
 		Description: "Choreo dead letters: dlq.<service>.<original subject>",
@@ -52,37 +92,24 @@ func DLQStream() jetstream.StreamConfig {
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.LimitsPolicy,
 		Duplicates:  DuplicateWindow,
-		Replicas:    1,
+		Replicas:    o.replicas(),
 	}
 }
 
-// All is every stream of the platform, by name.
-func All() map[string]jetstream.StreamConfig {
-	return map[string]jetstream.StreamConfig{
-		Order:     EventStream(Order, "order"),
-		Payment:   EventStream(Payment, "payment"),
-		Inventory: EventStream(Inventory, "inventory"),
-		Shipping:  EventStream(Shipping, "shipping"),
-		DLQ:       DLQStream(),
+// Ensure creates or updates the event streams of the named services and the
+// DLQ. It is idempotent: a service calls it on every start for its own
+// stream and the streams of the services it hears, so that no service waits
+// for another to have started once (every service derives the same
+// configuration from the same name). In a deployment where services may not
+// create streams, provisioning does it instead.
+func Ensure(ctx context.Context, js jetstream.JetStream, services []string, o Options) error {
+	cfgs := []jetstream.StreamConfig{DLQStream(o)}
+	for _, s := range services {
+		cfgs = append(cfgs, EventStream(s, o))
 	}
-}
-
-// Ensure creates or updates the named streams (all of them if none is named).
-// It is idempotent: services call it on every start.
-func Ensure(ctx context.Context, js jetstream.JetStream, names ...string) error {
-	all := All()
-	if len(names) == 0 {
-		for n := range all {
-			names = append(names, n)
-		}
-	}
-	for _, n := range names {
-		cfg, ok := all[n]
-		if !ok {
-			return fmt.Errorf("ensure stream %s: unknown stream", n)
-		}
+	for _, cfg := range cfgs {
 		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
-			return fmt.Errorf("ensure stream %s: %w", n, err)
+			return fmt.Errorf("ensure stream %s: %w", cfg.Name, err)
 		}
 	}
 	return nil

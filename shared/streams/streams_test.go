@@ -10,33 +10,54 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
+func TestNames(t *testing.T) {
+	t.Parallel()
+	if got := streams.Name("shop"); got != "SHOP_EVENTS" {
+		t.Errorf("Name = %q", got)
+	}
+	if got := streams.Subject("shop", "Sold", "o-1"); got != "shop.events.Sold.o-1" {
+		t.Errorf("Subject = %q", got)
+	}
+	if got := streams.Filter("shop", "Sold"); got != "shop.events.Sold.>" {
+		t.Errorf("Filter = %q", got)
+	}
+	svc, typ, id, ok := streams.ParseSubject("shop.events.Sold.o-1")
+	if !ok || svc != "shop" || typ != "Sold" || id != "o-1" {
+		t.Errorf("ParseSubject = %q %q %q %v", svc, typ, id, ok)
+	}
+	for _, bad := range []string{"shop.events.Sold", "shop.other.Sold.o-1", "dlq.shop.events.Sold", ".events.Sold.x"} {
+		if _, _, _, ok := streams.ParseSubject(bad); ok {
+			t.Errorf("ParseSubject(%q) ok", bad)
+		}
+	}
+}
+
 func TestEnsureIsIdempotentAndRestoresConfig(t *testing.T) {
 	t.Parallel()
 	js := natstest.RunJetStream(t).JetStream(t)
 	ctx := context.Background()
-	if err := streams.Ensure(ctx, js); err != nil {
+	services := []string{"shop", "bank"}
+	if err := streams.Ensure(ctx, js, services, streams.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	// Someone shortened the duplicate window by hand; the next start puts it back.
-	cfg := streams.EventStream(streams.Order, "order")
+	cfg := streams.EventStream("shop", streams.Options{})
 	cfg.Duplicates = time.Second
 	if _, err := js.UpdateStream(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
-	if err := streams.Ensure(ctx, js); err != nil {
+	if err := streams.Ensure(ctx, js, services, streams.Options{}); err != nil {
 		t.Fatalf("second ensure: %v", err)
 	}
-	for name, want := range streams.All() {
+	want := map[string]string{"SHOP_EVENTS": "shop.events.>", "BANK_EVENTS": "bank.events.>", streams.DLQ: "dlq.>"}
+	for name, subject := range want {
 		s, err := js.Stream(ctx, name)
 		if err != nil {
 			t.Fatal(err)
 		}
 		got := s.CachedInfo().Config
-		if got.Storage != jetstream.FileStorage || got.Duplicates != streams.DuplicateWindow || got.Subjects[0] != want.Subjects[0] {
+		if got.Storage != jetstream.FileStorage || got.Duplicates != streams.DuplicateWindow || got.Subjects[0] != subject || got.Replicas != 1 {
 			t.Errorf("%s: %+v", name, got)
 		}
-	}
-	if err := streams.Ensure(ctx, js, "NOPE"); err == nil {
-		t.Fatal("unknown stream accepted")
 	}
 }

@@ -43,6 +43,12 @@ func (ShipmentScheduled) EventType() string { return "ShipmentScheduled" }
 func (ShipmentFailed) EventType() string    { return "ShipmentFailed" }
 func (ShipmentCancelled) EventType() string { return "ShipmentCancelled" }
 
+// Correlation is the saga the event belongs to: its order id, which the
+// envelope's correlation_id carries.
+func (e ShipmentScheduled) Correlation() string { return e.OrderID }
+func (e ShipmentFailed) Correlation() string    { return e.OrderID }
+func (e ShipmentCancelled) Correlation() string { return e.OrderID }
+
 // Register adds every public shipping event type to r.
 func Register(r *envelope.Registry) {
 	envelope.RegisterPublic[ShipmentScheduled](r, Service)
