@@ -2,13 +2,16 @@ package eventstore
 
 import (
 	"errors"
+
+	"github.com/choreo-dev/choreo/shared/fault"
 	"sync/atomic"
 )
 
 // ErrConcurrencyConflict is returned by an append whose expected version is
 // not the aggregate's current version. Nothing was written; reload and decide
 // again.
-var ErrConcurrencyConflict = errors.New("concurrency conflict")
+// It is transient: the write is retried (see package fault).
+var ErrConcurrencyConflict = fault.MarkTransient(errors.New("concurrency conflict"))
 
 // ErrLocked is returned by Open when another process holds the file.
 var ErrLocked = errors.New("event store file is locked by another process")

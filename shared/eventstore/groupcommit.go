@@ -3,6 +3,8 @@ package eventstore
 import (
 	"errors"
 
+	"github.com/choreo-dev/choreo/shared/fault"
+
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -20,8 +22,9 @@ import (
 // back, the failing write is run again on its own by its caller, and the
 // others are run again together: a write may run more than once.
 
-// ErrClosed is returned by writes to a closed store.
-var ErrClosed = errors.New("event store is closed")
+// ErrClosed is returned by writes to a closed store. It is transient (see
+// package fault): a consumer retries the message rather than dead-letter it.
+var ErrClosed = fault.MarkTransient(errors.New("event store is closed"))
 
 var errTrySolo = errors.New("eventstore: run the write alone")
 
