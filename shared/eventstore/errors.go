@@ -23,6 +23,14 @@ var ErrReadOnly = errors.New("read-only transaction")
 // publishes: a service appends only its own events.
 var ErrNotOwner = errors.New("event type belongs to another service")
 
+// ErrNotFound is returned when what was asked for is not in the store.
+var ErrNotFound = errors.New("not found")
+
+// ErrEventTooLarge is returned by an append of an event whose envelope is
+// over MaxEventSize. The event is refused before anything is written: a
+// command replies 413, a reaction treats the message that made it as poison.
+var ErrEventTooLarge = fault.MarkPoison(errors.New("event too large"))
+
 var conflicts atomic.Int64
 
 // Conflicts is how many appends in this process failed with

@@ -32,6 +32,13 @@ type Tx struct {
 // far, oldest first. The slice must not be modified.
 func (tx *Tx) Appended() []string { return tx.appended }
 
+// MaxEventSize bounds an event's envelope, in bytes: 256 KiB, a quarter of
+// NATS's default max payload (1 MiB), so that every event a service stores
+// can be published — and dead-lettered with its headers — whatever it
+// carries. The contract's request limits keep real events far below it
+// (an order.place body is at most 64 KiB); this is the safety net.
+const MaxEventSize = 256 << 10
+
 // Meta is what an append records about why the events happened.
 type Meta struct {
 	// CorrelationID ties every event of one saga together: the order id.
@@ -140,6 +147,9 @@ func (tx *Tx) Append(aggType, aggID string, expected uint64, meta Meta, events .
 		body, err := envelope.Encode(env) // data is json.Marshal's output: not encoded twice
 		if err != nil {
 			return nil, fmt.Errorf("append %s/%s: encode envelope: %w", aggType, aggID, err)
+		}
+		if len(body) > MaxEventSize {
+			return nil, fmt.Errorf("append %s/%s: %s is %d bytes, limit %d: %w", aggType, aggID, typ, len(body), MaxEventSize, ErrEventTooLarge)
 		}
 		ek := eventKey(ak, env.Version)
 		if err := tx.b.Bucket(bucketEvents).Put(ek, body); err != nil {

@@ -42,6 +42,7 @@ type Option func(*config)
 type config struct {
 	storeDir   string
 	syncAlways bool
+	maxPayload int32
 }
 
 // WithStoreDir keeps JetStream's files in dir instead of a fresh t.TempDir().
@@ -54,6 +55,11 @@ func WithStoreDir(dir string) Option {
 // the equivalent of `sync_interval: always` in a server config file.
 func WithSyncAlways() Option {
 	return func(c *config) { c.syncAlways = true }
+}
+
+// WithMaxPayload sets the server's max_payload (default 1 MiB).
+func WithMaxPayload(n int32) Option {
+	return func(c *config) { c.maxPayload = n }
 }
 
 // Server is an embedded nats-server with JetStream enabled. Its methods are
@@ -99,6 +105,7 @@ func (s *Server) start(t testing.TB) {
 		JetStream:  true,
 		StoreDir:   s.cfg.storeDir,
 		SyncAlways: s.cfg.syncAlways,
+		MaxPayload: s.cfg.maxPayload,
 		NoLog:      true,
 		NoSigs:     true,
 	})

@@ -145,17 +145,26 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 	}
 	futures := make([]jetstream.PubAckFuture, 0, len(entries))
 	var pubErr error
-	for _, e := range entries {
+	var refusedAt = -1 // an entry the client refused to send: too large
+	for i, e := range entries {
 		msg := &nats.Msg{Subject: e.Subject, Data: e.Body, Header: nats.Header{}}
 		msg.Header.Set(jetstream.MsgIDHeader, e.MsgID)
 		f, err := r.JS.PublishMsgAsync(msg, opts...)
 		if err != nil {
-			pubErr = err
+			if tooLarge(err) {
+				refusedAt = i
+			} else {
+				pubErr = err
+			}
 			break
 		}
 		futures = append(futures, f)
 	}
+	// Entries are deleted in order up to the first failure, so the outbox
+	// drains in order; an entry refused for its size is parked instead of
+	// failing, so it never holds up the ones behind it.
 	acked := make([]uint64, 0, len(futures))
+	var park []eventstore.OutboxEntry
 	var ackErr error
 	for i, f := range futures {
 		select {
@@ -164,7 +173,11 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 				acked = append(acked, entries[i].Seq)
 			}
 		case err := <-f.Err():
-			if ackErr == nil {
+			switch {
+			case ackErr != nil:
+			case tooLarge(err):
+				park = append(park, entries[i])
+			default:
 				ackErr = err
 			}
 		case <-ctx.Done():
@@ -172,13 +185,30 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 			return 0, r.Store.AckOutbox(acked)
 		}
 	}
+	if refusedAt >= 0 && ackErr == nil {
+		park = append(park, entries[refusedAt])
+	}
 	if len(acked) > 0 {
 		failpoint.Crash(r.Store.Service(), failpoint.OutboxAfterPublish)
 	}
 	if err := r.Store.AckOutbox(acked); err != nil {
 		return 0, err
 	}
-	return len(acked), errors.Join(ackErr, pubErr)
+	for _, e := range park {
+		reason := fmt.Sprintf("%d bytes: too large to publish", len(e.Body))
+		if err := r.Store.ParkOutbox(ctx, e.Seq, reason); err != nil {
+			return len(acked), err
+		}
+		r.Logger.Error().Str("subject", e.Subject).Str("event_id", e.MsgID).Uint64("outbox_seq", e.Seq).
+			Int("bytes", len(e.Body)).Msg("outbox entry parked: the server refuses it as too large; see `choreo outbox parked`")
+	}
+	return len(acked) + len(park), errors.Join(ackErr, pubErr)
+}
+
+// tooLarge reports whether a publish failed because the message is larger
+// than the server (or the stream) accepts: no retry can fix that.
+func tooLarge(err error) bool {
+	return errors.Is(err, nats.ErrMaxPayload) || errors.Is(err, jetstream.ErrStreamMessageExceedsMaximum)
 }
 
 // publishAtomic sends entries as one atomic batch: every message but the

@@ -3,8 +3,10 @@ package outbox_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -214,4 +216,90 @@ func testRepublish(t *testing.T, atomic bool) {
 	})
 	got, _ := streamContents(t, js)
 	wantInOrder(t, got, 12)
+}
+
+// big is an event whose padding makes it as large as asked.
+type big struct {
+	N   int    `json:"n"`
+	Pad string `json:"pad"`
+}
+
+func (big) EventType() string { return "Big" }
+
+// An entry the server refuses as too large — over the server's max payload
+// (refused by the client before sending) or over the stream's max message
+// size (refused by the server) — is parked, and the entries behind it are
+// published in order; nothing is retried for ever.
+func TestTooLargeEntryIsParkedAndDoesNotBlock(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		server []natstest.Option
+		stream func(*jetstream.StreamConfig)
+		pad    int
+	}{
+		{"over the server's max payload", []natstest.Option{natstest.WithMaxPayload(64 << 10)}, nil, 100 << 10},
+		{"over the stream's max message size", nil, func(c *jetstream.StreamConfig) { c.MaxMsgSize = 8 << 10 }, 20 << 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := natstest.RunJetStream(t, tc.server...)
+			js := srv.JetStream(t)
+			cfg := jetstream.StreamConfig{Name: "TEST_EVENTS", Subjects: []string{"test.events.>"}, Storage: jetstream.FileStorage,
+				Duplicates: 2 * time.Minute, AllowAtomicPublish: true}
+			if tc.stream != nil {
+				tc.stream(&cfg)
+			}
+			if _, err := js.CreateStream(context.Background(), cfg); err != nil {
+				t.Fatal(err)
+			}
+			reg := envelope.NewRegistry()
+			envelope.RegisterPublic[happened](reg, "test")
+			envelope.RegisterPublic[big](reg, "test")
+			st, err := eventstore.Open(filepath.Join(t.TempDir(), "t.db"), eventstore.Options{Service: "test", Registry: reg})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			appendN(t, st, 0, 2)
+			if err := st.Update(context.Background(), func(tx *eventstore.Tx) error {
+				_, err := tx.Append("blob", "b1", 0, eventstore.Meta{}, big{N: 99, Pad: strings.Repeat("x", tc.pad)})
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			appendN(t, st, 2, 4)
+			relay := &outbox.Relay{Store: st, JS: js, Stream: "TEST_EVENTS", Atomic: true}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- relay.Run(ctx) }()
+			natstest.Eventually(t, 10*time.Second, func() error {
+				if n, _ := st.OutboxLen(); n != 0 {
+					return fmt.Errorf("%d entries left in the outbox", n)
+				}
+				return nil
+			})
+			cancel()
+			<-done
+			ns, _ := streamContents(t, js)
+			if fmt.Sprint(ns) != "[0 1 2 3]" {
+				t.Fatalf("stream holds %v, want [0 1 2 3] in order, without the big one", ns)
+			}
+			parked, err := st.Parked(context.Background())
+			if err != nil || len(parked) != 1 || !strings.Contains(parked[0].Subject, "test.events.Big.b1") ||
+				!strings.Contains(parked[0].Reason, "too large") || parked[0].Size < tc.pad {
+				t.Fatalf("parked = %+v, %v", parked, err)
+			}
+			// An operator drops it; it is gone from the parked area, not from the log.
+			if err := st.DropParked(context.Background(), parked[0].Seq); err != nil {
+				t.Fatal(err)
+			}
+			if n, _ := st.ParkedLen(); n != 0 {
+				t.Fatalf("%d parked after drop", n)
+			}
+			if err := st.DropParked(context.Background(), parked[0].Seq); !errors.Is(err, eventstore.ErrNotFound) {
+				t.Fatalf("second drop: %v", err)
+			}
+		})
+	}
 }
