@@ -12,6 +12,7 @@ import (
 	"github.com/choreo-dev/choreo/shared/consumer"
 	"github.com/choreo-dev/choreo/shared/endpoint"
 	"github.com/choreo-dev/choreo/shared/envelope"
+	"github.com/choreo-dev/choreo/shared/eventschema"
 	"github.com/choreo-dev/choreo/shared/eventstore"
 	"github.com/choreo-dev/choreo/shared/service"
 	"github.com/choreo-dev/choreo/shared/streams"
@@ -76,6 +77,7 @@ func Spec() service.Spec {
 				endpoint.New("payment.deposit", h.deposit),
 				endpoint.New("payment.balance", service.ViewQuery[service.ByCustomerID, BalanceView](st, bucketBalances, "customer")),
 				endpoint.New("payment.get", service.ViewQuery[service.ByOrderID, PaymentView](st, bucketPayments, "payment")),
+				eventschema.Endpoint(paymentevents.Service, paymentevents.Schemas),
 			}
 		},
 		Consumers: func(*eventstore.Store) []consumer.Config {
