@@ -26,6 +26,10 @@
 // Check decodes the committed example through the registry's upcasters and
 // validates the result against the current schema: old events still load.
 //
+// `go test ./<pkg> -run Schemas -update` (or `make schemas` for every
+// events package) writes what may be written. A new events package runs it
+// once before adding its go:embed line, which needs a file to match.
+//
 // The service's spec adds the endpoint in one line:
 //
 //	eventschema.Endpoint(orderevents.Service, orderevents.Schemas)
