@@ -48,6 +48,14 @@ chaos: build
 	CHOREO_CHAOS_SAGAS=$(SAGAS) CHOREO_CHAOS_KILLS=$(KILLS) \
 		go test -count=1 -timeout 30m -run Chaos -v ./sagatest/chaos/...
 
+## schemas: rewrite the committed event schemas that may be rewritten: each
+## public event type's current version (never an older one, never an
+## incompatible change; the tests say what to do then)
+.PHONY: schemas
+schemas:
+	go test -count=1 -run Schemas $$(go list -f '{{.ImportPath}} {{join .XTestImports " "}}' ./... | \
+		awk '$$1 !~ /eventschematest$$/ && /eventschematest/ {print $$1}') -update
+
 # Fuzz run length per target. The fuzzer shrinks each new interesting input
 # for up to FUZZMINIMIZETIME (go's default is 60s) and explores nothing
 # meanwhile: a short run would spend most of its time there.

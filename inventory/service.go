@@ -12,6 +12,7 @@ import (
 	"github.com/choreo-dev/choreo/payment/paymentevents"
 	"github.com/choreo-dev/choreo/shared/endpoint"
 	"github.com/choreo-dev/choreo/shared/envelope"
+	"github.com/choreo-dev/choreo/shared/eventschema"
 	"github.com/choreo-dev/choreo/shared/eventstore"
 	"github.com/choreo-dev/choreo/shared/service"
 )
@@ -59,6 +60,7 @@ func Spec() service.Spec {
 			return []endpoint.Endpoint{
 				endpoint.New("inventory.restock", h.restock),
 				endpoint.New("inventory.get", service.ViewQuery[service.BySKU, StockView](st, bucketStock, "SKU")),
+				eventschema.Endpoint(inventoryevents.Service, inventoryevents.Schemas),
 			}
 		},
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/choreo-dev/choreo/payment/paymentevents"
 	"github.com/choreo-dev/choreo/shared/endpoint"
 	"github.com/choreo-dev/choreo/shared/envelope"
+	"github.com/choreo-dev/choreo/shared/eventschema"
 	"github.com/choreo-dev/choreo/shared/eventstore"
 	"github.com/choreo-dev/choreo/shared/service"
 )
@@ -73,6 +74,7 @@ func Spec() service.Spec {
 				endpoint.New("payment.deposit", h.deposit),
 				endpoint.New("payment.balance", service.ViewQuery[service.ByCustomerID, BalanceView](st, bucketBalances, "customer")),
 				endpoint.New("payment.get", service.ViewQuery[service.ByOrderID, PaymentView](st, bucketPayments, "payment")),
+				eventschema.Endpoint(paymentevents.Service, paymentevents.Schemas),
 			}
 		},
 	}

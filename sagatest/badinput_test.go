@@ -188,6 +188,16 @@ func badInputs(maxPayload int) []badInput {
 		{"shipping.get max_payload-1 bytes", "shipping.get", badPadded("order_id", maxPayload-1), 413, tooLarge, ""},
 		{"order.list max_payload-1 bytes", "order.list", badPadded("customer_id", maxPayload-1), 413, tooLarge, ""},
 
+		// Event schemas: bad filters, and a type or version the service does
+		// not publish.
+		{"schemas type number", "order.schemas", []byte(`{"type":1}`), 400, invalid, "type"},
+		{"schemas type a.b", "shipping.schemas", []byte(`{"type":"a.b"}`), 400, invalid, "type"},
+		{"schemas version 0", "payment.schemas", []byte(`{"version":0}`), 400, invalid, "version"},
+		{"schemas version string", "inventory.schemas", []byte(`{"version":"1"}`), 400, invalid, "version"},
+		{"schemas unknown field", "inventory.schemas", []byte(`{"type":"StockReserved","format":"yaml"}`), 400, invalid, "format"},
+		{"schemas another service's type", "order.schemas", []byte(`{"type":"PaymentCompleted"}`), 404, "not_found", "type"},
+		{"schemas unknown version", "shipping.schemas", []byte(`{"type":"ShipmentFailed","version":2}`), 404, "not_found", "version"},
+
 		// Deep nesting.
 		{"place deep nesting", "order.place", []byte(`{"items":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `}`), 400, invalid, ""},
 	}
@@ -238,7 +248,8 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 	for _, subject := range []string{"order.place", "order.cancel", "order.get", "order.list", "order.history",
-		"payment.deposit", "payment.balance", "payment.get", "inventory.restock", "inventory.get", "shipping.get"} {
+		"payment.deposit", "payment.balance", "payment.get", "inventory.restock", "inventory.get", "shipping.get",
+		"order.schemas", "payment.schemas", "inventory.schemas", "shipping.schemas"} {
 		if !covered[subject] {
 			t.Errorf("no bad input for %s", subject)
 		}
@@ -259,6 +270,10 @@ func TestBadInput(t *testing.T) {
 		{"payment.get", `{"order_id":"` + v.OrderID + `"}`},
 		{"inventory.get", `{"sku":"bad-widget"}`},
 		{"shipping.get", `{"order_id":"` + v.OrderID + `"}`},
+		{"order.schemas", `{"type":"OrderPlaced","version":1}`},
+		{"payment.schemas", `{"type":"PaymentCompleted"}`},
+		{"inventory.schemas", `{"version":1}`},
+		{"shipping.schemas", `{}`},
 	} {
 		if err := s.Request(q.subject, []byte(q.body), nil); err != nil {
 			t.Errorf("%s after the bad input: %v", q.subject, err)

@@ -11,6 +11,7 @@ import (
 	"github.com/choreo-dev/choreo/shared/config"
 	"github.com/choreo-dev/choreo/shared/endpoint"
 	"github.com/choreo-dev/choreo/shared/envelope"
+	"github.com/choreo-dev/choreo/shared/eventschema"
 	"github.com/choreo-dev/choreo/shared/eventstore"
 	"github.com/choreo-dev/choreo/shared/service"
 	"github.com/choreo-dev/choreo/shipping/domain"
@@ -78,6 +79,7 @@ func Spec(s Settings) service.Spec {
 		Endpoints: func(st *eventstore.Store) []endpoint.Endpoint {
 			return []endpoint.Endpoint{
 				endpoint.New("shipping.get", service.ViewQuery[service.ByOrderID, ShipmentView](st, bucketShipments, "shipment")),
+				eventschema.Endpoint(shippingevents.Service, shippingevents.Schemas),
 			}
 		},
 	}
