@@ -12,7 +12,6 @@ import (
 	"github.com/choreo-dev/choreo/payment/paymentevents"
 	"github.com/choreo-dev/choreo/shared/endpoint"
 	"github.com/choreo-dev/choreo/shared/envelope"
-	"github.com/choreo-dev/choreo/shared/eventschema"
 	"github.com/choreo-dev/choreo/shared/eventstore"
 	"github.com/choreo-dev/choreo/shared/service"
 )
@@ -50,6 +49,7 @@ func Spec() service.Spec {
 	return service.Spec{
 		Saga:     Saga,
 		Registry: Registry(),
+		Schemas:  inventoryevents.Schemas,
 		Projections: []eventstore.Projection{
 			eventstore.StateView(skuAgg, bucketStock, func(s domain.SKU, _ uint64, _ envelope.Envelope) (any, bool) {
 				return StockView{SKU: s.SKU, Available: s.Available, Reserved: s.Reserved}, s.Exists
@@ -60,7 +60,6 @@ func Spec() service.Spec {
 			return []endpoint.Endpoint{
 				endpoint.New("inventory.restock", h.restock),
 				endpoint.New("inventory.get", service.ViewQuery[service.BySKU, StockView](st, bucketStock, "SKU")),
-				eventschema.Endpoint(inventoryevents.Service, inventoryevents.Schemas),
 			}
 		},
 	}

@@ -9,7 +9,6 @@ import (
 	"github.com/choreo-dev/choreo/order/orderevents"
 	"github.com/choreo-dev/choreo/shared/endpoint"
 	"github.com/choreo-dev/choreo/shared/envelope"
-	"github.com/choreo-dev/choreo/shared/eventschema"
 	"github.com/choreo-dev/choreo/shared/eventstore"
 	"github.com/choreo-dev/choreo/shared/service"
 )
@@ -22,7 +21,6 @@ func endpoints(st *eventstore.Store, s Settings) []endpoint.Endpoint {
 		endpoint.New("order.get", service.ViewQuery[service.ByOrderID, View](st, bucketOrders, "order")),
 		endpoint.New("order.list", h.list),
 		endpoint.New("order.history", h.history),
-		eventschema.Endpoint(orderevents.Service, orderevents.Schemas),
 	}
 }
 

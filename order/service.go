@@ -70,6 +70,7 @@ func Spec(s Settings) service.Spec {
 	return service.Spec{
 		Saga:        Saga,
 		Registry:    Registry(),
+		Schemas:     orderevents.Schemas,
 		Projections: []eventstore.Projection{views{}},
 		Endpoints:   func(st *eventstore.Store) []endpoint.Endpoint { return endpoints(st, s) },
 		Tasks:       []func(ctx context.Context, st *eventstore.Store) error{deadlineTask(s)},

@@ -11,7 +11,6 @@ import (
 	"github.com/choreo-dev/choreo/payment/paymentevents"
 	"github.com/choreo-dev/choreo/shared/endpoint"
 	"github.com/choreo-dev/choreo/shared/envelope"
-	"github.com/choreo-dev/choreo/shared/eventschema"
 	"github.com/choreo-dev/choreo/shared/eventstore"
 	"github.com/choreo-dev/choreo/shared/service"
 )
@@ -59,6 +58,7 @@ func Spec() service.Spec {
 	return service.Spec{
 		Saga:     Saga,
 		Registry: Registry(),
+		Schemas:  paymentevents.Schemas,
 		Projections: []eventstore.Projection{
 			eventstore.StateView(walletAgg, bucketBalances, func(w domain.Wallet, _ uint64, _ envelope.Envelope) (any, bool) {
 				return BalanceView{CustomerID: w.CustomerID, BalanceCents: w.BalanceCents}, w.Exists
@@ -74,7 +74,6 @@ func Spec() service.Spec {
 				endpoint.New("payment.deposit", h.deposit),
 				endpoint.New("payment.balance", service.ViewQuery[service.ByCustomerID, BalanceView](st, bucketBalances, "customer")),
 				endpoint.New("payment.get", service.ViewQuery[service.ByOrderID, PaymentView](st, bucketPayments, "payment")),
-				eventschema.Endpoint(paymentevents.Service, paymentevents.Schemas),
 			}
 		},
 	}

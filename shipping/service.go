@@ -11,7 +11,6 @@ import (
 	"github.com/choreo-dev/choreo/shared/config"
 	"github.com/choreo-dev/choreo/shared/endpoint"
 	"github.com/choreo-dev/choreo/shared/envelope"
-	"github.com/choreo-dev/choreo/shared/eventschema"
 	"github.com/choreo-dev/choreo/shared/eventstore"
 	"github.com/choreo-dev/choreo/shared/service"
 	"github.com/choreo-dev/choreo/shipping/domain"
@@ -70,6 +69,7 @@ func Spec(s Settings) service.Spec {
 	return service.Spec{
 		Saga:     Saga(s),
 		Registry: Registry(),
+		Schemas:  shippingevents.Schemas,
 		Projections: []eventstore.Projection{
 			eventstore.StateView(shipmentAgg, bucketShipments, func(s domain.Shipment, _ uint64, _ envelope.Envelope) (any, bool) {
 				return ShipmentView{OrderID: s.OrderID, ShipmentID: s.ShipmentID, Status: s.Status,
@@ -79,7 +79,6 @@ func Spec(s Settings) service.Spec {
 		Endpoints: func(st *eventstore.Store) []endpoint.Endpoint {
 			return []endpoint.Endpoint{
 				endpoint.New("shipping.get", service.ViewQuery[service.ByOrderID, ShipmentView](st, bucketShipments, "shipment")),
-				eventschema.Endpoint(shippingevents.Service, shippingevents.Schemas),
 			}
 		},
 	}

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -20,6 +21,7 @@ import (
 	"github.com/choreo-dev/choreo/shared/consumer"
 	"github.com/choreo-dev/choreo/shared/endpoint"
 	"github.com/choreo-dev/choreo/shared/envelope"
+	"github.com/choreo-dev/choreo/shared/eventschema"
 	"github.com/choreo-dev/choreo/shared/eventstore"
 	"github.com/choreo-dev/choreo/shared/outbox"
 	"github.com/choreo-dev/choreo/shared/saga"
@@ -38,6 +40,10 @@ type Spec struct {
 	// Registry knows every event type the service stores or hears: its own
 	// public and private events and the public events it reacts to.
 	Registry *envelope.Registry
+	// Schemas are the committed JSON Schemas of the events the service
+	// publishes (its events package's embedded schemas/ folder), served on
+	// "<name>.schemas".
+	Schemas fs.FS
 	// Projections maintain the service's read models.
 	Projections []eventstore.Projection
 	// Endpoints returns the NATS micro endpoints, bound to the store.
@@ -159,6 +165,9 @@ func Run(ctx context.Context, spec Spec, opts Options) error {
 	var eps []endpoint.Endpoint
 	if spec.Endpoints != nil {
 		eps = spec.Endpoints(store)
+	}
+	if spec.Schemas != nil {
+		eps = append(eps, eventschema.Endpoint(name, spec.Schemas))
 	}
 	srv, err := endpoint.Start(nc, endpoint.Config{Name: name, Version: "1.0.0",
 		Description: "Choreo " + name + " service", Logger: log}, eps...)
