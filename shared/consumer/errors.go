@@ -2,29 +2,30 @@ package consumer
 
 import (
 	"errors"
+
+	"github.com/choreo-dev/choreo/shared/fault"
 	"sync/atomic"
 )
 
 // ErrPermanent marks a handler error that no retry can fix (a payload that
-// breaks an invariant, say). Wrap it, or use Permanent: the message goes to
-// the dead-letter stream at once.
-var ErrPermanent = errors.New("permanent failure")
+// breaks an invariant, say): the message's own fault, fault.ErrPoison. Use
+// Permanent: the message goes to the dead-letter stream at once.
+var ErrPermanent = fault.ErrPoison
 
-type permanentError struct{ err error }
+// ErrInconsistent is the reason a delivered event was not believed: its
+// envelope does not agree with where it came from (see decode).
+var ErrInconsistent = errors.New("inconsistent event")
 
-func (e permanentError) Error() string        { return e.err.Error() }
-func (e permanentError) Unwrap() []error      { return []error{e.err, ErrPermanent} }
-func (e permanentError) Is(target error) bool { return target == ErrPermanent }
-
-// Permanent marks err as not worth retrying.
-func Permanent(err error) error {
-	if err == nil {
-		return nil
-	}
-	return permanentError{err}
-}
+// Permanent marks err as not worth retrying (fault.MarkPoison).
+func Permanent(err error) error { return fault.MarkPoison(err) }
 
 var retries atomic.Int64
+
+var backpressure atomic.Int64
+
+// Backpressure is how many messages this process's consumers handed back
+// because their order's queue was full (a hot order).
+func Backpressure() int64 { return backpressure.Load() }
 
 // Retries is how many messages this process's consumers handed back for a
 // retry after a handler error: a benchmark's measure of retry storms.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -14,6 +13,8 @@ import (
 	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shared/eventstore"
 	"github.com/choreo-dev/choreo/shared/failpoint"
+	"github.com/choreo-dev/choreo/shared/fault"
+	"github.com/choreo-dev/choreo/shared/health"
 	"github.com/choreo-dev/choreo/shared/streams"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -48,14 +49,34 @@ type Config struct {
 	Subjects []string
 	Store    *eventstore.Store
 	Handler  Handler
-	// MaxDeliver is how many deliveries a failing message gets before it is
-	// dead-lettered. Default 5.
+	// MaxDeliver is how many times a handler may fail on a message for an
+	// unknown reason (a bug, a panic) before the message is dead-lettered.
+	// Default 5. Poison is dead-lettered at once; transient failures (the
+	// service's own infrastructure) are retried for as long as they last and
+	// never count (see package fault).
 	MaxDeliver int
 	// Backoff is the delay before the second delivery, doubled for each
 	// further one up to BackoffMax. Defaults 200ms and 5s.
 	Backoff, BackoffMax time.Duration
 	// Workers handle different orders concurrently. Default 32.
 	Workers int
+	// PerKey bounds how many messages of one order wait in memory; more are
+	// handed back to JetStream for later, so a hot order never holds up the
+	// others. Default 64.
+	PerKey int
+	// Heal is how often the runner checks that its durable consumer still
+	// exists on the server, re-creating it if it was deleted (or its stream
+	// wiped). Default 5s.
+	Heal time.Duration
+	// Horizon, when the durable has to be created, starts it at that long
+	// ago rather than at the start of the stream: a consumer re-created after
+	// it was deleted replays only what its inbox can still recognise.
+	// Default 7 days; negative starts at the beginning.
+	Horizon time.Duration
+	// Checks, if set, hears the consumer's readiness ("consumer:<stream>"):
+	// failing while it cannot bind or while its handler meets transient
+	// faults, passing once a message is handled.
+	Checks *health.Checks
 	// AckWait is how long JetStream waits for an ack before redelivering.
 	// Default 10s: a message that was delivered just before nats-server
 	// went down comes back after it, so it bounds how long such a saga
@@ -105,13 +126,22 @@ func (c *Config) defaults() error {
 	if c.MaxAckPending <= 0 {
 		c.MaxAckPending = 1024
 	}
+	if c.PerKey <= 0 {
+		c.PerKey = 64
+	}
+	if c.Heal <= 0 {
+		c.Heal = 5 * time.Second
+	}
+	if c.Horizon == 0 {
+		c.Horizon = 7 * 24 * time.Hour
+	}
 	return nil
 }
 
 // ConsumerConfig is the JetStream durable consumer the runner binds to.
-// MaxDeliver is left unlimited on the server on purpose: the runner counts
-// deliveries and dead-letters at Config.MaxDeliver, and if writing the dead
-// letter fails the message must come back, not be dropped by the server.
+// MaxDeliver is left unlimited on the server on purpose: the runner decides
+// when a message is dead-lettered, and if writing the dead letter fails the
+// message must come back, not be dropped by the server.
 func (c Config) ConsumerConfig() jetstream.ConsumerConfig {
 	cc := jetstream.ConsumerConfig{
 		Durable:       c.Service,
@@ -130,160 +160,237 @@ func (c Config) ConsumerConfig() jetstream.ConsumerConfig {
 	return cc
 }
 
-// Run creates or updates the durable consumer and handles messages until ctx
-// is cancelled; then it stops fetching, lets in-flight handlers finish and
-// returns nil. Messages fetched but not started are left unacknowledged and
-// are redelivered after AckWait.
+// Run binds the durable consumer (creating it if missing, updating it
+// otherwise) and handles messages until ctx is cancelled; then it stops
+// fetching, lets in-flight handlers finish and returns nil. Messages fetched
+// but not started are handed back for prompt redelivery. While it runs it
+// re-binds whenever the durable disappears (deleted, or its stream wiped).
+// It returns an error only when the server refuses the consumer's
+// configuration: no retry can fix that.
 func Run(ctx context.Context, js jetstream.JetStream, cfg Config) error {
 	if err := cfg.defaults(); err != nil {
 		return err
 	}
-	r := &runner{cfg: cfg, js: js, reg: cfg.Store.Registry()}
+	r := &runner{cfg: cfg, js: js, reg: cfg.Store.Registry(), check: "consumer:" + cfg.Stream}
 	r.log = cfg.Logger.With().Str("consumer", cfg.Service).Str("stream", cfg.Stream).Logger()
-	var cons jetstream.Consumer
+	cfg.Checks.Expect(r.check, "not bound yet")
+	r.sched = newScheduler(cfg.PerKey)
+	var wg sync.WaitGroup
+	// Handlers get their own context: a shutdown lets them finish and commit
+	// rather than abandoning work half-way through an fsync.
+	hctx := context.WithoutCancel(ctx)
+	for range cfg.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				key, item, ok := r.sched.next()
+				if !ok {
+					return
+				}
+				switch {
+				case ctx.Err() != nil:
+					// Shutting down: hand it back for prompt redelivery.
+					_ = item.msg.Nak()
+				default:
+					if time.Since(item.at) > r.cfg.AckWait/3 {
+						// Long in the queue behind a busy order: keep
+						// JetStream from redelivering it now that it is
+						// about to be handled.
+						_ = item.msg.InProgress()
+					}
+					r.handle(hctx, item.msg)
+				}
+				r.sched.done(key)
+			}
+		}()
+	}
+	defer func() {
+		r.sched.close()
+		wg.Wait()
+	}()
+	bound := false
+	for ctx.Err() == nil {
+		cons, err := r.bind(ctx)
+		if err != nil {
+			return err
+		}
+		if cons == nil {
+			return nil // cancelled
+		}
+		if !bound && cfg.Bound != nil {
+			cfg.Bound()
+		}
+		bound = true
+		r.consume(ctx, cons)
+	}
+	return nil
+}
+
+type runner struct {
+	cfg   Config
+	js    jetstream.JetStream
+	reg   *envelope.Registry
+	log   zerolog.Logger
+	sched *scheduler
+	check string // its health check's name
+}
+
+// bind returns the durable consumer, creating it if it does not exist (from
+// Horizon ago) and updating it to the current configuration otherwise,
+// retrying until it can. It returns nil, nil when ctx ends first, and an
+// error only if the server refuses the configuration.
+func (r *runner) bind(ctx context.Context) (jetstream.Consumer, error) {
 	for {
-		var err error
-		if cons, err = js.CreateOrUpdateConsumer(ctx, cfg.Stream, cfg.ConsumerConfig()); err == nil {
-			break
+		cons, err := r.bindOnce(ctx)
+		if err == nil {
+			return cons, nil
 		}
 		if ctx.Err() != nil {
-			return nil
+			return nil, nil
 		}
 		if refused(err) {
-			return fmt.Errorf("create consumer %s on %s: %w", cfg.Service, cfg.Stream, err)
+			r.cfg.Checks.Fail(r.check, "configuration refused by the server", err)
+			return nil, fmt.Errorf("consumer %s on %s: %w", r.cfg.Service, r.cfg.Stream, err)
 		}
-		r.log.Warn().Err(err).Msg("cannot create consumer yet; retrying")
+		reason := fault.Reason(err)
+		if errors.Is(err, jetstream.ErrStreamNotFound) {
+			reason = "stream " + r.cfg.Stream + " missing"
+		}
+		r.cfg.Checks.Fail(r.check, reason, err)
 		if !sleep(ctx, time.Second) {
-			return nil
+			return nil, nil
 		}
 	}
-	if cfg.Bound != nil {
-		cfg.Bound()
+}
+
+func (r *runner) bindOnce(ctx context.Context) (jetstream.Consumer, error) {
+	want := r.cfg.ConsumerConfig()
+	cons, err := r.js.Consumer(ctx, r.cfg.Stream, want.Durable)
+	switch {
+	case err == nil:
+		// Keep where it started: a deliver policy cannot change.
+		have := cons.CachedInfo().Config
+		want.DeliverPolicy, want.OptStartSeq, want.OptStartTime = have.DeliverPolicy, have.OptStartSeq, have.OptStartTime
+		return r.js.UpdateConsumer(ctx, r.cfg.Stream, want)
+	case errors.Is(err, jetstream.ErrConsumerNotFound):
+		if r.cfg.Horizon > 0 {
+			from := time.Now().Add(-r.cfg.Horizon)
+			want.DeliverPolicy, want.OptStartTime = jetstream.DeliverByStartTimePolicy, &from
+		}
+		cons, err = r.js.CreateConsumer(ctx, r.cfg.Stream, want)
+		if errors.Is(err, jetstream.ErrConsumerExists) {
+			return r.bindOnce(ctx) // another instance made it meanwhile
+		}
+		if err == nil {
+			r.log.Info().Msg("durable consumer created")
+		}
+		return cons, err
 	}
-	return r.run(ctx, cons)
+	return nil, err
 }
 
 // refused reports whether the server refused the consumer's configuration
-// itself (a 400: a filter outside the stream, a setting that cannot change):
-// no retry can fix that. A missing stream (its owner has not started yet),
-// a timeout or a lost connection is worth waiting out.
+// itself (a 400: overlapping filters, a setting that cannot change): no
+// retry can fix that. A missing stream, a timeout or a lost connection is
+// worth waiting out.
 func refused(err error) bool {
 	var apiErr *jetstream.APIError
 	return errors.As(err, &apiErr) && apiErr.Code == 400
 }
 
-type runner struct {
-	cfg Config
-	js  jetstream.JetStream
-	reg *envelope.Registry
-	log zerolog.Logger
-}
-
-func (r *runner) run(ctx context.Context, cons jetstream.Consumer) error {
-	queues := make([]chan queued, r.cfg.Workers)
-	var wg sync.WaitGroup
-	// Handlers get their own context: a shutdown lets them finish and commit
-	// rather than abandoning work half-way through an fsync.
-	hctx := context.WithoutCancel(ctx)
-	for i := range queues {
-		queues[i] = make(chan queued, 16)
-		wg.Add(1)
-		go func(q <-chan queued) {
-			defer wg.Done()
-			for item := range q {
-				if ctx.Err() != nil {
-					// Shutting down: hand it back for prompt redelivery.
-					_ = item.msg.Nak()
-					continue
-				}
-				if time.Since(item.at) > r.cfg.AckWait/3 {
-					// Long in the queue behind a busy order: keep JetStream
-					// from redelivering it while it is about to be handled.
-					_ = item.msg.InProgress()
-				}
-				r.handle(hctx, item.msg)
-			}
-		}(queues[i])
+// consume pulls messages into the scheduler until ctx ends or the durable
+// disappears (then it returns, and Run binds again).
+func (r *runner) consume(ctx context.Context, cons jetstream.Consumer) {
+	iter, err := cons.Messages(jetstream.PullMaxMessages(min(256, r.cfg.MaxAckPending)))
+	if err != nil {
+		r.cfg.Checks.Fail(r.check, "cannot pull messages", err)
+		sleep(ctx, time.Second)
+		return
 	}
-	defer func() {
-		for _, q := range queues {
-			close(q)
+	// On shutdown, Drain (not Stop): the messages already pulled into the
+	// client's buffer still come out of Next, and the workers hand them back
+	// with a Nak for prompt redelivery instead of leaving them to wait out
+	// AckWait. A drain that cannot finish (NATS away: the unsubscribe never
+	// completes) must not hold up the exit: give it two seconds.
+	drainCtx, giveUp := context.WithCancel(context.Background())
+	defer giveUp()
+	stop := context.AfterFunc(ctx, func() {
+		iter.Drain()
+		if !r.js.Conn().IsConnected() {
+			giveUp() // nothing can be handed back anyway
+			return
 		}
-		wg.Wait()
+		time.AfterFunc(2*time.Second, giveUp)
+	})
+	defer stop()
+	defer iter.Stop()
+	// The watchdog: the iterator does not always notice a durable that is
+	// gone (a server restarted on a wiped store says nothing of it), so ask.
+	lost := make(chan struct{})
+	watch, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go func() {
+		t := time.NewTicker(r.cfg.Heal)
+		defer t.Stop()
+		for {
+			select {
+			case <-watch.Done():
+				return
+			case <-t.C:
+			}
+			ictx, cancel := context.WithTimeout(watch, 5*time.Second)
+			_, err := cons.Info(ictx)
+			cancel()
+			if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
+				r.log.Warn().Err(err).Msg("durable consumer gone; binding again")
+				r.cfg.Checks.Fail(r.check, "durable consumer missing", err)
+				close(lost)
+				iter.Stop()
+				return
+			}
+		}
 	}()
-	for ctx.Err() == nil {
-		iter, err := cons.Messages(jetstream.PullMaxMessages(min(256, r.cfg.MaxAckPending)))
+	for {
+		msg, err := iter.Next(jetstream.NextContext(drainCtx))
 		if err != nil {
-			r.log.Warn().Err(err).Msg("cannot pull messages; retrying")
-			if !sleep(ctx, time.Second) {
-				return nil
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || drainCtx.Err() != nil {
+				return
+			}
+			select {
+			case <-lost:
+				return
+			default:
+			}
+			if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
+				r.log.Warn().Err(err).Msg("durable consumer gone; binding again")
+				return
+			}
+			// Missing heartbeats while NATS restarts and the like: the
+			// iterator carries on by itself; don't spin while it does.
+			r.log.Debug().Err(err).Msg("pull iterator")
+			if !sleep(ctx, 50*time.Millisecond) {
+				return
 			}
 			continue
 		}
-		// On shutdown, Drain (not Stop): the messages already pulled into the
-		// client's buffer still come out of Next, and the workers hand them
-		// back with a Nak for prompt redelivery instead of leaving them to
-		// wait out AckWait.
-		// A drain that cannot finish (NATS away: the unsubscribe never
-		// completes) must not hold up the exit: give it two seconds.
-		drainCtx, giveUp := context.WithCancel(context.Background())
-		stop := context.AfterFunc(ctx, func() {
-			iter.Drain()
-			if !r.js.Conn().IsConnected() {
-				giveUp() // nothing can be handed back anyway
-				return
-			}
-			time.AfterFunc(2*time.Second, giveUp)
-		})
-		for {
-			msg, err := iter.Next(jetstream.NextContext(drainCtx))
-			if err != nil {
-				if errors.Is(err, jetstream.ErrMsgIteratorClosed) || drainCtx.Err() != nil {
-					break
-				}
-				if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
-					// Someone deleted the durable: make it again and re-bind.
-					r.log.Warn().Err(err).Msg("consumer gone; re-creating it")
-					if c, cerr := r.js.CreateOrUpdateConsumer(ctx, r.cfg.Stream, r.cfg.ConsumerConfig()); cerr == nil {
-						cons = c
-					} else if !sleep(ctx, time.Second) {
-						break
-					}
-					break
-				}
-				// Missing heartbeats while NATS restarts and the like: the
-				// iterator carries on by itself; don't spin while it does.
-				r.log.Debug().Err(err).Msg("pull iterator")
-				if !sleep(ctx, 50*time.Millisecond) {
-					break
-				}
-				continue
-			}
-			queues[shard(msg.Subject(), len(queues))] <- queued{msg: msg, at: time.Now()}
+		if !r.sched.push(orderKey(msg.Subject()), queued{msg: msg, at: time.Now()}) {
+			// This order already has a full queue: hand the message back
+			// for later rather than wait (and hold up every other order).
+			backpressure.Add(1)
+			_ = msg.NakWithDelay(r.cfg.BackoffMax / 5)
 		}
-		stop()
-		giveUp()
-		iter.Stop()
 	}
-	return nil
 }
 
-// queued is a message waiting for its worker, and since when.
-type queued struct {
-	msg jetstream.Msg
-	at  time.Time
-}
-
-// shard picks the worker for a message: all events of one order (the last
-// subject token) go to the same worker, in stream order.
-func shard(subject string, n int) int {
-	key := subject
+// orderKey is what a message is ordered by: its order (the subject's last
+// token). All events of one order are handled one after another, in stream
+// order; different orders run in parallel.
+func orderKey(subject string) string {
 	if i := strings.LastIndexByte(subject, '.'); i >= 0 {
-		key = subject[i+1:]
+		return subject[i+1:]
 	}
-	h := fnv.New32a()
-	h.Write([]byte(key))
-	return int(h.Sum32() % uint32(n))
+	return subject
 }
 
 func (r *runner) handle(ctx context.Context, msg jetstream.Msg) {
@@ -293,19 +400,16 @@ func (r *runner) handle(ctx context.Context, msg jetstream.Msg) {
 		r.log.Error().Err(err).Str("subject", msg.Subject()).Msg("message without JetStream metadata")
 		return
 	}
-	env, err := envelope.Parse(msg.Data())
+	env, ev, err := r.decode(msg, meta)
 	if err != nil {
+		r.log.Error().Err(err).Str("subject", msg.Subject()).Uint64("stream_seq", meta.Sequence.Stream).
+			Msg("refused an event inconsistent with where it came from; dead-lettering")
 		r.deadLetter(msg, meta, err)
 		return
 	}
 	log := r.log.With().Str("event_id", env.ID).Str("event_type", env.Type).
 		Str("order_id", env.CorrelationID).Str("correlation_id", env.CorrelationID).
 		Uint64("attempt", meta.NumDelivered).Logger()
-	ev, err := r.reg.Decode(env)
-	if err != nil {
-		r.deadLetter(msg, meta, err)
-		return
-	}
 	// A redelivery of a handled event is common after a crash or a pause:
 	// a read is enough to recognise it, with no write and no fsync.
 	var handled bool
@@ -330,26 +434,48 @@ func (r *runner) handle(ctx context.Context, msg jetstream.Msg) {
 		if err := r.cfg.Handler(hctx, tx, env, ev); err != nil {
 			return err
 		}
-		return tx.MarkHandled(env.ID)
+		if err := tx.MarkHandled(env.ID); err != nil {
+			return err
+		}
+		return tx.ForgetFailures(env.ID)
 	})
-	switch {
-	case err == nil:
+	if err == nil {
 		failpoint.Crash(r.cfg.Service, failpoint.ConsumerAfterCommit)
+		r.cfg.Checks.Pass(r.check)
 		if err := msg.Ack(); err != nil {
 			// The effects are committed; a redelivery will find the inbox mark.
 			log.Debug().Err(err).Msg("ack failed")
 		}
-	case errors.Is(err, ErrPermanent):
-		log.Error().Err(err).Msg("permanent failure; dead-lettering")
+		return
+	}
+	switch fault.Classify(err) {
+	case fault.Poison:
+		log.Error().Err(err).Msg("the event is refused for good; dead-lettering")
 		r.deadLetter(msg, meta, err)
-	case meta.NumDelivered >= uint64(r.cfg.MaxDeliver):
-		log.Error().Err(err).Msg("giving up after MaxDeliver deliveries; dead-lettering")
-		r.deadLetter(msg, meta, err)
-	default:
-		delay := r.backoff(meta.NumDelivered)
-		log.Warn().Err(err).Dur("retry_in", delay).Msg("handler failed; will retry")
+	case fault.Transient:
+		// The service's own trouble, not the message's: retry for as long
+		// as it lasts, and say so once (the check), not on every retry.
+		r.cfg.Checks.Fail(r.check, fault.Reason(err), err)
+		log.Debug().Err(err).Msg("transient failure; will retry")
 		retries.Add(1)
-		_ = msg.NakWithDelay(delay)
+		_ = msg.NakWithDelay(r.backoff(meta.NumDelivered))
+	default:
+		n, rerr := r.cfg.Store.RecordFailure(ctx, env.ID)
+		switch {
+		case rerr != nil:
+			// Cannot even count it: the store is in trouble.
+			r.cfg.Checks.Fail(r.check, fault.Reason(rerr), rerr)
+			retries.Add(1)
+			_ = msg.NakWithDelay(r.backoff(meta.NumDelivered))
+		case n >= r.cfg.MaxDeliver:
+			log.Error().Err(err).Int("failures", n).Msg("handler failed on this event every time; dead-lettering")
+			r.deadLetter(msg, meta, fmt.Errorf("handler failed %d times: %w", n, err))
+		default:
+			delay := r.backoff(uint64(n))
+			log.Warn().Err(err).Int("failures", n).Dur("retry_in", delay).Msg("handler failed; will retry")
+			retries.Add(1)
+			_ = msg.NakWithDelay(delay)
+		}
 	}
 }
 
@@ -391,9 +517,15 @@ func (r *runner) deadLetter(msg jetstream.Msg, meta *jetstream.MsgMetadata, caus
 	defer cancel()
 	log := r.log.With().Str("subject", msg.Subject()).Uint64("stream_seq", meta.Sequence.Stream).Logger()
 	if _, err := r.js.PublishMsg(ctx, out, jetstream.WithExpectStream(streams.DLQ)); err != nil {
-		log.Error().Err(err).Msg("dead-lettering failed; will retry")
+		// The DLQ is unreachable: the message comes back and the copy is
+		// tried again; say so once.
+		r.cfg.Checks.Fail(r.check, "cannot write dead letters: "+fault.Reason(err), err)
+		log.Debug().Err(err).Msg("dead-lettering failed; will retry")
 		_ = msg.NakWithDelay(r.backoff(meta.NumDelivered))
 		return
+	}
+	if id := msg.Headers().Get(jetstream.MsgIDHeader); id != "" {
+		_ = r.cfg.Store.ForgetFailures(ctx, id)
 	}
 	log.Error().Str("error", reason).Uint64("attempt", meta.NumDelivered).Msg("message dead-lettered")
 	if err := msg.TermWithReason(reason); err != nil {

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -25,9 +27,21 @@ type pinged struct {
 	OrderID string `json:"order_id"`
 	Seq     int    `json:"seq"`
 	Fail    int    `json:"fail"` // fail this many deliveries, -1 for permanently
+	// Mode picks another behaviour: "enospc" fails Fail times with a full
+	// disk; "panic" panics every time; "slow" takes a millisecond.
+	Mode string `json:"mode,omitempty"`
 }
 
 func (pinged) EventType() string { return "Pinged" }
+
+func (p pinged) Correlation() string { return p.OrderID }
+
+func (p pinged) Validate() error {
+	if p.Seq < 0 {
+		return errors.New("seq must not be negative")
+	}
+	return nil
+}
 
 type counted struct {
 	Seq int `json:"seq"`
@@ -43,7 +57,9 @@ type fixture struct {
 	order map[string][]int // order id -> seqs in handling order
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFixtureWith(t, nil) }
+
+func newFixtureWith(t *testing.T, tune func(*consumer.Config)) *fixture {
 	t.Helper()
 	srv := natstest.RunJetStream(t)
 	js := srv.JetStream(t)
@@ -61,12 +77,14 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{js: js, store: st, order: map[string][]int{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
-	go func() {
-		done <- consumer.Run(ctx, js, consumer.Config{
-			Service: "payment", Stream: streams.Name("order"), Subjects: []string{"order.events.>"}, Store: st,
-			Backoff: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond, Handler: f.handle,
-		})
-	}()
+	cfg := consumer.Config{
+		Service: "payment", Stream: streams.Name("order"), Subjects: []string{"order.events.>"}, Store: st,
+		Backoff: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond, Handler: f.handle,
+	}
+	if tune != nil {
+		tune(&cfg)
+	}
+	go func() { done <- consumer.Run(ctx, js, cfg) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -81,10 +99,20 @@ func (f *fixture) handle(_ context.Context, tx *eventstore.Tx, env envelope.Enve
 	p := ev.(pinged)
 	n, _ := f.calls.LoadOrStore(env.ID, new(atomic.Int32))
 	attempt := n.(*atomic.Int32).Add(1)
+	switch p.Mode {
+	case "enospc":
+		if int(attempt) <= p.Fail {
+			return fmt.Errorf("commit: %w", &os.PathError{Op: "write", Path: "c.db", Err: syscall.ENOSPC})
+		}
+	case "panic":
+		panic("handler bug")
+	case "slow":
+		time.Sleep(time.Millisecond)
+	}
 	if p.Fail < 0 {
 		return consumer.Permanent(errors.New("this can never work"))
 	}
-	if int(attempt) <= p.Fail {
+	if p.Mode == "" && int(attempt) <= p.Fail {
 		return fmt.Errorf("transient failure %d", attempt)
 	}
 	f.mu.Lock()

@@ -510,3 +510,57 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 		t.Fatalf("write after close: %v", err)
 	}
 }
+
+// Republish queues the recent public events again, oldest first, with their
+// original ids and bodies; private events and older ones stay out.
+func TestRepublishRecentPublicEvents(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	clock := now
+	s, err := eventstore.Open(filepath.Join(t.TempDir(), "s.db"), eventstore.Options{
+		Service: "test", Registry: registry(), Now: func() time.Time { return clock },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	appendOne := func(id string, ev envelope.Event) {
+		t.Helper()
+		if err := s.Update(ctx, func(tx *eventstore.Tx) error {
+			_, err := tx.Append("counter", id, tx.Version("counter", id), eventstore.Meta{}, ev)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	appendOne("old", added{N: 1}) // an hour before the horizon
+	clock = now.Add(time.Hour)
+	appendOne("a", added{N: 2})
+	appendOne("a", noted{})
+	appendOne("b", added{N: 3})
+	published, _ := s.PendingOutbox(100)
+	if err := s.AckOutbox(seqsOf(published)); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.Republish(ctx, now.Add(30*time.Minute))
+	if err != nil || n != 2 {
+		t.Fatalf("Republish = %d, %v; want 2", n, err)
+	}
+	again, _ := s.PendingOutbox(100)
+	if len(again) != 2 || again[0].MsgID != published[1].MsgID || again[1].MsgID != published[2].MsgID ||
+		string(again[0].Body) != string(published[1].Body) || again[0].Subject != "test.events.Added.a" {
+		t.Fatalf("requeued %+v\nwant the last two of %+v", again, published)
+	}
+	if n, err := s.Republish(ctx, now.Add(2*time.Hour)); n != 0 || err != nil {
+		t.Fatalf("nothing recent: %d, %v", n, err)
+	}
+}
+
+func seqsOf(es []eventstore.OutboxEntry) []uint64 {
+	out := make([]uint64, len(es))
+	for i, e := range es {
+		out[i] = e.Seq
+	}
+	return out
+}

@@ -133,3 +133,48 @@ func Classify(err error) Class {
 func IsDiskFull(err error) bool {
 	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
 }
+
+// Reason is a short, stable summary of a failure for an operator — what a
+// readiness check says and what its one log line leads with. It names the
+// fault an operator must act on (a full disk, JetStream out of storage or
+// disabled, a missing stream) and otherwise says what is unavailable.
+func Reason(err error) string {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		switch apiErr.ErrorCode {
+		case 10023, 10047: // insufficient resources / storage resources exceeded
+			return "JetStream out of storage (is the server's disk full?)"
+		case jetstream.JSErrCodeJetStreamNotEnabled, jetstream.JSErrCodeJetStreamNotEnabledForAccount:
+			return "JetStream disabled on the server (it disables itself when its disk fills: restart nats-server once there is space)"
+		case jetstream.JSErrCodeStreamNotFound:
+			return "stream missing"
+		case jetstream.JSErrCodeStreamMessageExceedsMaximum:
+			return "message too large for the stream"
+		}
+		return "refused by JetStream: " + apiErr.Description
+	}
+	switch {
+	case IsDiskFull(err):
+		return "disk full"
+	case errors.Is(err, syscall.EIO):
+		return "disk I/O error"
+	case errors.Is(err, syscall.EROFS):
+		return "disk read-only"
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		return "stream missing"
+	case errors.Is(err, jetstream.ErrJetStreamNotEnabled):
+		return "JetStream disabled on the server (it disables itself when its disk fills: restart nats-server once there is space)"
+	case errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrConnectionReconnecting),
+		errors.Is(err, nats.ErrDisconnected), errors.Is(err, nats.ErrNoServers), errors.Is(err, nats.ErrConnectionDraining):
+		return "NATS unavailable"
+	case errors.Is(err, nats.ErrNoResponders), errors.Is(err, jetstream.ErrNoStreamResponse),
+		errors.Is(err, nats.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		return "no answer from JetStream"
+	case errors.Is(err, berrors.ErrDatabaseNotOpen), errors.Is(err, berrors.ErrTimeout):
+		return "store unavailable"
+	}
+	if Classify(err) == Transient {
+		return "unavailable"
+	}
+	return "failing"
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/choreo-dev/choreo/shared/eventstore"
 	"github.com/choreo-dev/choreo/shared/fault"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	berrors "go.etcd.io/bbolt/errors"
 )
 
@@ -54,5 +55,27 @@ func TestClassify(t *testing.T) {
 	}
 	if !errors.Is(eventstore.ErrClosed, eventstore.ErrClosed) {
 		t.Error("a marked sentinel still matches itself")
+	}
+}
+
+func TestReason(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{&os.PathError{Op: "write", Err: syscall.ENOSPC}, "disk full"},
+		{&os.PathError{Op: "fdatasync", Err: syscall.EIO}, "disk I/O error"},
+		{&jetstream.APIError{Code: 500, ErrorCode: 10047, Description: "insufficient storage resources available"}, "JetStream out of storage (is the server's disk full?)"},
+		{jetstream.ErrJetStreamNotEnabled, "JetStream disabled on the server (it disables itself when its disk fills: restart nats-server once there is space)"},
+		{fmt.Errorf("ensure: %w", jetstream.ErrStreamNotFound), "stream missing"},
+		{nats.ErrConnectionClosed, "NATS unavailable"},
+		{nats.ErrNoResponders, "no answer from JetStream"},
+		{&jetstream.APIError{Code: 400, ErrorCode: 10999, Description: "something new"}, "refused by JetStream: something new"},
+		{errors.New("boom"), "failing"},
+	} {
+		if got := fault.Reason(tc.err); got != tc.want {
+			t.Errorf("Reason(%v) = %q, want %q", tc.err, got, tc.want)
+		}
 	}
 }

@@ -55,7 +55,9 @@ func TestOnChangeAndNil(t *testing.T) {
 	nilChecks.Pass("x")
 	c := health.New(zerolog.Nop())
 	var seen []string
-	c.OnChange(func(s health.Status) { seen = append(seen, s.Name+":"+map[bool]string{true: "ok", false: s.Reason}[s.OK]) })
+	c.OnChange(func(s health.Status) {
+		seen = append(seen, s.Name+":"+map[bool]string{true: "ok", false: s.Reason}[s.OK])
+	})
 	c.Fail("nats", "disconnected", nil)
 	c.Fail("nats", "disconnected", nil)
 	c.Pass("nats")

@@ -24,6 +24,8 @@ import (
 
 	"github.com/choreo-dev/choreo/shared/eventstore"
 	"github.com/choreo-dev/choreo/shared/failpoint"
+	"github.com/choreo-dev/choreo/shared/fault"
+	"github.com/choreo-dev/choreo/shared/health"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
@@ -53,8 +55,19 @@ type Relay struct {
 	// RetryMin and RetryMax bound the backoff after a failed publish.
 	// Defaults 50ms and 5s.
 	RetryMin, RetryMax time.Duration
-	Logger             zerolog.Logger
+	// Checks, if set, hears the relay's readiness: "outbox" fails while
+	// publishing fails (with the reason: NATS away, JetStream out of
+	// storage, …) and "outbox.parked" while entries wait in the parked area
+	// for an operator.
+	Checks *health.Checks
+	Logger zerolog.Logger
 }
+
+// The relay's checks.
+const (
+	CheckOutbox = "outbox"
+	CheckParked = "outbox.parked"
+)
 
 func (r *Relay) defaults() {
 	if r.Batch <= 0 {
@@ -79,13 +92,18 @@ func (r *Relay) Run(ctx context.Context) error {
 	failing := false
 	timer := time.NewTimer(r.Poll)
 	defer timer.Stop()
+	r.checkParked()
 	for {
 		n, err := r.Flush(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
 		if err != nil {
-			if !failing {
+			// Told once per episode, with the reason: by the check if there
+			// is one, by a log line otherwise.
+			if r.Checks != nil {
+				r.Checks.Fail(CheckOutbox, fault.Reason(err), err)
+			} else if !failing {
 				r.Logger.Warn().Err(err).Msg("outbox publish failed; retrying with the same Nats-Msg-Id")
 			}
 			failing = true
@@ -95,9 +113,10 @@ func (r *Relay) Run(ctx context.Context) error {
 			backoff = min(backoff*2, r.RetryMax)
 			continue
 		}
-		if failing {
+		if failing && r.Checks == nil {
 			r.Logger.Info().Msg("outbox publishing again")
 		}
+		r.Checks.Pass(CheckOutbox)
 		failing, backoff = false, r.RetryMin
 		if n == r.Batch {
 			continue // there may be more waiting
@@ -202,8 +221,31 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 		r.Logger.Error().Str("subject", e.Subject).Str("event_id", e.MsgID).Uint64("outbox_seq", e.Seq).
 			Int("bytes", len(e.Body)).Msg("outbox entry parked: the server refuses it as too large; see `choreo outbox parked`")
 	}
+	if len(park) > 0 {
+		r.checkParked()
+	}
 	return len(acked) + len(park), errors.Join(ackErr, pubErr)
 }
+
+// checkParked reports the parked area on its check: failing while anything
+// waits there for an operator.
+func (r *Relay) checkParked() {
+	if r.Checks == nil {
+		return
+	}
+	n, err := r.Store.ParkedLen()
+	switch {
+	case err != nil:
+	case n > 0:
+		r.Checks.Fail(CheckParked, fmt.Sprintf("%d outbox entries parked (too large to publish): see `choreo outbox parked`", n), nil)
+	default:
+		r.Checks.Pass(CheckParked)
+	}
+}
+
+// CheckParked updates the parked area's check after an operator retried or
+// dropped an entry.
+func (r *Relay) CheckParked() { r.checkParked() }
 
 // tooLarge reports whether a publish failed because the message is larger
 // than the server (or the stream) accepts: no retry can fix that.

@@ -23,6 +23,7 @@ import (
 	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shared/eventschema"
 	"github.com/choreo-dev/choreo/shared/eventstore"
+	"github.com/choreo-dev/choreo/shared/health"
 	"github.com/choreo-dev/choreo/shared/outbox"
 	"github.com/choreo-dev/choreo/shared/saga"
 	"github.com/choreo-dev/choreo/shared/streams"
@@ -128,6 +129,12 @@ type Options struct {
 	NATSOptions []nats.Option
 	// Streams are the deployment's stream settings (replicas).
 	Streams streams.Options
+	// Checks, if set, receives the service's readiness checks (streams,
+	// consumers, outbox); Run makes its own otherwise.
+	Checks *health.Checks
+	// HealEvery is how often the service checks that its streams exist on
+	// the broker (and on every reconnect). Default 5s.
+	HealEvery time.Duration
 }
 
 // Run runs the service until ctx ends, then drains it and returns nil, or
@@ -141,6 +148,9 @@ func Run(ctx context.Context, spec Spec, opts Options) error {
 	if opts.InboxRetention <= 0 {
 		opts.InboxRetention = 7 * 24 * time.Hour
 	}
+	if opts.HealEvery <= 0 {
+		opts.HealEvery = 5 * time.Second
+	}
 	store, err := eventstore.Open(filepath.Join(opts.DataDir, name+".db"), eventstore.Options{
 		Service: name, Registry: spec.Registry, Projections: spec.Projections,
 		SnapshotEvery: opts.SnapshotEvery, Logger: &log,
@@ -150,7 +160,13 @@ func Run(ctx context.Context, spec Spec, opts Options) error {
 	}
 	defer store.Close()
 
-	nc, err := Connect(opts.NATSURL, name, log, opts.NATSOptions...)
+	checks := opts.Checks
+	if checks == nil {
+		checks = health.New(log)
+	}
+	heal := &healer{store: store, name: name, owners: spec.streamOwners(), opts: opts.Streams,
+		horizon: opts.InboxRetention, checks: checks, log: log, kick: make(chan struct{}, 1)}
+	nc, err := Connect(opts.NATSURL, name, log, heal.connected, opts.NATSOptions...)
 	if err != nil {
 		return err
 	}
@@ -159,6 +175,7 @@ func Run(ctx context.Context, spec Spec, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
+	heal.js = js
 
 	// Endpoints first: they only need the store, and micro's subscriptions
 	// are replayed by the client when the connection comes up.
@@ -175,19 +192,10 @@ func Run(ctx context.Context, spec Spec, opts Options) error {
 		return fmt.Errorf("start endpoints: %w", err)
 	}
 
-	// Streams must exist before the relay publishes or consumers bind.
-	for {
-		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err := streams.Ensure(sctx, js, spec.streamOwners(), opts.Streams)
-		cancel()
-		if err == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			_ = srv.Stop()
-			return nil
-		}
-		log.Warn().Err(err).Msg("cannot set up JetStream streams yet; retrying")
+	// Streams must exist before the relay publishes or consumers bind. Not
+	// yet? The "streams" check says why (once), and the healer retries.
+	checks.Expect(checkStreams, "not set up yet")
+	for !heal.heal(ctx) {
 		if !sleep(ctx, time.Second) {
 			_ = srv.Stop()
 			return nil
@@ -214,14 +222,17 @@ func Run(ctx context.Context, spec Spec, opts Options) error {
 			}
 		}()
 	}
-	relay := &outbox.Relay{Store: store, JS: js, Stream: streams.Name(name), Atomic: true, Logger: log.With().Str("component", "outbox").Logger()}
+	relay := &outbox.Relay{Store: store, JS: js, Stream: streams.Name(name), Atomic: true, Checks: checks,
+		Logger: log.With().Str("component", "outbox").Logger()}
 	goRun("outbox", relay.Run, nil)
+	goRun("healer", func(ctx context.Context) error { return heal.run(ctx, opts.HealEvery) }, nil)
 	// Ready means serving and bound: every durable consumer exists. A
 	// consumer that returns without binding (shutdown, an error) counts as
 	// done too, so nothing waits on it for ever.
 	var bound sync.WaitGroup
 	for _, cc := range consumers {
-		cc.Service, cc.Store, cc.Logger = name, store, log
+		cc.Service, cc.Store, cc.Logger, cc.Checks = name, store, log, checks
+		cc.Horizon = opts.InboxRetention
 		bound.Add(1)
 		done := sync.OnceFunc(bound.Done)
 		cc.Bound = done
@@ -285,7 +296,12 @@ func Run(ctx context.Context, spec Spec, opts Options) error {
 // Connect dials NATS and keeps retrying, in the background, for as long as
 // the server is away: a service that cannot reach NATS keeps serving what it
 // can and says so in its log; it never exits for that.
-func Connect(url, name string, log zerolog.Logger, extra ...nats.Option) (*nats.Conn, error) {
+//
+// connected, if set, is called on every (re)connection, after logging it.
+func Connect(url, name string, log zerolog.Logger, connected func(*nats.Conn), extra ...nats.Option) (*nats.Conn, error) {
+	if connected == nil {
+		connected = func(*nats.Conn) {}
+	}
 	opts := []nats.Option{
 		nats.Name("choreo-" + name),
 		nats.RetryOnFailedConnect(true),
@@ -298,9 +314,11 @@ func Connect(url, name string, log zerolog.Logger, extra ...nats.Option) (*nats.
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			log.Info().Str("nats_url", nc.ConnectedUrl()).Msg("reconnected to NATS")
+			connected(nc)
 		}),
 		nats.ConnectHandler(func(nc *nats.Conn) {
 			log.Info().Str("nats_url", nc.ConnectedUrl()).Msg("connected to NATS")
+			connected(nc)
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
 			ev := log.Warn().Err(err)

@@ -1,0 +1,109 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"github.com/choreo-dev/choreo/shared/eventstore"
+	"github.com/choreo-dev/choreo/shared/fault"
+	"github.com/choreo-dev/choreo/shared/health"
+	"github.com/choreo-dev/choreo/shared/streams"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+)
+
+// healer keeps what the service needs on the broker: its stream, the
+// streams it hears and the DLQ. It checks when NATS (re)connects and every
+// so often — a server restarted on a wiped store, or a `nats stream rm`,
+// says nothing to its clients — re-creates what is missing, and when its own
+// stream turns out to be a new one (its creation time differs from the one
+// recorded in the store) queues its recent events for publishing again: the
+// bbolt log is the source of truth, and the consumers' inboxes keep the
+// effects exactly-once.
+type healer struct {
+	js      jetstream.JetStream
+	store   *eventstore.Store
+	name    string
+	owners  []string
+	opts    streams.Options
+	horizon time.Duration // how far back to republish: the inbox retention
+	checks  *health.Checks
+	log     zerolog.Logger
+	kick    chan struct{}
+}
+
+// streamIdentity is the store's meta key for the creation time of the
+// service's own stream, as last seen.
+const streamIdentity = "stream-created"
+
+// check is the healer's readiness check.
+const checkStreams = "streams"
+
+func (h *healer) connected(*nats.Conn) {
+	select {
+	case h.kick <- struct{}{}:
+	default:
+	}
+}
+
+// run checks at once, then on every reconnect and every period, until ctx
+// ends.
+func (h *healer) run(ctx context.Context, period time.Duration) error {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		h.heal(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-h.kick:
+		}
+	}
+}
+
+// heal ensures the streams and republishes if the own stream is new. It
+// reports the result on the "streams" check.
+func (h *healer) heal(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := streams.Ensure(ctx, h.js, h.owners, h.opts); err != nil {
+		reason := fault.Reason(err)
+		if !h.js.Conn().IsConnected() {
+			reason = "NATS unavailable"
+		}
+		h.checks.Fail(checkStreams, reason, err)
+		return false
+	}
+	st, err := h.js.Stream(ctx, streams.Name(h.name))
+	if err != nil {
+		h.checks.Fail(checkStreams, "cannot read stream "+streams.Name(h.name)+": "+fault.Reason(err), err)
+		return false
+	}
+	created := st.CachedInfo().Created.UTC().Format(time.RFC3339Nano)
+	seen, err := h.store.Meta(streamIdentity)
+	if err != nil {
+		h.checks.Fail(checkStreams, "cannot read the store", err)
+		return false
+	}
+	if seen != nil && string(seen) != created {
+		// The stream is not the one we published to: the broker lost it.
+		n, err := h.store.Republish(ctx, time.Now().Add(-h.horizon))
+		if err != nil {
+			h.checks.Fail(checkStreams, "cannot republish to the new stream", err)
+			return false
+		}
+		h.log.Warn().Str("stream", streams.Name(h.name)).Str("was_created", string(seen)).Str("now_created", created).
+			Int("republished", n).Dur("horizon", h.horizon).
+			Msg("the stream was re-created (the broker lost it): queued the recent events again under their original ids")
+	}
+	if string(seen) != created {
+		if err := h.store.SetMeta(ctx, streamIdentity, []byte(created)); err != nil {
+			h.checks.Fail(checkStreams, "cannot write the store", err)
+			return false
+		}
+	}
+	h.checks.Pass(checkStreams)
+	return true
+}
