@@ -1,0 +1,149 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+)
+
+// Contract error codes, the "code" of an error reply.
+const (
+	CodeInvalidArgument = "invalid_argument"
+	CodeNotFound        = "not_found"
+	CodeConflict        = "conflict"
+	CodeTooLarge        = "too_large"
+	CodeInternal        = "internal"
+)
+
+// Sentinels, one per contract error class. Every *Error matches the sentinel
+// of its Code through errors.Is, so callers test the class without caring
+// about the message.
+var (
+	// ErrInvalidArgument (400): malformed JSON, unknown fields, missing or
+	// out-of-range values. Nothing was changed.
+	ErrInvalidArgument error = &Error{Status: 400, Code: CodeInvalidArgument, Message: "invalid argument"}
+	// ErrNotFound (404): an unknown order, payment, shipment, customer or
+	// SKU in a query.
+	ErrNotFound error = &Error{Status: 404, Code: CodeNotFound, Message: "not found"}
+	// ErrConflict (409): an order_id placed before with other content, or a
+	// cancel of a completed or cancelled order.
+	ErrConflict error = &Error{Status: 409, Code: CodeConflict, Message: "conflict"}
+	// ErrTooLarge (413): a request body over 64 KiB.
+	ErrTooLarge error = &Error{Status: 413, Code: CodeTooLarge, Message: "request body too large"}
+	// ErrInternal (500): anything else; the details are in the service's log.
+	ErrInternal error = &Error{Status: 500, Code: CodeInternal, Message: "internal error"}
+)
+
+// Errors of the request itself rather than of the service's answer.
+var (
+	// ErrNoResponders: no service is subscribed to the subject, so the
+	// request was not handled. The service is down, or not started yet.
+	ErrNoResponders = errors.New("no service answers (is it running?)")
+	// ErrTimeout: no reply came before the deadline. A command may or may
+	// not have been committed.
+	ErrTimeout = errors.New("no reply in time")
+)
+
+// Error is an error reply of the contract: an HTTP-like status, a code and a
+// message that names the offending field.
+type Error struct {
+	Status  int    // 400, 404, 409, 413 or 500
+	Code    string // invalid_argument, not_found, conflict, too_large or internal
+	Message string // e.g. "items[2].quantity must be between 1 and 10000"
+}
+
+// Error returns the service's message, which names the offending field.
+func (e *Error) Error() string { return e.Message }
+
+// Is reports whether target is an *Error with the same Code; this is what
+// makes errors.Is(err, ErrNotFound) true for every not_found reply.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code
+}
+
+// Code returns the contract code of the *Error in err's chain ("not_found",
+// …), or "" if err is not an error reply.
+func Code(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+// ReplyError returns the contract error that a reply carries, as an *Error,
+// or nil if msg is a success reply. It is what Call does with every reply;
+// use it on replies to requests sent by other means (a reply subject of your
+// own, say), where it also reports the server's no-responders status as
+// ErrNoResponders.
+func ReplyError(msg *nats.Msg) error {
+	status := msg.Header.Get(micro.ErrorCodeHeader)
+	if status == "" {
+		if len(msg.Data) == 0 && msg.Header.Get("Status") == "503" {
+			return ErrNoResponders
+		}
+		return nil
+	}
+	e := &Error{Message: msg.Header.Get(micro.ErrorHeader)}
+	e.Status, _ = strconv.Atoi(status)
+	var body struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(msg.Data, &body) == nil && body.Error.Code != "" {
+		e.Code, e.Message = body.Error.Code, body.Error.Message
+	} else {
+		e.Code = codeOf(e.Status)
+	}
+	return e
+}
+
+// codeOf maps a status back to its code, for error replies without a body.
+func codeOf(status int) string {
+	for _, s := range []error{ErrInvalidArgument, ErrNotFound, ErrConflict, ErrTooLarge} {
+		if s := s.(*Error); s.Status == status {
+			return s.Code
+		}
+	}
+	return CodeInternal
+}
+
+// requestError is a request that got no reply: Is matches both its kind
+// (ErrNoResponders, ErrTimeout) and the NATS or context error behind it.
+type requestError struct {
+	subject string
+	kind    error // ErrNoResponders, ErrTimeout, or nil
+	cause   error
+}
+
+func (e *requestError) Error() string {
+	if e.kind != nil {
+		return e.subject + ": " + e.kind.Error()
+	}
+	return e.subject + ": " + e.cause.Error()
+}
+
+func (e *requestError) Unwrap() []error {
+	if e.kind != nil {
+		return []error{e.kind, e.cause}
+	}
+	return []error{e.cause}
+}
+
+func newRequestError(subject string, err error) error {
+	e := &requestError{subject: subject, cause: err}
+	switch {
+	case errors.Is(err, nats.ErrNoResponders):
+		e.kind = ErrNoResponders
+	case errors.Is(err, nats.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		e.kind = ErrTimeout
+	}
+	return e
+}
