@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/choreo-dev/choreo/client"
 	"github.com/choreo-dev/choreo/payment/paymentevents"
 	"github.com/choreo-dev/choreo/sagatest"
 	"github.com/choreo-dev/choreo/shared/envelope"
@@ -88,10 +89,10 @@ func TestDLQRedrive(t *testing.T) {
 	t.Parallel()
 	s := sagatest.Start(t, sagatest.Options{})
 	c := sagatest.NewClient(s.NC)
-	if _, err := c.Deposit("ada", 5000); err != nil {
+	if _, err := c.Deposit(t.Context(), "ada", 5000); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Restock("widget", 10); err != nil {
+	if _, err := c.Restock(t.Context(), "widget", 10); err != nil {
 		t.Fatal(err)
 	}
 
@@ -99,8 +100,8 @@ func TestDLQRedrive(t *testing.T) {
 	// Inventory reserves and shipping schedules on it; order gives up on it
 	// and on what follows it, at once: an unknown order is permanent.
 	const x = "x-1"
-	req := sagatest.PlaceRequest{OrderID: x, CustomerID: "ada", ShippingAddress: sagatest.Addr("GB"),
-		Items: []sagatest.Item{{SKU: "widget", Quantity: 2, UnitPriceCents: 500}}}
+	req := client.PlaceRequest{OrderID: x, CustomerID: "ada", ShippingAddress: sagatest.Addr("GB"),
+		Items: []client.Item{{SKU: "widget", Quantity: 2, UnitPriceCents: 500}}}
 	data, err := json.Marshal(paymentevents.PaymentCompleted{OrderID: x, PaymentID: "pay-early", CustomerID: "ada",
 		AmountCents: 1000, Items: req.Items, ShippingAddress: req.ShippingAddress})
 	if err != nil {
@@ -133,7 +134,7 @@ func TestDLQRedrive(t *testing.T) {
 	// The cause goes away: the order is placed. Payment charges it and
 	// order hears that; inventory has decided already, so the order waits
 	// for the StockReserved it gave up on.
-	if _, err := c.Place(req); err != nil {
+	if _, err := c.Place(t.Context(), req); err != nil {
 		t.Fatal(err)
 	}
 	waitStatus(t, s, x, "paid")
@@ -162,15 +163,15 @@ func TestDLQRedrive(t *testing.T) {
 	// Exactly once: one reservation, one charge, one shipment, each order
 	// event once.
 	stockIs(t, s, "widget", 8, 2)
-	v, err := c.Order(x)
+	v, err := c.Get(t.Context(), x)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.Steps != (sagatest.Steps{Payment: "completed", Inventory: "reserved", Shipping: "scheduled"}) {
+	if v.Steps != (client.Steps{Payment: "completed", Inventory: "reserved", Shipping: "scheduled"}) {
 		t.Errorf("steps = %+v", v.Steps)
 	}
 	var types []string
-	events, err := c.History(x)
+	events, err := c.History(t.Context(), x)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,10 +181,10 @@ func TestDLQRedrive(t *testing.T) {
 	if got := strings.Join(types, " "); got != "OrderPlaced OrderPaid OrderReserved OrderCompleted" {
 		t.Errorf("history = %s", got)
 	}
-	if _, err := c.CheckInvariants(); err != nil {
+	if _, err := c.CheckInvariants(t.Context()); err != nil {
 		t.Error(err)
 	}
-	if b, _ := c.Balance("ada"); b.BalanceCents != 4000 {
+	if b, _ := c.Balance(t.Context(), "ada"); b.BalanceCents != 4000 {
 		t.Errorf("balance = %d, want 4000", b.BalanceCents)
 	}
 }
@@ -191,8 +192,8 @@ func TestDLQRedrive(t *testing.T) {
 func stockIs(t *testing.T, s *sagatest.Stack, sku string, available, reserved int64) {
 	t.Helper()
 	natstest.Eventually(t, wait, func() error {
-		var v stockView
-		if err := s.Request("inventory.get", map[string]string{"sku": sku}, &v); err != nil {
+		v, err := client.New(s.NC).Stock(t.Context(), sku)
+		if err != nil {
 			return err
 		}
 		if v.Available != available || v.Reserved != reserved {

@@ -24,7 +24,7 @@ import (
 	"time"
 
 	"github.com/choreo-dev/choreo/bench"
-	"github.com/choreo-dev/choreo/shared/endpoint"
+	"github.com/choreo-dev/choreo/client"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -227,7 +227,7 @@ func (c *cli) close() {
 
 // call sends req to subject and waits at most -timeout for the reply. A
 // success reply's body is returned and, if resp is not nil, decoded into it;
-// an error reply is returned as an *endpoint.Error.
+// an error reply is returned as an *client.Error.
 func (c *cli) call(ctx context.Context, subject string, req, resp any) ([]byte, error) {
 	body, err := json.Marshal(req)
 	if err != nil {
@@ -246,7 +246,7 @@ func (c *cli) call(ctx context.Context, subject string, req, resp any) ([]byte, 
 	case err != nil:
 		return nil, fmt.Errorf("%s: %w", subject, err)
 	}
-	if err := endpoint.ReplyError(msg); err != nil {
+	if err := client.ReplyError(msg); err != nil {
 		return nil, err
 	}
 	if resp != nil {
@@ -288,7 +288,7 @@ func usagef(format string, args ...any) error {
 // report prints err, if any, and returns the exit status.
 func report(w io.Writer, err error) int {
 	var ue usageError
-	var re *endpoint.Error
+	var re *client.Error
 	switch {
 	case err == nil:
 		return 0

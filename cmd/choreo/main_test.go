@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/choreo-dev/choreo/client"
 	"github.com/choreo-dev/choreo/sagatest"
 	"github.com/choreo-dev/choreo/shared/natstest"
 )
@@ -85,8 +86,8 @@ func getOrder(t *testing.T, s *sagatest.Stack, id string) orderView {
 func waitStatus(t *testing.T, s *sagatest.Stack, id, status string) {
 	t.Helper()
 	natstest.Eventually(t, wait, func() error {
-		var v orderView
-		if err := s.Request("order.get", map[string]string{"order_id": id}, &v); err != nil {
+		v, err := client.New(s.NC).Get(t.Context(), id)
+		if err != nil {
 			return err
 		}
 		if v.Status != status {
