@@ -61,7 +61,9 @@ func TestRequests(t *testing.T) {
 		{"order.get", `{"order_id":"o1"}`, order, func() (any, error) { return c.Get(ctx, "o1") }},
 		{"order.list", `{}`, `{"orders":[` + order + `]}`, func() (any, error) { return c.List(ctx, client.ListRequest{}) }},
 		{"order.list", `{"customer_id":"ada","status":"paid","limit":7}`, `{"orders":[]}`,
-			func() (any, error) { return c.List(ctx, client.ListRequest{CustomerID: "ada", Status: "paid", Limit: 7}) }},
+			func() (any, error) {
+				return c.List(ctx, client.ListRequest{CustomerID: "ada", Status: "paid", Limit: 7})
+			}},
 		{"order.history", `{"order_id":"o1"}`, `{"events":[{"id":"e1","type":"OrderPlaced","schema_version":1,"aggregate_type":"order","aggregate_id":"o1","version":1,` +
 			`"occurred_at":"2025-01-02T03:04:05Z","correlation_id":"o1","causation_id":"c1","data":{"order_id":"o1"}}]}`,
 			func() (any, error) { return c.History(ctx, "o1") }},
