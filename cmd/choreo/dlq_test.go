@@ -31,18 +31,13 @@ type letter struct {
 	Data            json.RawMessage `json:"data"`
 }
 
-// letters lists the dead letters through "dlq ls -json".
+// letters lists the dead letters through "dlq ls -o json": a JSON array.
 func letters(t *testing.T, s *sagatest.Stack, args ...string) []letter {
 	t.Helper()
-	out := ok(t, s, append([]string{"-json", "dlq", "ls"}, args...)...)
+	out := ok(t, s, append([]string{"dlq", "ls", "-o", "json"}, args...)...)
 	var ls []letter
-	dec := json.NewDecoder(strings.NewReader(out))
-	for dec.More() {
-		var l letter
-		if err := dec.Decode(&l); err != nil {
-			t.Fatalf("dlq ls -json: %v\n%s", err, out)
-		}
-		ls = append(ls, l)
+	if err := json.Unmarshal([]byte(out), &ls); err != nil || ls == nil {
+		t.Fatalf("dlq ls -o json: %v\n%s", err, out)
 	}
 	return ls
 }
@@ -71,11 +66,13 @@ func waitLetters(t *testing.T, s *sagatest.Stack, service string, subjects ...st
 }
 
 // publish publishes body on subject with a Nats-Msg-Id, as a service's relay
-// would.
+// would, or without one if id is empty.
 func publish(t *testing.T, s *sagatest.Stack, subject, id string, body []byte) {
 	t.Helper()
 	m := nats.NewMsg(subject)
-	m.Header.Set(jetstream.MsgIDHeader, id)
+	if id != "" {
+		m.Header.Set(jetstream.MsgIDHeader, id)
+	}
 	m.Data = body
 	if _, err := s.JS.PublishMsg(t.Context(), m); err != nil {
 		t.Fatal(err)
@@ -142,7 +139,7 @@ func TestDLQRedrive(t *testing.T) {
 	// Redrive one letter by its sequence.
 	out := ok(t, s, "dlq", "redrive", fmt.Sprint(dead[reserved].Seq))
 	contains(t, "dlq redrive SEQ", out, fmt.Sprintf("redriven %d: %s -> INVENTORY_EVENTS/", dead[reserved].Seq, reserved),
-		fmt.Sprintf("redrive.%d.%s", dead[reserved].Seq, dead[reserved].MsgID))
+		fmt.Sprintf("(Nats-Msg-Id redrive.%d.%s)\n", dead[reserved].Seq, dead[reserved].MsgID))
 	waitStatus(t, s, x, "reserved")
 	r := choreo(t, s, "dlq", "show", fmt.Sprint(dead[reserved].Seq))
 	if r.code != 1 || !strings.Contains(r.err, "dead letter not found") {
@@ -254,4 +251,62 @@ func TestDLQRedriveAgainAndPurge(t *testing.T) {
 	}
 	contains(t, "dlq purge -all", ok(t, s, "dlq", "purge", "-all", "-yes"), fmt.Sprintf("%d dead letter(s) purged", len(order)-1))
 	contains(t, "dlq ls", ok(t, s, "dlq", "ls"), "no dead letters")
+}
+
+// TestDLQLetterWithoutMsgID dead-letters a message published without a
+// Nats-Msg-Id: the letter shows no empty Choreo-Dlq-Msg-Id, and its redrive
+// id reads redrive.<seq>.
+func TestDLQLetterWithoutMsgID(t *testing.T) {
+	t.Parallel()
+	s := sagatest.Start(t, sagatest.Options{})
+	subject := "payment.events.PaymentCompleted.n"
+	publish(t, s, subject, "", []byte("not json"))
+	l := waitLetters(t, s, "inventory", subject)[subject]
+	waitLetters(t, s, "order", subject)
+	if l.MsgID != "" || l.Headers.Get("Choreo-Dlq-Msg-Id") != "" {
+		t.Errorf("letter without an original id: %+v", l)
+	}
+	out := ok(t, s, "dlq", "show", fmt.Sprint(l.Seq))
+	contains(t, "dlq show", out, "Choreo-Dlq-Subject: "+subject, "not json")
+	if strings.Contains(out, "Choreo-Dlq-Msg-Id") {
+		t.Errorf("dlq show prints an empty Choreo-Dlq-Msg-Id:\n%s", out)
+	}
+	out = ok(t, s, "dlq", "redrive", fmt.Sprint(l.Seq))
+	contains(t, "dlq redrive", out, fmt.Sprintf("(Nats-Msg-Id redrive.%d)\n", l.Seq))
+	if strings.Contains(out, fmt.Sprintf("redrive.%d.", l.Seq)) {
+		t.Errorf("redrive id with a trailing dot:\n%s", out)
+	}
+
+	// -o json: an array of what was redriven, and the purge count. (Every
+	// redrive comes back: the body is still not JSON.)
+	natstest.Eventually(t, wait, s.Quiet)
+	order := letters(t, s, "-service", "order")
+	var redriven []struct {
+		Seq     uint64 `json:"seq"`
+		Subject string `json:"subject"`
+		MsgID   string `json:"msg_id"`
+		Stream  string `json:"stream"`
+	}
+	if err := json.Unmarshal([]byte(ok(t, s, "dlq", "redrive", "-all", "-service", "order", "-o", "json")), &redriven); err != nil ||
+		len(redriven) != len(order) {
+		t.Fatalf("dlq redrive -o json = %+v (%v), letters %+v", redriven, err, order)
+	}
+	for i, r := range redriven {
+		want := fmt.Sprintf("redrive.%d", r.Seq) // the first letter's original had no id; later ones have a redrive's
+		if order[i].MsgID != "" {
+			want += "." + order[i].MsgID
+		}
+		if r.Seq != order[i].Seq || r.MsgID != want || r.Subject != subject || r.Stream != "PAYMENT_EVENTS" {
+			t.Errorf("redriven %+v, letter %+v", r, order[i])
+		}
+	}
+	natstest.Eventually(t, wait, s.Quiet)
+	n := len(letters(t, s))
+	var purged struct{ Purged int }
+	if err := json.Unmarshal([]byte(ok(t, s, "-o", "json", "dlq", "purge", "-all", "-yes")), &purged); err != nil || purged.Purged != n {
+		t.Errorf("dlq purge -o json = %+v, %v; want %d purged", purged, err, n)
+	}
+	if out := ok(t, s, "dlq", "ls", "-o", "json"); out != "[]\n" {
+		t.Errorf("dlq ls -o json of none = %q", out)
+	}
 }
