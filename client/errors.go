@@ -6,36 +6,38 @@ import (
 	"errors"
 	"strconv"
 
+	"github.com/choreo-dev/choreo/shared/endpoint"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 )
 
 // Contract error codes, the "code" of an error reply.
 const (
-	CodeInvalidArgument = "invalid_argument"
-	CodeNotFound        = "not_found"
-	CodeConflict        = "conflict"
-	CodeTooLarge        = "too_large"
-	CodeInternal        = "internal"
+	CodeInvalidArgument = endpoint.CodeInvalidArgument
+	CodeNotFound        = endpoint.CodeNotFound
+	CodeConflict        = endpoint.CodeConflict
+	CodeTooLarge        = endpoint.CodeTooLarge
+	CodeInternal        = endpoint.CodeInternal
 )
 
-// Sentinels, one per contract error class. Every *Error matches the sentinel
-// of its Code through errors.Is, so callers test the class without caring
-// about the message.
+// Sentinels, one per contract error class: every *Error matches the one of
+// its Code through errors.Is, so callers test the class without caring about
+// the message. They are the services' own (shared/endpoint), so one
+// definition serves both ends.
 var (
 	// ErrInvalidArgument (400): malformed JSON, unknown fields, missing or
 	// out-of-range values. Nothing was changed.
-	ErrInvalidArgument error = &Error{Status: 400, Code: CodeInvalidArgument, Message: "invalid argument"}
+	ErrInvalidArgument = endpoint.ErrInvalidArgument
 	// ErrNotFound (404): an unknown order, payment, shipment, customer or
 	// SKU in a query.
-	ErrNotFound error = &Error{Status: 404, Code: CodeNotFound, Message: "not found"}
+	ErrNotFound = endpoint.ErrNotFound
 	// ErrConflict (409): an order_id placed before with other content, or a
 	// cancel of a completed or cancelled order.
-	ErrConflict error = &Error{Status: 409, Code: CodeConflict, Message: "conflict"}
+	ErrConflict = endpoint.ErrConflict
 	// ErrTooLarge (413): a request body over 64 KiB.
-	ErrTooLarge error = &Error{Status: 413, Code: CodeTooLarge, Message: "request body too large"}
+	ErrTooLarge = endpoint.ErrTooLarge
 	// ErrInternal (500): anything else; the details are in the service's log.
-	ErrInternal error = &Error{Status: 500, Code: CodeInternal, Message: "internal error"}
+	ErrInternal = endpoint.ErrInternal
 )
 
 // Errors of the request itself rather than of the service's answer.
@@ -48,23 +50,12 @@ var (
 	ErrTimeout = errors.New("no reply in time")
 )
 
-// Error is an error reply of the contract: an HTTP-like status, a code and a
-// message that names the offending field.
-type Error struct {
-	Status  int    // 400, 404, 409, 413 or 500
-	Code    string // invalid_argument, not_found, conflict, too_large or internal
-	Message string // e.g. "items[2].quantity must be between 1 and 10000"
-}
-
-// Error returns the service's message, which names the offending field.
-func (e *Error) Error() string { return e.Message }
-
-// Is reports whether target is an *Error with the same Code; this is what
-// makes errors.Is(err, ErrNotFound) true for every not_found reply.
-func (e *Error) Is(target error) bool {
-	t, ok := target.(*Error)
-	return ok && t.Code == e.Code
-}
+// Error is an error reply of the contract: Status (400, 404, 409, 413 or
+// 500), Code (invalid_argument, not_found, conflict, too_large or internal)
+// and a Message that names the offending field. Error() is the message; Is
+// matches the sentinel of the same Code. It is the type the services'
+// handlers reply with, read back.
+type Error = endpoint.Error
 
 // Code returns the contract code of the *Error in err's chain ("not_found",
 // …), or "" if err is not an error reply.

@@ -17,25 +17,11 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-type letter struct {
-	Seq             uint64          `json:"seq"`
-	Subject         string          `json:"subject"`
-	Service         string          `json:"service"`
-	Stream          string          `json:"stream"`
-	StreamSeq       uint64          `json:"stream_seq"`
-	OriginalSubject string          `json:"original_subject"`
-	Deliveries      uint64          `json:"deliveries"`
-	Error           string          `json:"error"`
-	MsgID           string          `json:"msg_id"`
-	Headers         nats.Header     `json:"headers"`
-	Data            json.RawMessage `json:"data"`
-}
-
 // letters lists the dead letters through "dlq ls -o json": a JSON array.
-func letters(t *testing.T, s *sagatest.Stack, args ...string) []letter {
+func letters(t *testing.T, s *sagatest.Stack, args ...string) []letterJSON {
 	t.Helper()
 	out := ok(t, s, append([]string{"dlq", "ls", "-o", "json"}, args...)...)
-	var ls []letter
+	var ls []letterJSON
 	if err := json.Unmarshal([]byte(out), &ls); err != nil || ls == nil {
 		t.Fatalf("dlq ls -o json: %v\n%s", err, out)
 	}
@@ -44,11 +30,11 @@ func letters(t *testing.T, s *sagatest.Stack, args ...string) []letter {
 
 // waitLetters waits until service has dead letters on exactly the given
 // original subjects, and returns them by subject.
-func waitLetters(t *testing.T, s *sagatest.Stack, service string, subjects ...string) map[string]letter {
+func waitLetters(t *testing.T, s *sagatest.Stack, service string, subjects ...string) map[string]letterJSON {
 	t.Helper()
-	var got map[string]letter
+	var got map[string]letterJSON
 	natstest.Eventually(t, wait, func() error {
-		got = map[string]letter{}
+		got = map[string]letterJSON{}
 		for _, l := range letters(t, s, "-service", service) {
 			got[l.OriginalSubject] = l
 		}
