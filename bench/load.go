@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/choreo-dev/choreo/client"
 	"github.com/nats-io/nats.go"
 )
 
@@ -62,28 +63,6 @@ const MaxRestock = 1_000_000
 func (w *Workload) customer(i int) string { return fmt.Sprintf("bench-cust-%04d", i) }
 func (w *Workload) sku(i int) string      { return fmt.Sprintf("bench-sku-%04d", i) }
 
-type placeItem struct {
-	SKU            string `json:"sku"`
-	Quantity       int64  `json:"quantity"`
-	UnitPriceCents int64  `json:"unit_price_cents"`
-}
-
-type placeAddress struct {
-	Name       string `json:"name"`
-	Line1      string `json:"line1"`
-	City       string `json:"city"`
-	PostalCode string `json:"postal_code"`
-	Country    string `json:"country"`
-}
-
-type placeRequest struct {
-	OrderID         string       `json:"order_id"`
-	CustomerID      string       `json:"customer_id"`
-	Items           []placeItem  `json:"items"`
-	Currency        string       `json:"currency"`
-	ShippingAddress placeAddress `json:"shipping_address"`
-}
-
 // Next makes the next order: its id, the order.place body and its kind.
 // Orders have 1–3 lines of distinct SKUs, 1–3 units each, 1–20 dollars a unit.
 func (w *Workload) Next(phase string) (string, []byte, Kind) {
@@ -96,11 +75,11 @@ func (w *Workload) Next(phase string) (string, []byte, Kind) {
 			kind = KindShippingFailed
 		}
 	}
-	req := placeRequest{
+	req := client.PlaceRequest{
 		OrderID:    fmt.Sprintf("%s-%s-%d", w.Prefix, phase, i),
 		CustomerID: w.customer(r.IntN(w.Customers)),
 		Currency:   "USD",
-		ShippingAddress: placeAddress{Name: "Ada Lovelace", Line1: "1 Analytical Way", City: "London",
+		ShippingAddress: client.Address{Name: "Ada Lovelace", Line1: "1 Analytical Way", City: "London",
 			PostalCode: "N1 9GU", Country: ServedCountries[r.IntN(len(ServedCountries))]},
 	}
 	switch kind {
@@ -111,7 +90,7 @@ func (w *Workload) Next(phase string) (string, []byte, Kind) {
 	}
 	lines := 1 + r.IntN(3)
 	for _, s := range r.Perm(w.SKUs)[:lines] {
-		req.Items = append(req.Items, placeItem{SKU: w.sku(s), Quantity: 1 + r.Int64N(3), UnitPriceCents: 100 * (1 + r.Int64N(20))})
+		req.Items = append(req.Items, client.Item{SKU: w.sku(s), Quantity: 1 + r.Int64N(3), UnitPriceCents: 100 * (1 + r.Int64N(20))})
 	}
 	body, _ := json.Marshal(req)
 	return req.OrderID, body, kind
@@ -121,33 +100,36 @@ func (w *Workload) Next(phase string) (string, []byte, Kind) {
 // (in restocks of at most MaxRestock), with a few requests in parallel. It
 // returns how many commands it sent.
 func (w *Workload) Setup(ctx context.Context, nc *nats.Conn, perSKU int64) (int, error) {
-	type cmd struct {
-		subject string
-		body    any
-	}
-	var cmds []cmd
+	cl := client.New(nc, client.WithTimeout(30*time.Second))
+	var cmds []func() error
 	for i := range w.Customers {
-		cmds = append(cmds, cmd{"payment.deposit", map[string]any{"customer_id": w.customer(i), "amount_cents": Deposit}})
+		cmds = append(cmds, func() error {
+			_, err := cl.Deposit(ctx, w.customer(i), Deposit)
+			return err
+		})
 	}
 	for i := range w.SKUs {
 		for left := max(perSKU, 1); left > 0; left -= MaxRestock {
-			cmds = append(cmds, cmd{"inventory.restock", map[string]any{"sku": w.sku(i), "quantity": min(left, MaxRestock)}})
+			cmds = append(cmds, func() error {
+				_, err := cl.Restock(ctx, w.sku(i), min(left, MaxRestock))
+				return err
+			})
 		}
 	}
-	work := make(chan cmd)
+	work := make(chan func() error)
 	errs := make(chan error, len(cmds))
 	var wg sync.WaitGroup
 	for range 32 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for c := range work {
-				errs <- Request(ctx, nc, c.subject, c.body, nil)
+			for cmd := range work {
+				errs <- cmd()
 			}
 		}()
 	}
-	for _, c := range cmds {
-		work <- c
+	for _, cmd := range cmds {
+		work <- cmd
 	}
 	close(work)
 	wg.Wait()
@@ -162,46 +144,6 @@ func (w *Workload) Setup(ctx context.Context, nc *nats.Conn, perSKU int64) (int,
 		return len(cmds), fmt.Errorf("setup: %d of %d commands failed, first: %w", len(all), len(cmds), all[0])
 	}
 	return len(cmds), nil
-}
-
-// ServiceError is an error reply of the contract.
-type ServiceError struct {
-	Code    string // the NATS micro code: 400, 404, 409, 413, 500
-	Message string
-}
-
-func (e *ServiceError) Error() string { return e.Code + " " + e.Message }
-
-// Request sends a JSON request and decodes the reply into out (if not nil);
-// an error reply comes back as a *ServiceError.
-func Request(ctx context.Context, nc *nats.Conn, subject string, in, out any) error {
-	body, err := json.Marshal(in)
-	if err != nil {
-		return err
-	}
-	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	msg, err := nc.RequestWithContext(rctx, subject, body)
-	if err != nil {
-		return fmt.Errorf("%s: %w", subject, err)
-	}
-	if err := replyError(msg); err != nil {
-		return fmt.Errorf("%s: %w", subject, err)
-	}
-	if out != nil {
-		return json.Unmarshal(msg.Data, out)
-	}
-	return nil
-}
-
-func replyError(msg *nats.Msg) error {
-	if code := msg.Header.Get("Nats-Service-Error-Code"); code != "" {
-		return &ServiceError{Code: code, Message: msg.Header.Get("Nats-Service-Error")}
-	}
-	if msg.Header.Get("Status") == "503" {
-		return nats.ErrNoResponders
-	}
-	return nil
 }
 
 // outcome is a saga's terminal event as the tracker saw it.
@@ -408,7 +350,7 @@ func (l *Loader) One(ctx context.Context, phase string) (string, error) {
 	ch := make(chan outcome, 1)
 	l.Tracker.wait(id, func(o outcome) { ch <- o })
 	defer l.Tracker.forget(id)
-	if err := Request(ctx, l.NC, "order.place", json.RawMessage(body), nil); err != nil {
+	if err := client.New(l.NC, client.WithTimeout(30*time.Second)).Call(ctx, "order.place", json.RawMessage(body), nil); err != nil {
 		return "", err
 	}
 	select {
@@ -444,6 +386,7 @@ func (l *Loader) ClosedLoop(ctx context.Context, name string, workers int, d tim
 		return fmt.Sprintf("sagas %d  %.0f/s  in flight %d  errors %d",
 			n, float64(n)/max(elapsed.Seconds(), 1e-3), c.placed.Load()-n-c.failed.Load()-c.lost.Load(), c.failed.Load()+c.lost.Load())
 	})
+	cl := client.New(l.NC)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
@@ -456,13 +399,10 @@ func (l *Loader) ClosedLoop(ctx context.Context, name string, workers int, d tim
 				l.Tracker.wait(id, func(o outcome) { ch <- o })
 				c.placed.Add(1)
 				rctx, cancel := context.WithTimeout(ctx, l.TerminalWait)
-				msg, err := l.NC.RequestWithContext(rctx, "order.place", body)
+				err := cl.Call(rctx, "order.place", json.RawMessage(body), nil)
 				cancel()
-				if err == nil {
-					err = replyError(msg)
-				}
-				var se *ServiceError
-				if err != nil && (errors.As(err, &se) || errors.Is(err, nats.ErrNoResponders)) {
+				var refused *client.Error
+				if err != nil && (errors.As(err, &refused) || errors.Is(err, client.ErrNoResponders)) {
 					// Refused: no saga. (A timeout may still have placed one.)
 					if l.Tracker.forget(id) {
 						c.failed.Add(1)
@@ -504,7 +444,7 @@ func (l *Loader) OpenLoop(ctx context.Context, name string, rate float64, d time
 	interval := time.Duration(float64(time.Second) / rate)
 	inbox := nats.NewInbox()
 	sub, err := l.NC.Subscribe(inbox+".*", func(msg *nats.Msg) {
-		if replyError(msg) == nil {
+		if client.ReplyError(msg) == nil {
 			return
 		}
 		if id := msg.Subject[strings.LastIndexByte(msg.Subject, '.')+1:]; l.Tracker.forget(id) {

@@ -3,6 +3,7 @@ package bench
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -38,6 +39,8 @@ type Options struct {
 	// Profile, if set, is a directory: CPU profiles of each service over the
 	// closed loop go to Profile/<sync>/<service>.pprof.
 	Profile string
+	// JSON prints each run's results as one line of JSON instead of Markdown.
+	JSON bool
 }
 
 // Rate is an open-loop offered rate: sagas/s, or a percentage of the
@@ -117,7 +120,13 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err := res.Write(opts.Out); err != nil {
 			return fmt.Errorf("write results: %w", err)
 		}
-		fmt.Fprintln(stdout, res.Markdown())
+		if opts.JSON {
+			if err := json.NewEncoder(stdout).Encode(res); err != nil {
+				return err
+			}
+		} else {
+			fmt.Fprintln(stdout, res.Markdown())
+		}
 		sfx := Suffix(mode)
 		prog.Logf("wrote %s", strings.Join([]string{
 			filepath.Join(opts.Out, "results"+sfx+".json"), filepath.Join(opts.Out, "results"+sfx+".md"),
@@ -150,6 +159,9 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs.IntVar(&o.SKUs, "skus", 200, "stocked SKUs")
 	fs.BoolVar(&o.Keep, "keep", false, "keep each run's directory (data and logs)")
 	fs.StringVar(&o.Profile, "profile", "", "directory for CPU profiles of each service over the closed loop (<dir>/<sync>/<service>.pprof; off if empty)")
+	output := fs.String("o", "text", "output `format`: text (Markdown) or json")
+	fs.StringVar(output, "output", "text", "same as -o")
+	fs.BoolVar(&o.JSON, "json", false, "same as -o json")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -157,6 +169,13 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 		return o, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	var problems []string
+	switch *output {
+	case "text":
+	case "json":
+		o.JSON = true
+	default:
+		problems = append(problems, fmt.Sprintf("-o must be text or json, not %q", *output))
+	}
 	switch *syncFlag {
 	case SyncAlways, SyncDefault:
 		o.Syncs = []string{*syncFlag}

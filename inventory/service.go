@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/choreo-dev/choreo/client"
 	"github.com/choreo-dev/choreo/inventory/domain"
 	"github.com/choreo-dev/choreo/inventory/inventoryevents"
 	"github.com/choreo-dev/choreo/order/orderevents"
@@ -35,12 +36,9 @@ func Registry() *envelope.Registry {
 	return r
 }
 
-// StockView is inventory.restock's and inventory.get's reply.
-type StockView struct {
-	SKU       string `json:"sku"`
-	Available int64  `json:"available"`
-	Reserved  int64  `json:"reserved"`
-}
+// StockView is inventory.restock's and inventory.get's reply, the
+// contract's type, defined once in package client.
+type StockView = client.StockView
 
 const bucketStock = "stock"
 

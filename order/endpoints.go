@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/choreo-dev/choreo/client"
 	"github.com/choreo-dev/choreo/order/domain"
 	"github.com/choreo-dev/choreo/order/orderevents"
 	"github.com/choreo-dev/choreo/shared/endpoint"
@@ -18,7 +19,7 @@ func endpoints(st *eventstore.Store, s Settings) []endpoint.Endpoint {
 	return []endpoint.Endpoint{
 		endpoint.New("order.place", h.place),
 		endpoint.New("order.cancel", h.cancel),
-		endpoint.New("order.get", service.ViewQuery[service.ByOrderID, View](st, bucketOrders, "order")),
+		endpoint.New("order.get", service.ViewQuery[service.ByOrderID, client.OrderView](st, bucketOrders, "order")),
 		endpoint.New("order.list", h.list),
 		endpoint.New("order.history", h.history),
 	}
@@ -37,7 +38,7 @@ func (h handlers) place(ctx context.Context, r *placeRequest) (any, error) {
 		orderID = envelope.NewID()
 	}
 	cmd := r.command(orderID)
-	var view View
+	var view client.OrderView
 	err := h.store.Update(ctx, func(tx *eventstore.Tx) error {
 		commandID := envelope.NewID()
 		meta := eventstore.Meta{CorrelationID: orderID, CausationID: commandID}
@@ -61,7 +62,7 @@ func (h handlers) place(ctx context.Context, r *placeRequest) (any, error) {
 }
 
 func (h handlers) cancel(ctx context.Context, r *cancelRequest) (any, error) {
-	var view View
+	var view client.OrderView
 	err := h.store.Update(ctx, func(tx *eventstore.Tx) error {
 		meta := eventstore.Meta{CorrelationID: r.OrderID, CausationID: envelope.NewID()}
 		_, err := eventstore.Update(tx, orderAgg, r.OrderID, meta, func(o domain.Order) ([]envelope.Event, error) {
@@ -89,12 +90,12 @@ func (h handlers) list(_ context.Context, r *listRequest) (any, error) {
 	if r.Limit != nil {
 		limit = int(*r.Limit)
 	}
-	var out []View
+	var out []client.OrderView
 	err := h.store.View(func(tx *eventstore.Tx) (err error) {
 		out, err = listViews(tx, r.CustomerID, r.Status, limit)
 		return err
 	})
-	return map[string]any{"orders": out}, err
+	return client.OrderList{Orders: out}, err
 }
 
 // history answers the order aggregate's stored events, oldest first. It reads
@@ -110,5 +111,5 @@ func (h handlers) history(_ context.Context, r *service.ByOrderID) (any, error) 
 	if err == nil && len(events) == 0 {
 		return nil, endpoint.NotFound("order_id %s: order not found", r.OrderID)
 	}
-	return map[string]any{"events": events}, err
+	return client.History{Events: events}, err
 }

@@ -5,32 +5,16 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/choreo-dev/choreo/client"
 	"github.com/choreo-dev/choreo/order/domain"
 	"github.com/choreo-dev/choreo/order/orderevents"
 	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shared/eventstore"
 )
 
-// View is the order view of the contract: what order.get, order.list and
-// order.place answer.
-type View struct {
-	OrderID         string              `json:"order_id"`
-	CustomerID      string              `json:"customer_id"`
-	Items           []orderevents.Item  `json:"items"`
-	TotalCents      int64               `json:"total_cents"`
-	Currency        string              `json:"currency"`
-	ShippingAddress orderevents.Address `json:"shipping_address"`
-	Status          string              `json:"status"`
-	CancelReason    string              `json:"cancel_reason"`
-	Steps           domain.Steps        `json:"steps"`
-	Version         uint64              `json:"version"`
-	CreatedAt       time.Time           `json:"created_at"`
-	UpdatedAt       time.Time           `json:"updated_at"`
-}
-
 // The views' buckets.
 const (
-	bucketOrders     = "orders"             // order id -> View JSON
+	bucketOrders     = "orders"             // order id -> client.OrderView JSON
 	bucketByTime     = "orders_by_time"     // placed at (8) order id -> nil: newest first by reverse scan
 	bucketByCustomer = "orders_by_customer" // customer id 0x00 placed at (8) order id -> nil
 	bucketDeadlines  = "deadlines"          // deadline (8) order id -> nil, for open orders only
@@ -53,10 +37,10 @@ func (views) Apply(tx *eventstore.Tx, e envelope.Envelope, ev envelope.Event) er
 	if err != nil {
 		return err
 	}
-	v := View{
+	v := client.OrderView{
 		OrderID: o.OrderID, CustomerID: o.CustomerID, Items: o.Items, TotalCents: o.TotalCents,
 		Currency: o.Currency, ShippingAddress: o.ShippingAddress, Status: o.Status,
-		CancelReason: o.CancelReason, Steps: o.Steps, Version: version,
+		CancelReason: o.CancelReason, Steps: client.Steps(o.Steps), Version: version,
 		CreatedAt: o.PlacedAt, UpdatedAt: e.OccurredAt,
 	}
 	body, err := json.Marshal(v)
@@ -108,15 +92,15 @@ func timeKey(t time.Time, id []byte) []byte {
 }
 
 // getView reads one order view; ok is false if there is none.
-func getView(tx *eventstore.Tx, orderID string) (v View, ok bool, err error) {
+func getView(tx *eventstore.Tx, orderID string) (v client.OrderView, ok bool, err error) {
 	ok, err = eventstore.GetView(tx, bucketOrders, orderID, &v)
 	return v, ok, err
 }
 
 // listViews returns up to limit views, newest first, of one customer if
 // customerID is set, with the given status if status is set.
-func listViews(tx *eventstore.Tx, customerID, status string, limit int) ([]View, error) {
-	out := []View{}
+func listViews(tx *eventstore.Tx, customerID, status string, limit int) ([]client.OrderView, error) {
+	out := []client.OrderView{}
 	var idx []byte
 	var prefix []byte
 	if customerID != "" {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/choreo-dev/choreo/client"
 	"github.com/choreo-dev/choreo/order/orderevents"
 	"github.com/choreo-dev/choreo/payment/domain"
 	"github.com/choreo-dev/choreo/payment/paymentevents"
@@ -33,20 +34,11 @@ func Registry() *envelope.Registry {
 	return r
 }
 
-// BalanceView is payment.deposit's and payment.balance's reply.
-type BalanceView struct {
-	CustomerID   string `json:"customer_id"`
-	BalanceCents int64  `json:"balance_cents"`
-}
-
-// PaymentView is payment.get's reply.
-type PaymentView struct {
-	OrderID     string `json:"order_id"`
-	PaymentID   string `json:"payment_id"`
-	CustomerID  string `json:"customer_id"`
-	AmountCents int64  `json:"amount_cents"`
-	Status      string `json:"status"`
-}
+// The replies are the contract's types, defined once in package client.
+type (
+	BalanceView = client.BalanceView
+	PaymentView = client.PaymentView
+)
 
 const (
 	bucketBalances = "balances"

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/choreo-dev/choreo/client"
 	"github.com/choreo-dev/choreo/sagatest"
 	"github.com/choreo-dev/choreo/shared/natstest"
 	"github.com/choreo-dev/choreo/shared/streams"
@@ -213,19 +214,19 @@ func TestBadInput(t *testing.T) {
 	c := sagatest.NewClient(s.NC)
 
 	// Some state to protect: a wallet, a SKU and a completed order.
-	if _, err := c.Deposit("bad-alice", 10_000); err != nil {
+	if _, err := c.Deposit(t.Context(), "bad-alice", 10_000); err != nil {
 		t.Fatalf("deposit: %v", err)
 	}
-	if _, err := c.Restock("bad-widget", 10); err != nil {
+	if _, err := c.Restock(t.Context(), "bad-widget", 10); err != nil {
 		t.Fatalf("restock: %v", err)
 	}
-	v, err := c.Place(sagatest.PlaceRequest{CustomerID: "bad-alice",
-		Items: []sagatest.Item{{SKU: "bad-widget", Quantity: 2, UnitPriceCents: 1_000}}, ShippingAddress: sagatest.Addr("GB")})
+	v, err := c.Place(t.Context(), client.PlaceRequest{CustomerID: "bad-alice",
+		Items: []client.Item{{SKU: "bad-widget", Quantity: 2, UnitPriceCents: 1_000}}, ShippingAddress: sagatest.Addr("GB")})
 	if err != nil {
 		t.Fatalf("place: %v", err)
 	}
 	natstest.Eventually(t, 30*time.Second, func() error {
-		o, err := c.Order(v.OrderID)
+		o, err := c.Get(t.Context(), v.OrderID)
 		if err != nil {
 			return err
 		}
@@ -275,11 +276,11 @@ func TestBadInput(t *testing.T) {
 		{"inventory.schemas", `{"version":1}`},
 		{"shipping.schemas", `{}`},
 	} {
-		if err := s.Request(q.subject, []byte(q.body), nil); err != nil {
+		if err := c.Call(t.Context(), q.subject, []byte(q.body), nil); err != nil {
 			t.Errorf("%s after the bad input: %v", q.subject, err)
 		}
 	}
-	if b, err := c.Deposit("bad-alice", 1); err != nil || b.BalanceCents != 8_001 {
+	if b, err := c.Deposit(t.Context(), "bad-alice", 1); err != nil || b.BalanceCents != 8_001 {
 		t.Errorf("deposit after the bad input: %+v, %v", b, err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/choreo-dev/choreo/client"
 	"github.com/choreo-dev/choreo/sagatest"
 	"github.com/choreo-dev/choreo/shared/consumer"
 	"github.com/choreo-dev/choreo/shared/eventstore"
@@ -21,10 +22,10 @@ import (
 func BenchmarkSagas(b *testing.B) {
 	s := sagatest.Start(b, sagatest.Options{SagaTimeout: 5 * time.Minute})
 	c := sagatest.NewClient(s.NC)
-	if _, err := c.Deposit("bench", 1_000_000_000); err != nil {
+	if _, err := c.Deposit(b.Context(), "bench", 1_000_000_000); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := c.Restock("bench-sku", 1_000_000); err != nil {
+	if _, err := c.Restock(b.Context(), "bench-sku", 1_000_000); err != nil {
 		b.Fatal(err)
 	}
 	var completed atomic.Int64
@@ -42,7 +43,7 @@ func BenchmarkSagas(b *testing.B) {
 		go func() {
 			defer wg.Done()
 			for next.Add(1) <= int64(b.N) {
-				if _, err := c.Place(sagatest.PlaceRequest{CustomerID: "bench", Items: []sagatest.Item{{SKU: "bench-sku", Quantity: 1, UnitPriceCents: 1}},
+				if _, err := c.Place(b.Context(), client.PlaceRequest{CustomerID: "bench", Items: []client.Item{{SKU: "bench-sku", Quantity: 1, UnitPriceCents: 1}},
 					ShippingAddress: sagatest.Addr("US")}); err != nil {
 					b.Error(err)
 					return
@@ -68,10 +69,10 @@ func BenchmarkHotSKU(b *testing.B) {
 		b.StopTimer()
 		s := sagatest.Start(b, sagatest.Options{SagaTimeout: 5 * time.Minute})
 		c := sagatest.NewClient(s.NC)
-		if _, err := c.Deposit("hot", 1_000_000); err != nil {
+		if _, err := c.Deposit(b.Context(), "hot", 1_000_000); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := c.Restock("hot-sku", 500); err != nil {
+		if _, err := c.Restock(b.Context(), "hot-sku", 500); err != nil {
 			b.Fatal(err)
 		}
 		conflicts, retries := eventstore.Conflicts(), consumer.Retries()
@@ -81,7 +82,7 @@ func BenchmarkHotSKU(b *testing.B) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if _, err := c.Place(sagatest.PlaceRequest{CustomerID: "hot", Items: []sagatest.Item{{SKU: "hot-sku", Quantity: 1, UnitPriceCents: 1}},
+				if _, err := c.Place(b.Context(), client.PlaceRequest{CustomerID: "hot", Items: []client.Item{{SKU: "hot-sku", Quantity: 1, UnitPriceCents: 1}},
 					ShippingAddress: sagatest.Addr("US")}); err != nil {
 					b.Error(err)
 				}
@@ -89,11 +90,11 @@ func BenchmarkHotSKU(b *testing.B) {
 		}
 		wg.Wait()
 		natstest.Eventually(b, 5*time.Minute, func() error {
-			st, err := c.Stock("hot-sku")
+			st, err := c.Stock(b.Context(), "hot-sku")
 			if err != nil {
 				return err
 			}
-			if _, err := c.CheckInvariants(); err != nil {
+			if _, err := c.CheckInvariants(b.Context()); err != nil {
 				return err
 			}
 			if st.Available != 0 || st.Reserved != 500 {
@@ -115,10 +116,10 @@ func BenchmarkFileGrowth(b *testing.B) {
 	for b.Loop() {
 		s := sagatest.Start(b, sagatest.Options{SagaTimeout: 5 * time.Minute})
 		c := sagatest.NewClient(s.NC)
-		if _, err := c.Deposit("grow", 1_000_000_000); err != nil {
+		if _, err := c.Deposit(b.Context(), "grow", 1_000_000_000); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := c.Restock("grow-sku", 1_000_000); err != nil {
+		if _, err := c.Restock(b.Context(), "grow-sku", 1_000_000); err != nil {
 			b.Fatal(err)
 		}
 		size := func() int64 {
@@ -143,7 +144,7 @@ func BenchmarkFileGrowth(b *testing.B) {
 				go func() {
 					defer wg.Done()
 					for i := next.Add(1) - 1; i < perRound; i = next.Add(1) - 1 {
-						v, err := c.Place(sagatest.PlaceRequest{CustomerID: "grow", Items: []sagatest.Item{{SKU: "grow-sku", Quantity: 1, UnitPriceCents: 1}},
+						v, err := c.Place(b.Context(), client.PlaceRequest{CustomerID: "grow", Items: []client.Item{{SKU: "grow-sku", Quantity: 1, UnitPriceCents: 1}},
 							ShippingAddress: sagatest.Addr("US")})
 						if err != nil {
 							b.Error(err)

@@ -2,8 +2,10 @@ package sagatest_test
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
 
+	"github.com/choreo-dev/choreo/client"
 	"github.com/choreo-dev/choreo/sagatest"
 )
 
@@ -19,7 +21,7 @@ func TestCancel(t *testing.T) {
 		restock(t, c, "impulse", 100)
 		for range 5 {
 			v := place(t, c, order("hasty", "impulse", 1, 1_000, "CA"))
-			cv, err := c.Cancel(v.OrderID, "")
+			cv, err := c.Cancel(t.Context(), v.OrderID, "")
 			switch {
 			case err == nil:
 				if cv.Status != "cancelled" || cv.CancelReason != "customer_request" {
@@ -29,7 +31,7 @@ func TestCancel(t *testing.T) {
 				if final.CancelReason != "customer_request" {
 					t.Errorf("cancelled with reason %q", final.CancelReason)
 				}
-			case sagatest.IsCode(err, "conflict"):
+			case errors.Is(err, client.ErrConflict):
 				// The saga won the race: it must then have completed.
 				t.Logf("order %s completed before the cancel arrived", v.OrderID)
 				waitStatus(t, c, v.OrderID, "completed")
@@ -48,27 +50,27 @@ func TestCancel(t *testing.T) {
 		restock(t, c, "keeper", 10)
 		done := place(t, c, order("decisive", "keeper", 1, 1_000, "JP"))
 		waitStatus(t, c, done.OrderID, "completed")
-		_, err := c.Cancel(done.OrderID, "too late")
+		_, err := c.Cancel(t.Context(), done.OrderID, "too late")
 		wantCode(t, err, 409, "conflict")
 
-		_, err = c.Cancel("no-such-order", "")
+		_, err = c.Cancel(t.Context(), "no-such-order", "")
 		wantCode(t, err, 404, "not_found")
-		_, err = c.Cancel("bad id!", "")
+		_, err = c.Cancel(t.Context(), "bad id!", "")
 		wantCode(t, err, 400, "invalid_argument")
 
 		// An order the saga cancelled cannot be cancelled again.
 		declined := place(t, c, order("decisive", "keeper", 1, 1_000_000, "JP"))
 		waitStatus(t, c, declined.OrderID, "cancelled")
-		_, err = c.Cancel(declined.OrderID, "")
+		_, err = c.Cancel(t.Context(), declined.OrderID, "")
 		wantCode(t, err, 409, "conflict")
 
 		// A second cancel conflicts. (The first one may lose the race
 		// against the saga; then try again with a new order.)
-		var v sagatest.OrderView
+		var v client.OrderView
 		for attempt := 0; ; attempt++ {
 			v = place(t, c, order("decisive", "keeper", 1, 1_000, "JP"))
-			first, err := c.Cancel(v.OrderID, "")
-			if sagatest.IsCode(err, "conflict") && attempt < 5 {
+			first, err := c.Cancel(t.Context(), v.OrderID, "")
+			if errors.Is(err, client.ErrConflict) && attempt < 5 {
 				continue
 			}
 			if err != nil || first.Status != "cancelled" {
@@ -76,7 +78,7 @@ func TestCancel(t *testing.T) {
 			}
 			break
 		}
-		_, err = c.Cancel(v.OrderID, "")
+		_, err = c.Cancel(t.Context(), v.OrderID, "")
 		wantCode(t, err, 409, "conflict")
 
 		checkInvariants(t, c)
@@ -105,12 +107,12 @@ func TestCancelAfterPayment(t *testing.T) {
 	v := place(t, c, order("fickle", "whim", 2, 1_500, "NL"))
 	waitStatus(t, c, v.OrderID, "paid")
 	wantBalance(t, c, "fickle", 7_000)
-	cv, err := c.Cancel(v.OrderID, "changed my mind")
+	cv, err := c.Cancel(t.Context(), v.OrderID, "changed my mind")
 	if err != nil || cv.Status != "cancelled" || cv.CancelReason != "customer_request" {
 		t.Fatalf("cancel: %+v, %v", cv, err)
 	}
 	waitSteps(t, c, v.OrderID, "cancelled", "customer_request",
-		sagatest.Steps{Payment: "refunded", Inventory: "pending", Shipping: "pending"})
+		client.Steps{Payment: "refunded", Inventory: "pending", Shipping: "pending"})
 	wantBalance(t, c, "fickle", 10_000)
 	wantPayment(t, c, v.OrderID, "refunded")
 	wantCancelNote(t, c, v.OrderID, "changed my mind")
@@ -124,7 +126,7 @@ func TestCancelAfterPayment(t *testing.T) {
 	wantStock(t, c, "whim", 5, 0)
 	wantShipment(t, c, v.OrderID, "")
 	wantBalance(t, c, "fickle", 10_000)
-	final, err := c.Order(v.OrderID)
+	final, err := c.Get(t.Context(), v.OrderID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,11 +154,11 @@ func TestCancelAfterReservation(t *testing.T) {
 	v := place(t, c, order("wavering", "doubt", 2, 1_500, "AU"))
 	waitStatus(t, c, v.OrderID, "reserved")
 	wantStock(t, c, "doubt", 3, 2)
-	if _, err := c.Cancel(v.OrderID, ""); err != nil {
+	if _, err := c.Cancel(t.Context(), v.OrderID, ""); err != nil {
 		t.Fatalf("cancel: %v", err)
 	}
 	waitSteps(t, c, v.OrderID, "cancelled", "customer_request",
-		sagatest.Steps{Payment: "refunded", Inventory: "released", Shipping: "pending"})
+		client.Steps{Payment: "refunded", Inventory: "released", Shipping: "pending"})
 	wantBalance(t, c, "wavering", 10_000)
 	wantStock(t, c, "doubt", 5, 0)
 
@@ -165,14 +167,14 @@ func TestCancelAfterReservation(t *testing.T) {
 	checkInvariants(t, c)
 	wantStock(t, c, "doubt", 5, 0)
 	wantBalance(t, c, "wavering", 10_000)
-	sh, err := c.Shipment(v.OrderID)
+	sh, err := c.Shipment(t.Context(), v.OrderID)
 	switch {
-	case sagatest.IsCode(err, "not_found"):
+	case errors.Is(err, client.ErrNotFound):
 		t.Log("shipping heard the cancellation first and never scheduled")
 	case err == nil && sh.Status == "cancelled":
 		t.Log("shipping scheduled on StockReserved, then cancelled on OrderCancelled")
 		waitSteps(t, c, v.OrderID, "cancelled", "customer_request",
-			sagatest.Steps{Payment: "refunded", Inventory: "released", Shipping: "cancelled"})
+			client.Steps{Payment: "refunded", Inventory: "released", Shipping: "cancelled"})
 	default:
 		t.Errorf("shipment %+v (%v) after shipping came back", sh, err)
 	}

@@ -1,75 +1,48 @@
 package sagatest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
-	"github.com/choreo-dev/choreo/inventory"
-	"github.com/choreo-dev/choreo/order"
-	orderdomain "github.com/choreo-dev/choreo/order/domain"
-	"github.com/choreo-dev/choreo/order/orderevents"
-	"github.com/choreo-dev/choreo/payment"
-	"github.com/choreo-dev/choreo/shared/envelope"
-	"github.com/choreo-dev/choreo/shipping"
+	"github.com/choreo-dev/choreo/client"
 	"github.com/nats-io/nats.go"
 )
 
-// Item and Address are order.place's request shapes.
-type (
-	Item    = orderevents.Item
-	Address = orderevents.Address
-)
-
-// PlaceRequest is order.place's request.
-type PlaceRequest struct {
-	OrderID         string  `json:"order_id,omitempty"`
-	CustomerID      string  `json:"customer_id"`
-	Items           []Item  `json:"items"`
-	Currency        string  `json:"currency,omitempty"`
-	ShippingAddress Address `json:"shipping_address"`
-}
-
-// Views are the contract's replies.
-type (
-	OrderView    = order.View
-	BalanceView  = payment.BalanceView
-	PaymentView  = payment.PaymentView
-	StockView    = inventory.StockView
-	ShipmentView = shipping.ShipmentView
-	// Steps is the order view's steps.
-	Steps = orderdomain.Steps
-)
-
-// Client speaks the contract on one connection and keeps a Ledger of what
-// it deposited, restocked and placed, so invariants can be checked after.
+// Client is a contract client that keeps a Ledger of what it deposited,
+// restocked and placed, so that the invariants can be checked after. Every
+// other method is client.Client's.
 type Client struct {
-	NC     *nats.Conn
+	*client.Client
 	Ledger *Ledger
 }
 
-// NewClient returns a client with an empty ledger.
-func NewClient(nc *nats.Conn) *Client { return &Client{NC: nc, Ledger: NewLedger()} }
+// NewClient returns a client on nc with an empty ledger. Its requests wait
+// up to 10s for a reply: the suite runs under -race on small machines.
+func NewClient(nc *nats.Conn) *Client {
+	return &Client{Client: client.New(nc, client.WithTimeout(10*time.Second)), Ledger: NewLedger()}
+}
 
 // Ledger is what a test knows it did: the expected side of every invariant.
 type Ledger struct {
 	mu        sync.Mutex
 	Deposits  map[string]int64 // customer -> cents deposited
 	Restocked map[string]int64 // sku -> units restocked
-	Orders    map[string]PlaceRequest
+	Orders    map[string]client.PlaceRequest
 }
 
 // NewLedger returns an empty ledger.
 func NewLedger() *Ledger {
-	return &Ledger{Deposits: map[string]int64{}, Restocked: map[string]int64{}, Orders: map[string]PlaceRequest{}}
+	return &Ledger{Deposits: map[string]int64{}, Restocked: map[string]int64{}, Orders: map[string]client.PlaceRequest{}}
 }
 
 // Deposit credits a customer and records it.
-func (c *Client) Deposit(customer string, cents int64) (BalanceView, error) {
-	var v BalanceView
-	err := Request(c.NC, "payment.deposit", map[string]any{"customer_id": customer, "amount_cents": cents}, &v)
+func (c *Client) Deposit(ctx context.Context, customer string, cents int64) (client.BalanceView, error) {
+	v, err := c.Client.Deposit(ctx, customer, cents)
 	if err == nil {
 		c.Ledger.mu.Lock()
 		c.Ledger.Deposits[customer] += cents
@@ -79,9 +52,8 @@ func (c *Client) Deposit(customer string, cents int64) (BalanceView, error) {
 }
 
 // Restock adds stock and records it.
-func (c *Client) Restock(sku string, qty int64) (StockView, error) {
-	var v StockView
-	err := Request(c.NC, "inventory.restock", map[string]any{"sku": sku, "quantity": qty}, &v)
+func (c *Client) Restock(ctx context.Context, sku string, qty int64) (client.StockView, error) {
+	v, err := c.Client.Restock(ctx, sku, qty)
 	if err == nil {
 		c.Ledger.mu.Lock()
 		c.Ledger.Restocked[sku] += qty
@@ -91,90 +63,21 @@ func (c *Client) Restock(sku string, qty int64) (StockView, error) {
 }
 
 // Place places an order and records it.
-func (c *Client) Place(r PlaceRequest) (OrderView, error) {
-	var v OrderView
-	err := Request(c.NC, "order.place", r, &v)
+func (c *Client) Place(ctx context.Context, r client.PlaceRequest) (client.OrderView, error) {
+	v, err := c.Client.Place(ctx, r)
 	if err == nil {
 		r.OrderID = v.OrderID
-		c.Ledger.mu.Lock()
-		c.Ledger.Orders[v.OrderID] = r
-		c.Ledger.mu.Unlock()
+		c.Ledger.Track(r)
 	}
 	return v, err
 }
 
 // Track records an order placed by other means (a retried place whose reply
 // was lost, say).
-func (l *Ledger) Track(r PlaceRequest) {
+func (l *Ledger) Track(r client.PlaceRequest) {
 	l.mu.Lock()
 	l.Orders[r.OrderID] = r
 	l.mu.Unlock()
-}
-
-// Order reads an order view.
-func (c *Client) Order(id string) (OrderView, error) {
-	var v OrderView
-	return v, Request(c.NC, "order.get", map[string]any{"order_id": id}, &v)
-}
-
-// Cancel asks order.cancel to cancel an order; note is the optional free
-// text (the request's reason).
-func (c *Client) Cancel(id, note string) (OrderView, error) {
-	var v OrderView
-	req := map[string]any{"order_id": id}
-	if note != "" {
-		req["reason"] = note
-	}
-	return v, Request(c.NC, "order.cancel", req, &v)
-}
-
-// History reads an order's stored events, oldest first.
-func (c *Client) History(id string) ([]envelope.Envelope, error) {
-	var v struct {
-		Events []envelope.Envelope `json:"events"`
-	}
-	err := Request(c.NC, "order.history", map[string]any{"order_id": id}, &v)
-	return v.Events, err
-}
-
-// ListRequest is order.list's request; zero fields are left out.
-type ListRequest struct {
-	CustomerID string `json:"customer_id,omitempty"`
-	Status     string `json:"status,omitempty"`
-	Limit      int    `json:"limit,omitempty"`
-}
-
-// List reads order views, newest first.
-func (c *Client) List(r ListRequest) ([]OrderView, error) {
-	var v struct {
-		Orders []OrderView `json:"orders"`
-	}
-	err := Request(c.NC, "order.list", r, &v)
-	return v.Orders, err
-}
-
-// Balance reads a wallet.
-func (c *Client) Balance(customer string) (BalanceView, error) {
-	var v BalanceView
-	return v, Request(c.NC, "payment.balance", map[string]any{"customer_id": customer}, &v)
-}
-
-// Payment reads an order's payment.
-func (c *Client) Payment(id string) (PaymentView, error) {
-	var v PaymentView
-	return v, Request(c.NC, "payment.get", map[string]any{"order_id": id}, &v)
-}
-
-// Stock reads a SKU.
-func (c *Client) Stock(sku string) (StockView, error) {
-	var v StockView
-	return v, Request(c.NC, "inventory.get", map[string]any{"sku": sku}, &v)
-}
-
-// Shipment reads an order's shipment.
-func (c *Client) Shipment(id string) (ShipmentView, error) {
-	var v ShipmentView
-	return v, Request(c.NC, "shipping.get", map[string]any{"order_id": id}, &v)
 }
 
 // Summary counts a checked run.
@@ -186,10 +89,10 @@ type Summary struct {
 // orders, customers and SKUs in the ledger, through the public queries. It
 // returns every violation found (nil if none). Call it at a quiet moment:
 // with Eventually, since compensations travel asynchronously.
-func (c *Client) CheckInvariants() (Summary, error) {
+func (c *Client) CheckInvariants(ctx context.Context) (Summary, error) {
 	l := c.Ledger
 	l.mu.Lock()
-	orders := make([]PlaceRequest, 0, len(l.Orders))
+	orders := make([]client.PlaceRequest, 0, len(l.Orders))
 	for _, o := range l.Orders {
 		orders = append(orders, o)
 	}
@@ -209,13 +112,13 @@ func (c *Client) CheckInvariants() (Summary, error) {
 	for _, req := range orders {
 		sum.Sagas++
 		customers[req.CustomerID] = true
-		v, err := c.Order(req.OrderID)
+		v, err := c.Get(ctx, req.OrderID)
 		if err != nil {
 			fail("order %s: order.get: %v", req.OrderID, err)
 			continue
 		}
-		pay, payErr := c.Payment(req.OrderID)
-		ship, shipErr := c.Shipment(req.OrderID)
+		pay, payErr := c.Payment(ctx, req.OrderID)
+		ship, shipErr := c.Shipment(ctx, req.OrderID)
 		switch v.Status {
 		case "completed":
 			sum.Completed++
@@ -236,12 +139,12 @@ func (c *Client) CheckInvariants() (Summary, error) {
 			sum.Cancelled++
 			if payErr == nil && pay.Status == "charged" {
 				fail("order %s cancelled but its payment is still charged", v.OrderID)
-			} else if payErr != nil && !IsCode(payErr, "not_found") {
+			} else if payErr != nil && !errors.Is(payErr, client.ErrNotFound) {
 				fail("order %s: payment.get: %v", v.OrderID, payErr)
 			}
 			if shipErr == nil && ship.Status == "scheduled" {
 				fail("order %s cancelled but its shipment is still scheduled", v.OrderID)
-			} else if shipErr != nil && !IsCode(shipErr, "not_found") {
+			} else if shipErr != nil && !errors.Is(shipErr, client.ErrNotFound) {
 				fail("order %s: shipping.get: %v", v.OrderID, shipErr)
 			}
 			// The steps show every compensation once it has been heard.
@@ -260,9 +163,9 @@ func (c *Client) CheckInvariants() (Summary, error) {
 	}
 	for cust := range customers {
 		want := deposits[cust] - charged[cust]
-		b, err := c.Balance(cust)
+		b, err := c.Balance(ctx, cust)
 		switch {
-		case IsCode(err, "not_found") && want == 0:
+		case errors.Is(err, client.ErrNotFound) && want == 0:
 		case err != nil:
 			fail("customer %s: payment.balance: %v", cust, err)
 		case b.BalanceCents != want:
@@ -270,7 +173,7 @@ func (c *Client) CheckInvariants() (Summary, error) {
 		}
 	}
 	for sku, total := range restocked {
-		s, err := c.Stock(sku)
+		s, err := c.Stock(ctx, sku)
 		if err != nil {
 			fail("sku %s: inventory.get: %v", sku, err)
 			continue
@@ -297,6 +200,6 @@ func clone(m map[string]int64) map[string]int64 {
 }
 
 // Addr is a served test address in country cc.
-func Addr(cc string) Address {
-	return Address{Name: "Ada Lovelace", Line1: "1 Analytical Way", City: "London", PostalCode: "N1 9GU", Country: strings.ToUpper(cc)}
+func Addr(cc string) client.Address {
+	return client.Address{Name: "Ada Lovelace", Line1: "1 Analytical Way", City: "London", PostalCode: "N1 9GU", Country: strings.ToUpper(cc)}
 }

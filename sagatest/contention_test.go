@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/choreo-dev/choreo/client"
 	"github.com/choreo-dev/choreo/sagatest"
 	"github.com/choreo-dev/choreo/shared/natstest"
 )
@@ -36,7 +37,7 @@ func TestLastUnits(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			v, err := c.Place(order(fmt.Sprintf("buyer-%d", i%customers), "last-unit", 1, price, "US"))
+			v, err := c.Place(t.Context(), order(fmt.Sprintf("buyer-%d", i%customers), "last-unit", 1, price, "US"))
 			ids[i], errs[i] = v.OrderID, err
 		}()
 	}
@@ -50,7 +51,7 @@ func TestLastUnits(t *testing.T) {
 
 	// One order.list is cheaper than 200 order.get while waiting.
 	natstest.Eventually(t, wait, func() error {
-		views, err := c.List(sagatest.ListRequest{Limit: 1000})
+		views, err := c.List(t.Context(), client.ListRequest{Limit: 1000})
 		if err != nil {
 			return err
 		}
@@ -69,7 +70,7 @@ func TestLastUnits(t *testing.T) {
 	if sum.Completed != stock || sum.Cancelled != orders-stock {
 		t.Errorf("summary %+v", sum)
 	}
-	views, err := c.List(sagatest.ListRequest{Limit: 1000})
+	views, err := c.List(t.Context(), client.ListRequest{Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +84,7 @@ func TestLastUnits(t *testing.T) {
 	wantStock(t, c, "last-unit", 0, stock)
 	// Every loser was refunded.
 	for _, v := range views {
-		if v.Status == "cancelled" && v.Steps != (sagatest.Steps{Payment: "refunded", Inventory: "failed", Shipping: "pending"}) {
+		if v.Status == "cancelled" && v.Steps != (client.Steps{Payment: "refunded", Inventory: "failed", Shipping: "pending"}) {
 			t.Errorf("order %s cancelled with steps %+v", v.OrderID, v.Steps)
 		}
 	}

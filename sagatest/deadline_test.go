@@ -1,10 +1,12 @@
 package sagatest_test
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
 
+	"github.com/choreo-dev/choreo/client"
 	"github.com/choreo-dev/choreo/sagatest"
 	"github.com/choreo-dev/choreo/shared/natstest"
 )
@@ -27,7 +29,7 @@ func TestDeadline(t *testing.T) {
 	s.StopService("payment")
 	v := place(t, c, order("patient", "slow", 2, 1_000, "US"))
 	got := waitSteps(t, c, v.OrderID, "cancelled", "timeout",
-		sagatest.Steps{Payment: "pending", Inventory: "pending", Shipping: "pending"})
+		client.Steps{Payment: "pending", Inventory: "pending", Shipping: "pending"})
 	if late := got.UpdatedAt.Sub(got.CreatedAt); late < sagaTimeout {
 		t.Errorf("cancelled %v after placing, before its deadline of %v", late, sagaTimeout)
 	}
@@ -37,14 +39,14 @@ func TestDeadline(t *testing.T) {
 	checkInvariants(t, c)
 	wantStock(t, c, "slow", 5-reservedBy(quickEnd), reservedBy(quickEnd))
 	wantShipment(t, c, v.OrderID, "")
-	p, err := c.Payment(v.OrderID)
+	p, err := c.Payment(t.Context(), v.OrderID)
 	switch {
-	case sagatest.IsCode(err, "not_found"):
+	case errors.Is(err, client.ErrNotFound):
 		t.Log("payment heard the cancellation first and never charged")
 	case err == nil && p.Status == "refunded":
 		t.Log("payment charged on OrderPlaced, then refunded on OrderCancelled")
 		waitSteps(t, c, v.OrderID, "cancelled", "timeout",
-			sagatest.Steps{Payment: "refunded", Inventory: "pending", Shipping: "pending"})
+			client.Steps{Payment: "refunded", Inventory: "pending", Shipping: "pending"})
 	default:
 		t.Errorf("payment %+v (%v) after payment came back", p, err)
 	}
@@ -80,7 +82,7 @@ func TestDeadlineSurvivesRestart(t *testing.T) {
 	})
 	s.StartService("order")
 	waitSteps(t, c, v.OrderID, "cancelled", "timeout",
-		sagatest.Steps{Payment: "pending", Inventory: "pending", Shipping: "pending"})
+		client.Steps{Payment: "pending", Inventory: "pending", Shipping: "pending"})
 
 	s.StartService("payment")
 	waitQuiet(t, s)
@@ -88,12 +90,12 @@ func TestDeadlineSurvivesRestart(t *testing.T) {
 	wantBalance(t, c, "sleeper", 10_000)
 	wantStock(t, c, "nap", 5, 0)
 	wantShipment(t, c, v.OrderID, "")
-	if p, err := c.Payment(v.OrderID); err == nil && p.Status != "refunded" {
+	if p, err := c.Payment(t.Context(), v.OrderID); err == nil && p.Status != "refunded" {
 		t.Errorf("payment %+v for a timed-out order", p)
 	}
 }
 
-func terminal(v sagatest.OrderView) error {
+func terminal(v client.OrderView) error {
 	if v.Status != "completed" && v.Status != "cancelled" {
 		return fmt.Errorf("order %s is %s", v.OrderID, v.Status)
 	}
@@ -102,7 +104,7 @@ func terminal(v sagatest.OrderView) error {
 
 // reservedBy is the stock a terminal order holds: its quantities if it
 // completed.
-func reservedBy(v sagatest.OrderView) int64 {
+func reservedBy(v client.OrderView) int64 {
 	if v.Status != "completed" {
 		return 0
 	}

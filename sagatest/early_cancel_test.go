@@ -1,9 +1,11 @@
 package sagatest_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
+	"github.com/choreo-dev/choreo/client"
 	"github.com/choreo-dev/choreo/inventory/inventoryevents"
 	"github.com/choreo-dev/choreo/order/orderevents"
 	"github.com/choreo-dev/choreo/payment/paymentevents"
@@ -46,7 +48,7 @@ func TestCancelArrivesFirst(t *testing.T) {
 	publishEnvelope(t, s.JS, "order.events.OrderPlaced."+x, placed)
 	waitQuiet(t, s)
 
-	if p, err := c.Payment(x); !sagatest.IsCode(err, "not_found") && (err != nil || p.Status == "charged") {
+	if p, err := c.Payment(t.Context(), x); !errors.Is(err, client.ErrNotFound) && (err != nil || p.Status == "charged") {
 		t.Errorf("payment of a cancelled order: %+v (%v)", p, err)
 	}
 	wantBalance(t, c, "ghost", 10_000)

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/choreo-dev/choreo/client"
 	"github.com/choreo-dev/choreo/sagatest"
 )
 
@@ -22,10 +23,10 @@ func TestFailures(t *testing.T) {
 		restock(t, c, "funds-sku", 10)
 		v := place(t, c, order("poor", "funds-sku", 2, 600, "US"))
 		got := waitSteps(t, c, v.OrderID, "cancelled", "payment_failed",
-			sagatest.Steps{Payment: "failed", Inventory: "pending", Shipping: "pending"})
+			client.Steps{Payment: "failed", Inventory: "pending", Shipping: "pending"})
 		checkInvariants(t, c)
 		waitQuiet(t, s)
-		p, err := c.Payment(v.OrderID)
+		p, err := c.Payment(t.Context(), v.OrderID)
 		if err != nil || p.Status != "declined" || p.AmountCents != 1_200 || p.CustomerID != "poor" {
 			t.Errorf("payment %+v (%v), want declined for 1200", p, err)
 		}
@@ -47,16 +48,16 @@ func TestFailures(t *testing.T) {
 		restock(t, c, "scarce", 2)
 		restock(t, c, "plenty", 100)
 		// All or nothing: the plentiful line is not reserved either.
-		r := sagatest.PlaceRequest{CustomerID: "stock-buyer", ShippingAddress: sagatest.Addr("DE"), Items: []sagatest.Item{
+		r := client.PlaceRequest{CustomerID: "stock-buyer", ShippingAddress: sagatest.Addr("DE"), Items: []client.Item{
 			{SKU: "plenty", Quantity: 5, UnitPriceCents: 100},
 			{SKU: "scarce", Quantity: 3, UnitPriceCents: 1_000},
 		}}
 		v := place(t, c, r)
 		waitSteps(t, c, v.OrderID, "cancelled", "insufficient_stock",
-			sagatest.Steps{Payment: "refunded", Inventory: "failed", Shipping: "pending"})
+			client.Steps{Payment: "refunded", Inventory: "failed", Shipping: "pending"})
 		checkInvariants(t, c)
 		waitQuiet(t, s)
-		p, err := c.Payment(v.OrderID)
+		p, err := c.Payment(t.Context(), v.OrderID)
 		if err != nil || p.Status != "refunded" || p.AmountCents != 3_500 {
 			t.Errorf("payment %+v (%v), want refunded 3500", p, err)
 		}
@@ -92,7 +93,7 @@ func TestFailures(t *testing.T) {
 		restock(t, c, "samba", 4)
 		v := place(t, c, order("expat", "samba", 3, 700, "BR"))
 		waitSteps(t, c, v.OrderID, "cancelled", "shipping_failed",
-			sagatest.Steps{Payment: "refunded", Inventory: "released", Shipping: "failed"})
+			client.Steps{Payment: "refunded", Inventory: "released", Shipping: "failed"})
 		checkInvariants(t, c)
 		waitQuiet(t, s)
 		wantPayment(t, c, v.OrderID, "refunded")

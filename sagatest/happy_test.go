@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/choreo-dev/choreo/client"
 	"github.com/choreo-dev/choreo/sagatest"
 	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/google/uuid"
@@ -17,22 +18,22 @@ func TestHappyPath(t *testing.T) {
 	c := sagatest.NewClient(s.NC)
 	deposit(t, c, "alice", 10_000)
 	restock(t, c, "widget", 5)
-	v := place(t, c, sagatest.PlaceRequest{CustomerID: "alice", Items: []sagatest.Item{{SKU: "widget", Quantity: 2, UnitPriceCents: 1_500}}, ShippingAddress: sagatest.Addr("GB")})
+	v := place(t, c, client.PlaceRequest{CustomerID: "alice", Items: []client.Item{{SKU: "widget", Quantity: 2, UnitPriceCents: 1_500}}, ShippingAddress: sagatest.Addr("GB")})
 	if v.Status != "pending" || v.TotalCents != 3_000 || v.Currency != "USD" || v.Version != 1 {
 		t.Fatalf("placed %+v", v)
 	}
 	if id, err := uuid.Parse(v.OrderID); err != nil || id.Version() != 7 {
 		t.Errorf("order id %q is not a UUIDv7 (%v)", v.OrderID, err)
 	}
-	if v.Steps != (sagatest.Steps{Payment: "pending", Inventory: "pending", Shipping: "pending"}) {
+	if v.Steps != (client.Steps{Payment: "pending", Inventory: "pending", Shipping: "pending"}) {
 		t.Errorf("placed with steps %+v", v.Steps)
 	}
-	done := waitSteps(t, c, v.OrderID, "completed", "", sagatest.Steps{Payment: "completed", Inventory: "reserved", Shipping: "scheduled"})
+	done := waitSteps(t, c, v.OrderID, "completed", "", client.Steps{Payment: "completed", Inventory: "reserved", Shipping: "scheduled"})
 	checkInvariants(t, c)
 	wantBalance(t, c, "alice", 7_000)
 	wantStock(t, c, "widget", 3, 2)
 	wantPayment(t, c, v.OrderID, "charged")
-	sh, err := c.Shipment(v.OrderID)
+	sh, err := c.Shipment(t.Context(), v.OrderID)
 	if err != nil || sh.Status != "scheduled" || sh.Carrier != "Royal Mail" || sh.TrackingNumber == "" || sh.ShipmentID == "" {
 		t.Errorf("shipment %+v (%v)", sh, err)
 	}
@@ -110,7 +111,7 @@ func TestOrderList(t *testing.T) {
 	}
 	restock(t, c, "widget", 100)
 	var ids []string // in placement order
-	for _, r := range []sagatest.PlaceRequest{
+	for _, r := range []client.PlaceRequest{
 		order("alice", "widget", 1, 3_000, "US"),
 		order("al", "widget", 1, 1_000, "US"),
 		order("alice", "widget", 1, 20_000, "US"), // insufficient funds
@@ -134,23 +135,23 @@ func TestOrderList(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name string
-		req  sagatest.ListRequest
+		req  client.ListRequest
 		want []string
 	}{
-		{"all", sagatest.ListRequest{}, newest()},
-		{"limit", sagatest.ListRequest{Limit: 2}, newest(5, 4)},
-		{"customer", sagatest.ListRequest{CustomerID: "alice"}, newest(0, 2, 4)},
-		{"short customer", sagatest.ListRequest{CustomerID: "al"}, newest(1, 5)},
-		{"longer customer", sagatest.ListRequest{CustomerID: "alice-2"}, newest(3)},
-		{"customer limit", sagatest.ListRequest{CustomerID: "alice", Limit: 1}, newest(4)},
-		{"status", sagatest.ListRequest{Status: "cancelled"}, newest(2, 5)},
-		{"status limit", sagatest.ListRequest{Status: "completed", Limit: 3}, newest(0, 1, 3, 4)[:3]},
-		{"customer status", sagatest.ListRequest{CustomerID: "alice", Status: "completed"}, newest(0, 4)},
-		{"no match", sagatest.ListRequest{CustomerID: "alice", Status: "pending"}, nil},
-		{"unknown customer", sagatest.ListRequest{CustomerID: "nobody"}, nil},
+		{"all", client.ListRequest{}, newest()},
+		{"limit", client.ListRequest{Limit: 2}, newest(5, 4)},
+		{"customer", client.ListRequest{CustomerID: "alice"}, newest(0, 2, 4)},
+		{"short customer", client.ListRequest{CustomerID: "al"}, newest(1, 5)},
+		{"longer customer", client.ListRequest{CustomerID: "alice-2"}, newest(3)},
+		{"customer limit", client.ListRequest{CustomerID: "alice", Limit: 1}, newest(4)},
+		{"status", client.ListRequest{Status: "cancelled"}, newest(2, 5)},
+		{"status limit", client.ListRequest{Status: "completed", Limit: 3}, newest(0, 1, 3, 4)[:3]},
+		{"customer status", client.ListRequest{CustomerID: "alice", Status: "completed"}, newest(0, 4)},
+		{"no match", client.ListRequest{CustomerID: "alice", Status: "pending"}, nil},
+		{"unknown customer", client.ListRequest{CustomerID: "nobody"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			views, err := c.List(tc.req)
+			views, err := c.List(t.Context(), tc.req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -174,9 +175,9 @@ func TestOrderList(t *testing.T) {
 	}
 
 	t.Run("invalid", func(t *testing.T) {
-		_, err := c.List(sagatest.ListRequest{Status: "lost"})
+		_, err := c.List(t.Context(), client.ListRequest{Status: "lost"})
 		wantCode(t, err, 400, "invalid_argument")
-		_, err = c.List(sagatest.ListRequest{Limit: 1001})
+		_, err = c.List(t.Context(), client.ListRequest{Limit: 1001})
 		wantCode(t, err, 400, "invalid_argument")
 	})
 }

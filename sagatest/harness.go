@@ -7,11 +7,8 @@ package sagatest
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -229,57 +226,4 @@ func (s *Stack) Quiet() error {
 		}
 	}
 	return nil
-}
-
-// ReplyError is an error reply of the contract.
-type ReplyError struct {
-	Status  int
-	Code    string
-	Message string
-}
-
-func (e *ReplyError) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
-
-// Request sends req (marshalled unless it is []byte) to subject and decodes
-// the success reply into resp (if not nil); an error reply is a *ReplyError.
-func (s *Stack) Request(subject string, req, resp any) error {
-	return Request(s.NC, subject, req, resp)
-}
-
-// Request is Stack.Request on any connection.
-func Request(nc *nats.Conn, subject string, req, resp any) error {
-	body, ok := req.([]byte)
-	if !ok {
-		var err error
-		if body, err = json.Marshal(req); err != nil {
-			return err
-		}
-	}
-	msg, err := nc.Request(subject, body, 10*time.Second)
-	if err != nil {
-		return err
-	}
-	if code := msg.Header.Get("Nats-Service-Error-Code"); code != "" {
-		var e struct {
-			Error struct {
-				Code    string `json:"code"`
-				Message string `json:"message"`
-			} `json:"error"`
-		}
-		if err := json.Unmarshal(msg.Data, &e); err != nil {
-			return fmt.Errorf("undecodable error reply %q: %w", msg.Data, err)
-		}
-		status, _ := strconv.Atoi(code)
-		return &ReplyError{Status: status, Code: e.Error.Code, Message: e.Error.Message}
-	}
-	if resp == nil {
-		return nil
-	}
-	return json.Unmarshal(msg.Data, resp)
-}
-
-// IsCode reports whether err is a reply error with the given code.
-func IsCode(err error, code string) bool {
-	var re *ReplyError
-	return errors.As(err, &re) && re.Code == code
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/choreo-dev/choreo/client"
 	"github.com/choreo-dev/choreo/sagatest"
 	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shared/natstest"
@@ -21,10 +22,10 @@ import (
 const wait = 30 * time.Second
 
 // order is a one-line order of qty × sku at price cents each, shipped to cc.
-func order(customer, sku string, qty, price int64, cc string) sagatest.PlaceRequest {
-	return sagatest.PlaceRequest{
+func order(customer, sku string, qty, price int64, cc string) client.PlaceRequest {
+	return client.PlaceRequest{
 		CustomerID:      customer,
-		Items:           []sagatest.Item{{SKU: sku, Quantity: qty, UnitPriceCents: price}},
+		Items:           []client.Item{{SKU: sku, Quantity: qty, UnitPriceCents: price}},
 		ShippingAddress: sagatest.Addr(cc),
 	}
 }
@@ -32,7 +33,7 @@ func order(customer, sku string, qty, price int64, cc string) sagatest.PlaceRequ
 // deposit credits a customer or fails the test.
 func deposit(t testing.TB, c *sagatest.Client, customer string, cents int64) {
 	t.Helper()
-	if _, err := c.Deposit(customer, cents); err != nil {
+	if _, err := c.Deposit(t.Context(), customer, cents); err != nil {
 		t.Fatalf("deposit %d for %s: %v", cents, customer, err)
 	}
 }
@@ -40,7 +41,7 @@ func deposit(t testing.TB, c *sagatest.Client, customer string, cents int64) {
 // restock adds stock or fails the test.
 func restock(t testing.TB, c *sagatest.Client, sku string, qty int64) {
 	t.Helper()
-	if _, err := c.Restock(sku, qty); err != nil {
+	if _, err := c.Restock(t.Context(), sku, qty); err != nil {
 		t.Fatalf("restock %d of %s: %v", qty, sku, err)
 	}
 }
@@ -48,7 +49,7 @@ func restock(t testing.TB, c *sagatest.Client, sku string, qty int64) {
 // history reads an order's events or fails the test.
 func history(t testing.TB, c *sagatest.Client, id string) []envelope.Envelope {
 	t.Helper()
-	events, err := c.History(id)
+	events, err := c.History(t.Context(), id)
 	if err != nil {
 		t.Fatalf("history of %s: %v", id, err)
 	}
@@ -65,9 +66,9 @@ func eventTypes(events []envelope.Envelope) []string {
 }
 
 // place places r and fails the test if order.place does not accept it.
-func place(t testing.TB, c *sagatest.Client, r sagatest.PlaceRequest) sagatest.OrderView {
+func place(t testing.TB, c *sagatest.Client, r client.PlaceRequest) client.OrderView {
 	t.Helper()
-	v, err := c.Place(r)
+	v, err := c.Place(t.Context(), r)
 	if err != nil {
 		t.Fatalf("place %+v: %v", r, err)
 	}
@@ -75,12 +76,12 @@ func place(t testing.TB, c *sagatest.Client, r sagatest.PlaceRequest) sagatest.O
 }
 
 // waitOrder waits until the order's view satisfies ok and returns it.
-func waitOrder(t testing.TB, c *sagatest.Client, id string, ok func(sagatest.OrderView) error) sagatest.OrderView {
+func waitOrder(t testing.TB, c *sagatest.Client, id string, ok func(client.OrderView) error) client.OrderView {
 	t.Helper()
-	var v sagatest.OrderView
+	var v client.OrderView
 	natstest.Eventually(t, wait, func() error {
 		var err error
-		if v, err = c.Order(id); err != nil {
+		if v, err = c.Get(t.Context(), id); err != nil {
 			return err
 		}
 		return ok(v)
@@ -89,9 +90,9 @@ func waitOrder(t testing.TB, c *sagatest.Client, id string, ok func(sagatest.Ord
 }
 
 // waitStatus waits until the order has the status and returns its view.
-func waitStatus(t testing.TB, c *sagatest.Client, id, status string) sagatest.OrderView {
+func waitStatus(t testing.TB, c *sagatest.Client, id, status string) client.OrderView {
 	t.Helper()
-	return waitOrder(t, c, id, func(v sagatest.OrderView) error {
+	return waitOrder(t, c, id, func(v client.OrderView) error {
 		if v.Status != status {
 			return fmt.Errorf("order %s is %s (steps %+v), want %s", id, v.Status, v.Steps, status)
 		}
@@ -100,9 +101,9 @@ func waitStatus(t testing.TB, c *sagatest.Client, id, status string) sagatest.Or
 }
 
 // waitSteps waits until the order has the status and steps and returns its view.
-func waitSteps(t testing.TB, c *sagatest.Client, id, status, reason string, steps sagatest.Steps) sagatest.OrderView {
+func waitSteps(t testing.TB, c *sagatest.Client, id, status, reason string, steps client.Steps) client.OrderView {
 	t.Helper()
-	return waitOrder(t, c, id, func(v sagatest.OrderView) error {
+	return waitOrder(t, c, id, func(v client.OrderView) error {
 		if v.Status != status || v.CancelReason != reason || v.Steps != steps {
 			return fmt.Errorf("order %s is %s/%q with steps %+v, want %s/%q with %+v",
 				id, v.Status, v.CancelReason, v.Steps, status, reason, steps)
@@ -118,7 +119,7 @@ func checkInvariants(t testing.TB, c *sagatest.Client) sagatest.Summary {
 	var sum sagatest.Summary
 	natstest.Eventually(t, wait, func() error {
 		var err error
-		sum, err = c.CheckInvariants()
+		sum, err = c.CheckInvariants(t.Context())
 		return err
 	})
 	return sum
@@ -133,7 +134,7 @@ func waitQuiet(t testing.TB, s *sagatest.Stack) {
 // wantBalance checks a customer's balance.
 func wantBalance(t testing.TB, c *sagatest.Client, customer string, cents int64) {
 	t.Helper()
-	b, err := c.Balance(customer)
+	b, err := c.Balance(t.Context(), customer)
 	if err != nil {
 		t.Fatalf("balance of %s: %v", customer, err)
 	}
@@ -145,7 +146,7 @@ func wantBalance(t testing.TB, c *sagatest.Client, customer string, cents int64)
 // wantStock checks a SKU's stock.
 func wantStock(t testing.TB, c *sagatest.Client, sku string, available, reserved int64) {
 	t.Helper()
-	st, err := c.Stock(sku)
+	st, err := c.Stock(t.Context(), sku)
 	if err != nil {
 		t.Fatalf("stock of %s: %v", sku, err)
 	}
@@ -157,9 +158,9 @@ func wantStock(t testing.TB, c *sagatest.Client, sku string, available, reserved
 // wantPayment checks the status of an order's payment ("" for none).
 func wantPayment(t testing.TB, c *sagatest.Client, id, status string) {
 	t.Helper()
-	p, err := c.Payment(id)
+	p, err := c.Payment(t.Context(), id)
 	switch {
-	case status == "" && sagatest.IsCode(err, "not_found"):
+	case status == "" && errors.Is(err, client.ErrNotFound):
 	case status == "" && err == nil:
 		t.Errorf("order %s has payment %+v, want none", id, p)
 	case err != nil:
@@ -172,9 +173,9 @@ func wantPayment(t testing.TB, c *sagatest.Client, id, status string) {
 // wantShipment checks the status of an order's shipment ("" for none).
 func wantShipment(t testing.TB, c *sagatest.Client, id, status string) {
 	t.Helper()
-	sh, err := c.Shipment(id)
+	sh, err := c.Shipment(t.Context(), id)
 	switch {
-	case status == "" && sagatest.IsCode(err, "not_found"):
+	case status == "" && errors.Is(err, client.ErrNotFound):
 	case status == "" && err == nil:
 		t.Errorf("order %s has shipment %+v, want none", id, sh)
 	case err != nil:
@@ -187,7 +188,7 @@ func wantShipment(t testing.TB, c *sagatest.Client, id, status string) {
 // wantCode checks that err is a contract error reply with the status and code.
 func wantCode(t testing.TB, err error, status int, code string) {
 	t.Helper()
-	var re *sagatest.ReplyError
+	var re *client.Error
 	if !errors.As(err, &re) || re.Status != status || re.Code != code {
 		t.Errorf("got %v, want a %d %s error reply", err, status, code)
 	}

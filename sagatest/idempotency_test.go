@@ -4,6 +4,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/choreo-dev/choreo/client"
 	"github.com/choreo-dev/choreo/sagatest"
 )
 
@@ -22,13 +23,13 @@ func TestIdempotentPlace(t *testing.T) {
 	first := place(t, c, r)
 	// Concurrent retries, as a client whose replies were lost might send.
 	var wg sync.WaitGroup
-	again := make([]sagatest.OrderView, 8)
+	again := make([]client.OrderView, 8)
 	errs := make([]error, len(again))
 	for i := range again {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			again[i], errs[i] = c.Place(r)
+			again[i], errs[i] = c.Place(t.Context(), r)
 		}()
 	}
 	wg.Wait()
@@ -42,7 +43,7 @@ func TestIdempotentPlace(t *testing.T) {
 	}
 	waitStatus(t, c, first.OrderID, "completed")
 	// Once more after completion: still the same order, as it now stands.
-	if v, err := c.Place(r); err != nil || v.OrderID != first.OrderID || v.Status != "completed" {
+	if v, err := c.Place(t.Context(), r); err != nil || v.OrderID != first.OrderID || v.Status != "completed" {
 		t.Errorf("place after completion: %+v, %v", v, err)
 	}
 	checkInvariants(t, c)
@@ -52,23 +53,23 @@ func TestIdempotentPlace(t *testing.T) {
 	if n := count(eventTypes(history(t, c, first.OrderID)), "OrderPlaced"); n != 1 {
 		t.Errorf("history has %d OrderPlaced, want 1", n)
 	}
-	if n := len(mustList(t, c, sagatest.ListRequest{CustomerID: "repeat"})); n != 1 {
+	if n := len(mustList(t, c, client.ListRequest{CustomerID: "repeat"})); n != 1 {
 		t.Errorf("customer has %d orders, want 1", n)
 	}
 
 	// Different content under the same id: 409, and nothing changes.
-	for name, change := range map[string]func(*sagatest.PlaceRequest){
-		"quantity": func(r *sagatest.PlaceRequest) {
-			r.Items = []sagatest.Item{{SKU: "echo", Quantity: 3, UnitPriceCents: 1_000}}
+	for name, change := range map[string]func(*client.PlaceRequest){
+		"quantity": func(r *client.PlaceRequest) {
+			r.Items = []client.Item{{SKU: "echo", Quantity: 3, UnitPriceCents: 1_000}}
 		},
-		"customer": func(r *sagatest.PlaceRequest) { r.CustomerID = "someone-else" },
-		"address":  func(r *sagatest.PlaceRequest) { r.ShippingAddress.City = "Paris" },
-		"currency": func(r *sagatest.PlaceRequest) { r.Currency = "EUR" },
+		"customer": func(r *client.PlaceRequest) { r.CustomerID = "someone-else" },
+		"address":  func(r *client.PlaceRequest) { r.ShippingAddress.City = "Paris" },
+		"currency": func(r *client.PlaceRequest) { r.Currency = "EUR" },
 	} {
 		other := r
-		other.Items = append([]sagatest.Item(nil), r.Items...)
+		other.Items = append([]client.Item(nil), r.Items...)
 		change(&other)
-		_, err := c.Place(other)
+		_, err := c.Place(t.Context(), other)
 		wantCode(t, err, 409, "conflict")
 		if t.Failed() {
 			t.Fatalf("changed %s", name)
@@ -77,7 +78,7 @@ func TestIdempotentPlace(t *testing.T) {
 	// The explicit default currency is the same content.
 	same := r
 	same.Currency = "USD"
-	if v, err := c.Place(same); err != nil || v.OrderID != first.OrderID {
+	if v, err := c.Place(t.Context(), same); err != nil || v.OrderID != first.OrderID {
 		t.Errorf("place with the default currency spelt out: %+v, %v", v, err)
 	}
 	waitQuiet(t, s)
@@ -87,9 +88,9 @@ func TestIdempotentPlace(t *testing.T) {
 	}
 }
 
-func mustList(t testing.TB, c *sagatest.Client, r sagatest.ListRequest) []sagatest.OrderView {
+func mustList(t testing.TB, c *sagatest.Client, r client.ListRequest) []client.OrderView {
 	t.Helper()
-	views, err := c.List(r)
+	views, err := c.List(t.Context(), r)
 	if err != nil {
 		t.Fatalf("list %+v: %v", r, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/choreo-dev/choreo/client"
 	"github.com/choreo-dev/choreo/sagatest"
 	"github.com/choreo-dev/choreo/shared/envelope"
 )
@@ -47,11 +48,11 @@ func TestRedelivery(t *testing.T) {
 			done := place(t, c, order(cust, sku, 3, 1_000, "US"))
 			before := waitStatus(t, c, done.OrderID, "completed")
 			waitQuiet(t, s)
-			pay, err := c.Payment(done.OrderID)
+			pay, err := c.Payment(t.Context(), done.OrderID)
 			if err != nil {
 				t.Fatal(err)
 			}
-			ship, err := c.Shipment(done.OrderID)
+			ship, err := c.Shipment(t.Context(), done.OrderID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -64,13 +65,13 @@ func TestRedelivery(t *testing.T) {
 			checkInvariants(t, c)
 			wantBalance(t, c, cust, 7_000)
 			wantStock(t, c, sku, 7, 3)
-			if p, err := c.Payment(done.OrderID); err != nil || p != pay {
+			if p, err := c.Payment(t.Context(), done.OrderID); err != nil || p != pay {
 				t.Errorf("payment %+v (%v) after redelivery, was %+v", p, err, pay)
 			}
-			if sh, err := c.Shipment(done.OrderID); err != nil || sh != ship {
+			if sh, err := c.Shipment(t.Context(), done.OrderID); err != nil || sh != ship {
 				t.Errorf("shipment %+v (%v) after redelivery, was %+v", sh, err, ship)
 			}
-			if after, err := c.Order(done.OrderID); err != nil || after.Version != before.Version || after.Status != "completed" {
+			if after, err := c.Get(t.Context(), done.OrderID); err != nil || after.Version != before.Version || after.Status != "completed" {
 				t.Errorf("order %+v (%v) after redelivery, was %+v", after, err, before)
 			}
 
@@ -78,9 +79,9 @@ func TestRedelivery(t *testing.T) {
 			// again give nothing back twice.
 			failed := place(t, c, order(cust, sku, 20, 100, "US")) // more than the stock
 			waitSteps(t, c, failed.OrderID, "cancelled", "insufficient_stock",
-				sagatest.Steps{Payment: "refunded", Inventory: "failed", Shipping: "pending"})
+				client.Steps{Payment: "refunded", Inventory: "failed", Shipping: "pending"})
 			waitQuiet(t, s)
-			beforeCancel, err := c.Order(failed.OrderID)
+			beforeCancel, err := c.Get(t.Context(), failed.OrderID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -94,7 +95,7 @@ func TestRedelivery(t *testing.T) {
 			wantBalance(t, c, cust, 7_000)
 			wantStock(t, c, sku, 7, 3)
 			wantPayment(t, c, failed.OrderID, "refunded")
-			if after, err := c.Order(failed.OrderID); err != nil || after.Version != beforeCancel.Version {
+			if after, err := c.Get(t.Context(), failed.OrderID); err != nil || after.Version != beforeCancel.Version {
 				t.Errorf("order %+v (%v) after redelivery, was %+v", after, err, beforeCancel)
 			}
 			if n := count(eventTypes(history(t, c, failed.OrderID)), "OrderCancelled"); n != 1 {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/choreo-dev/choreo/client"
 	"github.com/choreo-dev/choreo/sagatest"
 	"github.com/choreo-dev/choreo/shared/natstest"
 )
@@ -42,7 +43,7 @@ func mixedOrders(t testing.TB, c *sagatest.Client, name string, n int) map[strin
 
 // planned is an order to place and how it is meant to end.
 type planned struct {
-	req  sagatest.PlaceRequest
+	req  client.PlaceRequest
 	want outcome
 }
 
@@ -93,7 +94,7 @@ func waitOutcomes(t testing.TB, c *sagatest.Client, want map[string]outcome) {
 	natstest.Eventually(t, settle, func() error {
 		var wrong []string
 		for id, o := range want {
-			v, err := c.Order(id)
+			v, err := c.Get(t.Context(), id)
 			if err != nil {
 				return err
 			}
@@ -187,7 +188,7 @@ func TestRestartUnderTraffic(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				v, err := c.Place(p.req)
+				v, err := c.Place(t.Context(), p.req)
 				ids[i], errs[i] = v.OrderID, err
 			}()
 		}
@@ -230,7 +231,7 @@ func TestNATSRestart(t *testing.T) {
 	for i, p := range after {
 		p.req.OrderID = fmt.Sprintf("after-nats-restart-%d", i)
 		natstest.Eventually(t, wait, func() error {
-			_, err := c.Place(p.req)
+			_, err := c.Place(t.Context(), p.req)
 			return err
 		})
 		want[p.req.OrderID] = p.want

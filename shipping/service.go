@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/choreo-dev/choreo/client"
 	"github.com/choreo-dev/choreo/inventory/inventoryevents"
 	"github.com/choreo-dev/choreo/order/orderevents"
 	"github.com/choreo-dev/choreo/shared/config"
@@ -31,14 +32,9 @@ func Registry() *envelope.Registry {
 	return r
 }
 
-// ShipmentView is shipping.get's reply.
-type ShipmentView struct {
-	OrderID        string `json:"order_id"`
-	ShipmentID     string `json:"shipment_id"`
-	Status         string `json:"status"`
-	Carrier        string `json:"carrier"`
-	TrackingNumber string `json:"tracking_number"`
-}
+// ShipmentView is shipping.get's reply, the contract's type, defined once
+// in package client.
+type ShipmentView = client.ShipmentView
 
 const bucketShipments = "shipments"
 

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,10 +12,10 @@ import (
 	"github.com/choreo-dev/choreo/shared/deadletter"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/spf13/cobra"
 )
 
-const dlqHelp = `
-A consumer that gives up on a message copies it to the DLQ stream, subject
+const dlqHelp = `A consumer that gives up on a message copies it to the DLQ stream, subject
 dlq.<service>.<original subject>, with headers that say where it came from.
 
   choreo dlq ls [-service S]
@@ -30,9 +27,10 @@ dlq.<service>.<original subject>, with headers that say where it came from.
       Send dead letters back, once their cause is fixed. Each letter's
       original body is republished on its original subject (expecting its
       original stream) with its original headers, except that Nats-Msg-Id
-      becomes redrive.<dlq seq>.<original msg id> and Choreo-Redriven-From
-      is set to the DLQ sequence; once JetStream acknowledges it, the letter
-      is deleted from the DLQ stream.
+      becomes redrive.<dlq seq>.<original msg id> (redrive.<dlq seq> if the
+      original had none) and Choreo-Redriven-From is set to the DLQ
+      sequence; once JetStream acknowledges it, the letter is deleted from
+      the DLQ stream.
       The new message id is needed because JetStream would drop the original
       id as a duplicate within its window. Every consumer of the original
       stream receives the event again: those that handled it before find its
@@ -46,207 +44,97 @@ dlq.<service>.<original subject>, with headers that say where it came from.
       Delete dead letters without redriving them.
 
 Dead letters are read with the stream's message-get API: no consumer is
-created.`
+created. With -o json, ls prints a JSON array of letters, show one letter,
+redrive a JSON array of what it republished, and purge {"purged":N}.`
 
-func dlq(ctx context.Context, c *cli, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprintf(c.stderr, "usage: choreo dlq ls|show|redrive|purge ...\n")
-		return usagef("dlq: no subcommand given")
+func (c *cli) dlqCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "dlq ls|show|redrive|purge ...",
+		Short: "inspect, redrive or purge dead letters",
+		Long:  dlqHelp,
+		Args:  cobra.ArbitraryArgs,
+		RunE: func(_ *cobra.Command, a []string) error {
+			if len(a) == 0 {
+				return usagef("dlq: no subcommand given (ls, show, redrive or purge)")
+			}
+			return usagef("dlq: unknown subcommand %q (ls, show, redrive or purge)", a[0])
+		},
 	}
-	switch args[0] {
-	case "ls", "list":
-		return dlqList(ctx, c, args[1:])
-	case "show":
-		return dlqShow(ctx, c, args[1:])
-	case "redrive":
-		return dlqRedrive(ctx, c, args[1:])
-	case "purge":
-		return dlqPurge(ctx, c, args[1:])
-	case "help", "-h", "-help", "--help":
-		fmt.Fprintln(c.stdout, strings.TrimSpace(dlqHelp))
-		return nil
-	}
-	return usagef("dlq: unknown subcommand %q (ls, show, redrive or purge)", args[0])
+	cmd.AddCommand(c.dlqLsCmd(), c.dlqShowCmd(), c.dlqRedriveCmd(), c.dlqPurgeCmd())
+	return cmd
 }
 
-func dlqList(ctx context.Context, c *cli, args []string) error {
-	fs := c.flags("dlq ls", "[-service S]")
-	service := serviceFlag(fs)
-	if _, err := c.parse(fs, args, 0, 0); err != nil {
-		return err
+// letterJSON is a dead letter as -o json prints it.
+type letterJSON struct {
+	Seq             uint64      `json:"seq"`
+	Subject         string      `json:"subject"`
+	Service         string      `json:"service"`
+	Stream          string      `json:"stream"`
+	StreamSeq       uint64      `json:"stream_seq"`
+	OriginalSubject string      `json:"original_subject"`
+	Deliveries      uint64      `json:"deliveries"`
+	Error           string      `json:"error"`
+	MsgID           string      `json:"msg_id"`
+	Time            time.Time   `json:"time"`
+	Headers         nats.Header `json:"headers"`
+	Data            any         `json:"data"` // the body, as JSON if it is, else as a string
+}
+
+func toJSON(l deadletter.Letter) letterJSON {
+	var data any = json.RawMessage(l.Data)
+	if !json.Valid(l.Data) {
+		data = string(l.Data)
 	}
-	if err := checkService(*service); err != nil {
-		return err
-	}
-	js, err := c.jetStream()
-	if err != nil {
-		return err
-	}
-	rows := [][]string{{"SEQ", "SUBJECT", "ORIGINAL", "DELIVERIES", "TIME", "ERROR"}}
-	err = deadletter.Scan(ctx, js, *service, func(l deadletter.Letter) error {
-		if c.json {
-			return c.printLetterJSON(l)
-		}
-		rows = append(rows, []string{
-			strconv.FormatUint(l.Seq, 10), l.Subject, fmt.Sprintf("%s/%d", l.Stream, l.StreamSeq),
-			strconv.FormatUint(l.Deliveries, 10), stamp(l.Time), l.Error,
-		})
-		return nil
-	})
-	if err != nil {
-		return dlqError(err)
-	}
-	switch {
-	case c.json:
-	case len(rows) == 1:
-		fmt.Fprintln(c.stdout, "no dead letters")
-	default:
-		table(c.stdout, rows...)
+	return letterJSON{l.Seq, l.Subject, l.Service, l.Stream, l.StreamSeq, l.OriginalSubject, l.Deliveries, l.Error, l.MsgID, l.Time, l.Header, data}
+}
+
+// serviceFlag adds -service to cmd.
+func serviceFlag(cmd *cobra.Command) *string {
+	s := cmd.Flags().String("service", "", "only the dead letters of this `service` (order, payment, inventory, shipping)")
+	_ = cmd.RegisterFlagCompletionFunc("service", fixed("order", "payment", "inventory", "shipping"))
+	return s
+}
+
+func checkService(s string) error {
+	if strings.ContainsAny(s, ".*> \t") {
+		return usagef("--service %q is not a service name", s)
 	}
 	return nil
 }
 
-func dlqShow(ctx context.Context, c *cli, args []string) error {
-	pos, err := c.parse(c.flags("dlq show", "SEQ"), args, 1, 1)
-	if err != nil {
-		return err
+func parseSeq(s string) (uint64, error) {
+	seq, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || seq == 0 {
+		return 0, usagef("SEQ must be a DLQ stream sequence (a positive integer), not %q", s)
 	}
-	seq, err := parseSeq(pos[0])
-	if err != nil {
-		return err
-	}
-	js, err := c.jetStream()
-	if err != nil {
-		return err
-	}
-	octx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	l, err := deadletter.Get(octx, js, seq)
-	if err != nil {
-		return dlqError(err)
-	}
-	if c.json {
-		return c.printLetterJSON(l)
-	}
-	fmt.Fprintf(c.stdout, "seq %d  %s  %s\n\n", l.Seq, l.Subject, stamp(l.Time))
-	keys := make([]string, 0, len(l.Header))
-	for k := range l.Header {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		for _, v := range l.Header[k] {
-			fmt.Fprintf(c.stdout, "%s: %s\n", k, v)
-		}
-	}
-	fmt.Fprintln(c.stdout)
-	var body bytes.Buffer
-	if json.Indent(&body, l.Data, "", "  ") != nil {
-		body.Reset()
-		body.Write(l.Data)
-	}
-	fmt.Fprintf(c.stdout, "%s\n", body.Bytes())
-	return nil
+	return seq, nil
 }
 
-func dlqRedrive(ctx context.Context, c *cli, args []string) error {
-	seq, service, err := c.selection("dlq redrive", "SEQ|-all [-service S]", args, nil)
-	if err != nil {
-		return err
-	}
-	js, err := c.jetStream()
-	if err != nil {
-		return err
-	}
-	n := 0
-	err = c.eachLetter(ctx, js, seq, service, func(octx context.Context, l deadletter.Letter) error {
-		ack, err := deadletter.Redrive(octx, js, l)
-		if err != nil {
-			return err
-		}
-		n++
-		if c.json {
-			return json.NewEncoder(c.stdout).Encode(map[string]any{
-				"seq": l.Seq, "subject": l.OriginalSubject, "msg_id": l.RedriveMsgID(),
-				"stream": ack.Stream, "stream_seq": ack.Sequence, "duplicate": ack.Duplicate,
-			})
-		}
-		dup := ""
-		if ack.Duplicate {
-			dup = " (already republished: duplicate dropped)"
-		}
-		fmt.Fprintf(c.stdout, "redriven %d: %s -> %s/%d as %s%s\n",
-			l.Seq, l.OriginalSubject, ack.Stream, ack.Sequence, l.RedriveMsgID(), dup)
-		return nil
-	})
-	if !c.json && seq == 0 {
-		fmt.Fprintf(c.stdout, "%d dead letter(s) redriven\n", n)
-	}
-	return err
+// selection is the letters a redrive or purge acts on: SEQ, or -all of
+// -service.
+type selection struct {
+	all     bool
+	service *string
 }
 
-func dlqPurge(ctx context.Context, c *cli, args []string) error {
-	var yes bool
-	seq, service, err := c.selection("dlq purge", "SEQ|-all [-service S] -yes", args, func(fs *flag.FlagSet) {
-		fs.BoolVar(&yes, "yes", false, "really delete")
-	})
-	if err != nil {
-		return err
-	}
-	if !yes {
-		return usagef("dlq purge deletes dead letters for good: add -yes")
-	}
-	js, err := c.jetStream()
-	if err != nil {
-		return err
-	}
-	n := 0
-	err = c.eachLetter(ctx, js, seq, service, func(octx context.Context, l deadletter.Letter) error {
-		if err := deadletter.Delete(octx, js, l.Seq); err != nil {
-			return err
-		}
-		n++
-		if !c.json {
-			fmt.Fprintf(c.stdout, "purged %d: %s\n", l.Seq, l.Subject)
-		}
-		return nil
-	})
-	if c.json {
-		json.NewEncoder(c.stdout).Encode(map[string]int{"purged": n})
-	} else if seq == 0 {
-		fmt.Fprintf(c.stdout, "%d dead letter(s) purged\n", n)
-	}
-	return err
+func newSelection(cmd *cobra.Command) *selection {
+	s := &selection{service: serviceFlag(cmd)}
+	cmd.Flags().BoolVar(&s.all, "all", false, "every dead letter (of -service)")
+	return s
 }
 
-// selection parses "SEQ|-all [-service S]" plus any extra flags; seq is 0
-// for -all.
-func (c *cli) selection(name, usage string, args []string, extra func(*flag.FlagSet)) (seq uint64, service string, err error) {
-	fs := c.flags(name, usage)
-	all := fs.Bool("all", false, "every dead letter (of -service)")
-	svc := serviceFlag(fs)
-	if extra != nil {
-		extra(fs)
-	}
-	pos, err := c.parse(fs, args, 0, 1)
-	if err != nil {
-		return 0, "", err
-	}
+// seq checks the arguments; it returns 0 for -all.
+func (s *selection) seq(cmd *cobra.Command, a []string) (uint64, error) {
+	name := cmd.CommandPath()
 	switch {
-	case *all == (len(pos) == 1):
-		fs.Usage()
-		return 0, "", usagef("%s: give either SEQ or -all", name)
-	case len(pos) == 1 && *svc != "":
-		return 0, "", usagef("%s: -service goes with -all", name)
-	case len(pos) == 1:
-		if seq, err = parseSeq(pos[0]); err != nil {
-			return 0, "", err
-		}
+	case s.all == (len(a) == 1):
+		return 0, usagef("%s: give either SEQ or -all", name)
+	case len(a) == 1 && *s.service != "":
+		return 0, usagef("%s: -service goes with -all", name)
+	case len(a) == 1:
+		return parseSeq(a[0])
 	}
-	if err := checkService(*svc); err != nil {
-		return 0, "", err
-	}
-	return seq, *svc, nil
+	return 0, checkService(*s.service)
 }
 
 // eachLetter calls fn with the letter at seq, or with every letter of
@@ -282,46 +170,6 @@ func (c *cli) eachLetter(ctx context.Context, js jetstream.JetStream, seq uint64
 		return fmt.Errorf("%d dead letter(s) failed", len(errs))
 	}
 	return nil
-}
-
-func (c *cli) printLetterJSON(l deadletter.Letter) error {
-	var data any = json.RawMessage(l.Data)
-	if !json.Valid(l.Data) {
-		data = string(l.Data)
-	}
-	return json.NewEncoder(c.stdout).Encode(struct {
-		Seq             uint64      `json:"seq"`
-		Subject         string      `json:"subject"`
-		Service         string      `json:"service"`
-		Stream          string      `json:"stream"`
-		StreamSeq       uint64      `json:"stream_seq"`
-		OriginalSubject string      `json:"original_subject"`
-		Deliveries      uint64      `json:"deliveries"`
-		Error           string      `json:"error"`
-		MsgID           string      `json:"msg_id"`
-		Time            time.Time   `json:"time"`
-		Headers         nats.Header `json:"headers"`
-		Data            any         `json:"data"`
-	}{l.Seq, l.Subject, l.Service, l.Stream, l.StreamSeq, l.OriginalSubject, l.Deliveries, l.Error, l.MsgID, l.Time, l.Header, data})
-}
-
-func serviceFlag(fs *flag.FlagSet) *string {
-	return fs.String("service", "", "only the dead letters of this `service` (order, payment, inventory, shipping)")
-}
-
-func checkService(s string) error {
-	if strings.ContainsAny(s, ".*> \t") {
-		return usagef("-service %q is not a service name", s)
-	}
-	return nil
-}
-
-func parseSeq(s string) (uint64, error) {
-	seq, err := strconv.ParseUint(s, 10, 64)
-	if err != nil || seq == 0 {
-		return 0, usagef("SEQ must be a DLQ stream sequence (a positive integer), not %q", s)
-	}
-	return seq, nil
 }
 
 // dlqError explains the errors an operator can act on.

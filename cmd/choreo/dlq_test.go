@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/choreo-dev/choreo/client"
 	"github.com/choreo-dev/choreo/payment/paymentevents"
 	"github.com/choreo-dev/choreo/sagatest"
 	"github.com/choreo-dev/choreo/shared/envelope"
@@ -16,43 +17,24 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-type letter struct {
-	Seq             uint64          `json:"seq"`
-	Subject         string          `json:"subject"`
-	Service         string          `json:"service"`
-	Stream          string          `json:"stream"`
-	StreamSeq       uint64          `json:"stream_seq"`
-	OriginalSubject string          `json:"original_subject"`
-	Deliveries      uint64          `json:"deliveries"`
-	Error           string          `json:"error"`
-	MsgID           string          `json:"msg_id"`
-	Headers         nats.Header     `json:"headers"`
-	Data            json.RawMessage `json:"data"`
-}
-
-// letters lists the dead letters through "dlq ls -json".
-func letters(t *testing.T, s *sagatest.Stack, args ...string) []letter {
+// letters lists the dead letters through "dlq ls -o json": a JSON array.
+func letters(t *testing.T, s *sagatest.Stack, args ...string) []letterJSON {
 	t.Helper()
-	out := ok(t, s, append([]string{"-json", "dlq", "ls"}, args...)...)
-	var ls []letter
-	dec := json.NewDecoder(strings.NewReader(out))
-	for dec.More() {
-		var l letter
-		if err := dec.Decode(&l); err != nil {
-			t.Fatalf("dlq ls -json: %v\n%s", err, out)
-		}
-		ls = append(ls, l)
+	out := ok(t, s, append([]string{"dlq", "ls", "-o", "json"}, args...)...)
+	var ls []letterJSON
+	if err := json.Unmarshal([]byte(out), &ls); err != nil || ls == nil {
+		t.Fatalf("dlq ls -o json: %v\n%s", err, out)
 	}
 	return ls
 }
 
 // waitLetters waits until service has dead letters on exactly the given
 // original subjects, and returns them by subject.
-func waitLetters(t *testing.T, s *sagatest.Stack, service string, subjects ...string) map[string]letter {
+func waitLetters(t *testing.T, s *sagatest.Stack, service string, subjects ...string) map[string]letterJSON {
 	t.Helper()
-	var got map[string]letter
+	var got map[string]letterJSON
 	natstest.Eventually(t, wait, func() error {
-		got = map[string]letter{}
+		got = map[string]letterJSON{}
 		for _, l := range letters(t, s, "-service", service) {
 			got[l.OriginalSubject] = l
 		}
@@ -70,11 +52,13 @@ func waitLetters(t *testing.T, s *sagatest.Stack, service string, subjects ...st
 }
 
 // publish publishes body on subject with a Nats-Msg-Id, as a service's relay
-// would.
+// would, or without one if id is empty.
 func publish(t *testing.T, s *sagatest.Stack, subject, id string, body []byte) {
 	t.Helper()
 	m := nats.NewMsg(subject)
-	m.Header.Set(jetstream.MsgIDHeader, id)
+	if id != "" {
+		m.Header.Set(jetstream.MsgIDHeader, id)
+	}
 	m.Data = body
 	if _, err := s.JS.PublishMsg(t.Context(), m); err != nil {
 		t.Fatal(err)
@@ -88,10 +72,10 @@ func TestDLQRedrive(t *testing.T) {
 	t.Parallel()
 	s := sagatest.Start(t, sagatest.Options{})
 	c := sagatest.NewClient(s.NC)
-	if _, err := c.Deposit("ada", 5000); err != nil {
+	if _, err := c.Deposit(t.Context(), "ada", 5000); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Restock("widget", 10); err != nil {
+	if _, err := c.Restock(t.Context(), "widget", 10); err != nil {
 		t.Fatal(err)
 	}
 
@@ -99,8 +83,8 @@ func TestDLQRedrive(t *testing.T) {
 	// Inventory reserves and shipping schedules on it; order gives up on it
 	// and on what follows it, at once: an unknown order is permanent.
 	const x = "x-1"
-	req := sagatest.PlaceRequest{OrderID: x, CustomerID: "ada", ShippingAddress: sagatest.Addr("GB"),
-		Items: []sagatest.Item{{SKU: "widget", Quantity: 2, UnitPriceCents: 500}}}
+	req := client.PlaceRequest{OrderID: x, CustomerID: "ada", ShippingAddress: sagatest.Addr("GB"),
+		Items: []client.Item{{SKU: "widget", Quantity: 2, UnitPriceCents: 500}}}
 	data, err := json.Marshal(paymentevents.PaymentCompleted{OrderID: x, PaymentID: "pay-early", CustomerID: "ada",
 		AmountCents: 1000, Items: req.Items, ShippingAddress: req.ShippingAddress})
 	if err != nil {
@@ -133,7 +117,7 @@ func TestDLQRedrive(t *testing.T) {
 	// The cause goes away: the order is placed. Payment charges it and
 	// order hears that; inventory has decided already, so the order waits
 	// for the StockReserved it gave up on.
-	if _, err := c.Place(req); err != nil {
+	if _, err := c.Place(t.Context(), req); err != nil {
 		t.Fatal(err)
 	}
 	waitStatus(t, s, x, "paid")
@@ -141,7 +125,7 @@ func TestDLQRedrive(t *testing.T) {
 	// Redrive one letter by its sequence.
 	out := ok(t, s, "dlq", "redrive", fmt.Sprint(dead[reserved].Seq))
 	contains(t, "dlq redrive SEQ", out, fmt.Sprintf("redriven %d: %s -> INVENTORY_EVENTS/", dead[reserved].Seq, reserved),
-		fmt.Sprintf("redrive.%d.%s", dead[reserved].Seq, dead[reserved].MsgID))
+		fmt.Sprintf("(Nats-Msg-Id redrive.%d.%s)\n", dead[reserved].Seq, dead[reserved].MsgID))
 	waitStatus(t, s, x, "reserved")
 	r := choreo(t, s, "dlq", "show", fmt.Sprint(dead[reserved].Seq))
 	if r.code != 1 || !strings.Contains(r.err, "dead letter not found") {
@@ -162,15 +146,15 @@ func TestDLQRedrive(t *testing.T) {
 	// Exactly once: one reservation, one charge, one shipment, each order
 	// event once.
 	stockIs(t, s, "widget", 8, 2)
-	v, err := c.Order(x)
+	v, err := c.Get(t.Context(), x)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.Steps != (sagatest.Steps{Payment: "completed", Inventory: "reserved", Shipping: "scheduled"}) {
+	if v.Steps != (client.Steps{Payment: "completed", Inventory: "reserved", Shipping: "scheduled"}) {
 		t.Errorf("steps = %+v", v.Steps)
 	}
 	var types []string
-	events, err := c.History(x)
+	events, err := c.History(t.Context(), x)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,10 +164,10 @@ func TestDLQRedrive(t *testing.T) {
 	if got := strings.Join(types, " "); got != "OrderPlaced OrderPaid OrderReserved OrderCompleted" {
 		t.Errorf("history = %s", got)
 	}
-	if _, err := c.CheckInvariants(); err != nil {
+	if _, err := c.CheckInvariants(t.Context()); err != nil {
 		t.Error(err)
 	}
-	if b, _ := c.Balance("ada"); b.BalanceCents != 4000 {
+	if b, _ := c.Balance(t.Context(), "ada"); b.BalanceCents != 4000 {
 		t.Errorf("balance = %d, want 4000", b.BalanceCents)
 	}
 }
@@ -191,8 +175,8 @@ func TestDLQRedrive(t *testing.T) {
 func stockIs(t *testing.T, s *sagatest.Stack, sku string, available, reserved int64) {
 	t.Helper()
 	natstest.Eventually(t, wait, func() error {
-		var v stockView
-		if err := s.Request("inventory.get", map[string]string{"sku": sku}, &v); err != nil {
+		v, err := client.New(s.NC).Stock(t.Context(), sku)
+		if err != nil {
 			return err
 		}
 		if v.Available != available || v.Reserved != reserved {
@@ -253,4 +237,62 @@ func TestDLQRedriveAgainAndPurge(t *testing.T) {
 	}
 	contains(t, "dlq purge -all", ok(t, s, "dlq", "purge", "-all", "-yes"), fmt.Sprintf("%d dead letter(s) purged", len(order)-1))
 	contains(t, "dlq ls", ok(t, s, "dlq", "ls"), "no dead letters")
+}
+
+// TestDLQLetterWithoutMsgID dead-letters a message published without a
+// Nats-Msg-Id: the letter shows no empty Choreo-Dlq-Msg-Id, and its redrive
+// id reads redrive.<seq>.
+func TestDLQLetterWithoutMsgID(t *testing.T) {
+	t.Parallel()
+	s := sagatest.Start(t, sagatest.Options{})
+	subject := "payment.events.PaymentCompleted.n"
+	publish(t, s, subject, "", []byte("not json"))
+	l := waitLetters(t, s, "inventory", subject)[subject]
+	waitLetters(t, s, "order", subject)
+	if l.MsgID != "" || l.Headers.Get("Choreo-Dlq-Msg-Id") != "" {
+		t.Errorf("letter without an original id: %+v", l)
+	}
+	out := ok(t, s, "dlq", "show", fmt.Sprint(l.Seq))
+	contains(t, "dlq show", out, "Choreo-Dlq-Subject: "+subject, "not json")
+	if strings.Contains(out, "Choreo-Dlq-Msg-Id") {
+		t.Errorf("dlq show prints an empty Choreo-Dlq-Msg-Id:\n%s", out)
+	}
+	out = ok(t, s, "dlq", "redrive", fmt.Sprint(l.Seq))
+	contains(t, "dlq redrive", out, fmt.Sprintf("(Nats-Msg-Id redrive.%d)\n", l.Seq))
+	if strings.Contains(out, fmt.Sprintf("redrive.%d.", l.Seq)) {
+		t.Errorf("redrive id with a trailing dot:\n%s", out)
+	}
+
+	// -o json: an array of what was redriven, and the purge count. (Every
+	// redrive comes back: the body is still not JSON.)
+	natstest.Eventually(t, wait, s.Quiet)
+	order := letters(t, s, "-service", "order")
+	var redriven []struct {
+		Seq     uint64 `json:"seq"`
+		Subject string `json:"subject"`
+		MsgID   string `json:"msg_id"`
+		Stream  string `json:"stream"`
+	}
+	if err := json.Unmarshal([]byte(ok(t, s, "dlq", "redrive", "-all", "-service", "order", "-o", "json")), &redriven); err != nil ||
+		len(redriven) != len(order) {
+		t.Fatalf("dlq redrive -o json = %+v (%v), letters %+v", redriven, err, order)
+	}
+	for i, r := range redriven {
+		want := fmt.Sprintf("redrive.%d", r.Seq) // the first letter's original had no id; later ones have a redrive's
+		if order[i].MsgID != "" {
+			want += "." + order[i].MsgID
+		}
+		if r.Seq != order[i].Seq || r.MsgID != want || r.Subject != subject || r.Stream != "PAYMENT_EVENTS" {
+			t.Errorf("redriven %+v, letter %+v", r, order[i])
+		}
+	}
+	natstest.Eventually(t, wait, s.Quiet)
+	n := len(letters(t, s))
+	var purged struct{ Purged int }
+	if err := json.Unmarshal([]byte(ok(t, s, "-o", "json", "dlq", "purge", "-all", "-yes")), &purged); err != nil || purged.Purged != n {
+		t.Errorf("dlq purge -o json = %+v, %v; want %d purged", purged, err, n)
+	}
+	if out := ok(t, s, "dlq", "ls", "-o", "json"); out != "[]\n" {
+		t.Errorf("dlq ls -o json of none = %q", out)
+	}
 }

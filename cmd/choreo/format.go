@@ -8,56 +8,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/choreo-dev/choreo/order/orderevents"
+	"github.com/choreo-dev/choreo/client"
 )
-
-// The contract's replies, as the CLI reads them.
-type (
-	orderView struct {
-		OrderID         string              `json:"order_id"`
-		CustomerID      string              `json:"customer_id"`
-		Items           []orderevents.Item  `json:"items"`
-		TotalCents      int64               `json:"total_cents"`
-		Currency        string              `json:"currency"`
-		ShippingAddress orderevents.Address `json:"shipping_address"`
-		Status          string              `json:"status"`
-		CancelReason    string              `json:"cancel_reason"`
-		Steps           struct {
-			Payment   string `json:"payment"`
-			Inventory string `json:"inventory"`
-			Shipping  string `json:"shipping"`
-		} `json:"steps"`
-		Version   uint64    `json:"version"`
-		CreatedAt time.Time `json:"created_at"`
-		UpdatedAt time.Time `json:"updated_at"`
-	}
-	balanceView struct {
-		CustomerID   string `json:"customer_id"`
-		BalanceCents int64  `json:"balance_cents"`
-	}
-	stockView struct {
-		SKU       string `json:"sku"`
-		Available int64  `json:"available"`
-		Reserved  int64  `json:"reserved"`
-	}
-	paymentView struct {
-		OrderID     string `json:"order_id"`
-		PaymentID   string `json:"payment_id"`
-		CustomerID  string `json:"customer_id"`
-		AmountCents int64  `json:"amount_cents"`
-		Status      string `json:"status"`
-	}
-	shipmentView struct {
-		OrderID        string `json:"order_id"`
-		ShipmentID     string `json:"shipment_id"`
-		Status         string `json:"status"`
-		Carrier        string `json:"carrier"`
-		TrackingNumber string `json:"tracking_number"`
-	}
-)
-
-// terminal reports whether an order's saga is over.
-func (v orderView) terminal() bool { return v.Status == "completed" || v.Status == "cancelled" }
 
 // money formats cents as a decimal amount: 123456 → "1234.56".
 func money(cents int64) string {
@@ -88,7 +40,7 @@ func table(w io.Writer, rows ...[]string) {
 	tw.Flush()
 }
 
-func printOrder(w io.Writer, v orderView) {
+func printOrder(w io.Writer, v client.OrderView) {
 	status := v.Status
 	if v.CancelReason != "" {
 		status += " (" + v.CancelReason + ")"

@@ -2,19 +2,22 @@
 // up wallets and stock, places, cancels and inspects orders, watches the
 // event streams and manages the dead-letter queue.
 //
-//	choreo [-server URL] [-timeout D] [-json] COMMAND [ARGS]
+//	choreo [-s URL] [-timeout D] [-o text|json] COMMAND [ARGS]
 //
-// "choreo help" lists the commands, "choreo help COMMAND" describes one.
-// Output is meant for people; -json prints the services' raw JSON replies
-// instead (error replies are reported on stderr either way). Exit status: 0 on success, 1 on an error reply (its contract code
-// and message are printed) or any other failure, 2 on a usage error.
+// "choreo help" lists the commands, "choreo help COMMAND" describes one,
+// "choreo completion bash|zsh|fish" prints a shell completion script.
+// Flags take one dash or two (-wait, --wait) and go anywhere on the line.
+// Output is meant for people; -o json prints machine-readable JSON instead:
+// the services' replies, a JSON array for listings, and JSON lines for
+// watch. Exit status: 0 on success, 1 on an error reply (its contract code
+// and message are printed on stderr) or any other failure, 2 on a usage
+// error.
 package main
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -23,11 +26,15 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/choreo-dev/choreo/bench"
-	"github.com/choreo-dev/choreo/shared/endpoint"
+	"github.com/choreo-dev/choreo/client"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/spf13/cobra"
 )
+
+func init() {
+	cobra.EnableCommandSorting = false // help lists the commands in the order added
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -36,50 +43,13 @@ func main() {
 	os.Exit(report(os.Stderr, err))
 }
 
-// command is one subcommand. run gets the arguments after its name.
-type command struct {
-	name, args, summary string
-	// help, if set, is printed under the usage line by "choreo help NAME".
-	help string
-	run  func(ctx context.Context, c *cli, args []string) error
-}
-
-// commands in the order "choreo help" lists them.
-var commands = []command{
-	{name: "deposit", args: "CUSTOMER AMOUNT_CENTS", summary: "add money to a customer's wallet", run: deposit},
-	{name: "balance", args: "CUSTOMER", summary: "show a customer's wallet", run: balance},
-	{name: "restock", args: "SKU QTY", summary: "add stock of a SKU", run: restock},
-	{name: "stock", args: "SKU", summary: "show a SKU's stock", run: stock},
-	{name: "place", args: placeUsage, summary: "place an order", help: placeHelp, run: place},
-	{name: "cancel", args: "ORDER_ID [-reason TEXT]", summary: "cancel an order", run: cancel},
-	{name: "get", args: "ORDER_ID", summary: "show an order", run: get},
-	{name: "list", args: "[-customer C] [-status S] [-limit N]", summary: "list orders, newest first", run: list},
-	{name: "history", args: "ORDER_ID", summary: "show an order's stored events", run: history},
-	{name: "payment", args: "ORDER_ID", summary: "show an order's payment", run: payment},
-	{name: "shipment", args: "ORDER_ID", summary: "show an order's shipment", run: shipment},
-	{name: "watch", args: "[SUBJECT]", summary: "print events as they are published (default *.events.>)", help: watchHelp, run: watch},
-	{name: "dlq", args: "ls|show|redrive|purge ...", summary: "inspect, redrive or purge dead letters", help: dlqHelp, run: dlq},
-	{name: "bench", args: "[-sync always|default|both] [-duration D] ...", summary: "benchmark the whole stack, started from the Procfile (make bench)",
-		run: func(ctx context.Context, c *cli, args []string) error {
-			return bench.Main(ctx, args, c.stdout, c.stderr)
-		}},
-}
-
-func lookup(name string) (command, bool) {
-	for _, cmd := range commands {
-		if cmd.name == name {
-			return cmd, true
-		}
-	}
-	return command{}, false
-}
-
 // cli is one invocation's settings and its lazily opened connection.
 type cli struct {
 	stdout, stderr io.Writer
 	server         string
 	timeout        time.Duration
-	json           bool
+	output         string // text or json
+	json           bool   // -json, the older spelling of -o json
 
 	nc *nats.Conn
 }
@@ -88,116 +58,112 @@ type cli struct {
 // command and returns its error, which report turns into the exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c := &cli{stdout: stdout, stderr: stderr}
-	fs := flag.NewFlagSet("choreo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	defer c.close()
+	root := c.root()
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	// canonical needs the whole tree: add what cobra adds on Execute.
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	args, early := canonical(root, args)
+	if err := root.PersistentFlags().Parse(early); err != nil {
+		return usageError{err.Error()}
+	}
+	root.SetArgs(args)
+	return root.ExecuteContext(ctx)
+}
+
+const rootHelp = `choreo talks to a running Choreo over NATS: it tops up wallets and stock,
+places, cancels and inspects orders, watches the event streams and manages
+the dead-letter queue.
+
+Flags take one dash or two (-wait, --wait) and go anywhere on the line. Output
+is meant for people; -o json prints machine-readable JSON instead: the
+services' replies, a JSON array for listings, and JSON lines for watch.
+
+Exit status: 0 on success, 1 on an error reply (its contract code and message
+are printed on stderr) or any other failure, 2 on a usage error.`
+
+// root builds the command tree.
+func (c *cli) root() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "choreo",
+		Short:         "The command-line client of the Choreo contract",
+		Long:          rootHelp,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args:          unknownCommand,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_ = cmd.Usage()
+			return usagef("no command given")
+		},
+		PersistentPreRunE: func(*cobra.Command, []string) error { return c.check() },
+	}
 	server := os.Getenv("NATS_URL")
 	if server == "" {
 		server = nats.DefaultURL
 	}
-	fs.StringVar(&c.server, "server", server, "NATS server `URL` ($NATS_URL if set)")
-	fs.DurationVar(&c.timeout, "timeout", 5*time.Second, "how long to wait for a reply (and for place -wait)")
-	fs.BoolVar(&c.json, "json", false, "print raw JSON replies")
-	fs.Usage = func() { printUsage(stderr, fs) }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError{err.Error()}
+	pf := root.PersistentFlags()
+	pf.StringVarP(&c.server, "server", "s", server, "NATS server `URL` ($NATS_URL if set)")
+	pf.DurationVar(&c.timeout, "timeout", 5*time.Second, "how long to wait for a reply (and for place -wait)")
+	pf.StringVarP(&c.output, "output", "o", "text", "output `format`: text or json")
+	pf.BoolVar(&c.json, "json", false, "same as -o json")
+	_ = pf.MarkHidden("json")
+	_ = root.RegisterFlagCompletionFunc("output", fixed("text", "json"))
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err.Error()} })
+	root.SuggestionsMinimumDistance = 2
+	root.AddCommand(
+		c.depositCmd(), c.balanceCmd(), c.restockCmd(), c.stockCmd(),
+		c.placeCmd(), c.cancelCmd(), c.getCmd(), c.listCmd(), c.historyCmd(), c.paymentCmd(), c.shipmentCmd(),
+		c.watchCmd(), c.dlqCmd(), c.benchCmd(),
+	)
+	return root
+}
+
+// check validates the global flags.
+func (c *cli) check() error {
+	switch {
+	case c.timeout <= 0:
+		return usagef("--timeout must be positive")
+	case c.output != "text" && c.output != "json":
+		return usagef("--output must be text or json, not %q", c.output)
 	}
-	if c.timeout <= 0 {
-		return usagef("-timeout must be positive")
-	}
-	if fs.NArg() == 0 {
-		printUsage(stderr, fs)
-		return usagef("no command given")
-	}
-	name, rest := fs.Arg(0), fs.Args()[1:]
-	if name == "help" {
-		return c.help(fs, rest)
-	}
-	cmd, ok := lookup(name)
-	if !ok {
-		return usagef("unknown command %q (see choreo help)", name)
-	}
-	defer c.close()
-	if err := cmd.run(ctx, c, rest); !errors.Is(err, errHelp) {
-		return err
+	if c.json {
+		c.output = "json"
 	}
 	return nil
 }
 
-func printUsage(w io.Writer, global *flag.FlagSet) {
-	fmt.Fprintf(w, "usage: choreo [-server URL] [-timeout D] [-json] COMMAND [ARGS]\n\ncommands:\n")
-	for _, cmd := range commands {
-		fmt.Fprintf(w, "  %-10s %s\n", cmd.name, cmd.summary)
-	}
-	fmt.Fprintf(w, "\nglobal flags:\n")
-	global.SetOutput(w)
-	global.PrintDefaults()
-	fmt.Fprintf(w, "\nRun 'choreo help COMMAND' for a command's arguments.\n")
-}
-
-func (c *cli) help(global *flag.FlagSet, args []string) error {
+// unknownCommand is root's argument check: any argument is a command root
+// does not have.
+func unknownCommand(cmd *cobra.Command, args []string) error {
 	if len(args) == 0 {
-		printUsage(c.stdout, global)
 		return nil
 	}
-	cmd, ok := lookup(args[0])
-	if !ok {
-		return usagef("unknown command %q", args[0])
+	msg := fmt.Sprintf("unknown command %q (see choreo help)", args[0])
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += "; did you mean " + strings.Join(s, " or ") + "?"
 	}
-	fmt.Fprintf(c.stdout, "usage: choreo %s %s\n\n%s\n", cmd.name, cmd.args, cmd.summary)
-	if cmd.help != "" {
-		fmt.Fprintf(c.stdout, "\n%s\n", strings.TrimSpace(cmd.help))
-	}
-	return nil
+	return usageError{msg}
 }
 
-// flags returns a subcommand's flag set; every subcommand accepts -json too.
-func (c *cli) flags(name, args string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
-	fs.BoolVar(&c.json, "json", c.json, "print raw JSON replies")
-	fs.Usage = func() {
-		fmt.Fprintf(c.stderr, "usage: choreo %s %s\n", name, args)
-		fs.PrintDefaults()
+// args checks that a command has between lo and hi arguments.
+func args(lo, hi int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < lo || len(args) > hi {
+			return usagef("%s: wrong number of arguments (usage: %s)", cmd.CommandPath(), cmd.UseLine())
+		}
+		return nil
 	}
-	return fs
 }
 
-// parse parses a subcommand's flags, which may come before, between or after
-// its positional arguments ("cancel ID -reason late"), and checks that there
-// are between lo and hi positional ones.
-func (c *cli) parse(fs *flag.FlagSet, args []string, lo, hi int) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, errHelp
-			}
-			return nil, usageError{err.Error()}
-		}
-		consumed := len(args) - fs.NArg()
-		rest := fs.Args()
-		if consumed > 0 && args[consumed-1] == "--" {
-			pos = append(pos, rest...) // everything after "--" is positional
-			break
-		}
-		if len(rest) == 0 {
-			break
-		}
-		pos, args = append(pos, rest[0]), rest[1:]
-	}
-	if len(pos) < lo || len(pos) > hi {
-		fs.Usage()
-		return nil, usagef("%s: wrong number of arguments", fs.Name())
-	}
-	return pos, nil
+// fixed completes a flag or argument from a fixed list.
+func fixed(values ...string) cobra.CompletionFunc {
+	return cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp)
 }
 
-// errHelp is returned by parse for -h: the usage has been printed, and the
-// command stops without an error.
-var errHelp = errors.New("help requested")
+// isJSON reports whether -o json was asked for.
+func (c *cli) isJSON() bool { return c.output == "json" }
 
 func (c *cli) conn() (*nats.Conn, error) {
 	if c.nc != nil {
@@ -209,6 +175,16 @@ func (c *cli) conn() (*nats.Conn, error) {
 	}
 	c.nc = nc
 	return nc, nil
+}
+
+// client returns a contract client on the connection; each request waits at
+// most -timeout.
+func (c *cli) client() (*client.Client, error) {
+	nc, err := c.conn()
+	if err != nil {
+		return nil, err
+	}
+	return client.New(nc, client.WithTimeout(c.timeout)), nil
 }
 
 func (c *cli) jetStream() (jetstream.JetStream, error) {
@@ -225,55 +201,31 @@ func (c *cli) close() {
 	}
 }
 
-// call sends req to subject and waits at most -timeout for the reply. A
-// success reply's body is returned and, if resp is not nil, decoded into it;
-// an error reply is returned as an *endpoint.Error.
-func (c *cli) call(ctx context.Context, subject string, req, resp any) ([]byte, error) {
-	body, err := json.Marshal(req)
-	if err != nil {
-		return nil, fmt.Errorf("%s: marshal request: %w", subject, err)
+// show prints v as JSON with -o json, else calls human.
+func (c *cli) show(v any, human func()) error {
+	if c.isJSON() {
+		return c.printJSON(v)
 	}
-	nc, err := c.conn()
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	msg, err := nc.RequestWithContext(ctx, subject, body)
-	switch {
-	case errors.Is(err, nats.ErrNoResponders):
-		return nil, fmt.Errorf("%s: no service answers (is it running?)", subject)
-	case err != nil:
-		return nil, fmt.Errorf("%s: %w", subject, err)
-	}
-	if err := endpoint.ReplyError(msg); err != nil {
-		return nil, err
-	}
-	if resp != nil {
-		if err := json.Unmarshal(msg.Data, resp); err != nil {
-			return nil, fmt.Errorf("%s: unexpected reply: %w", subject, err)
-		}
-	}
-	return msg.Data, nil
-}
-
-// query calls subject and prints the reply: raw with -json, else through
-// human, which may use what call decoded into resp.
-func (c *cli) query(ctx context.Context, subject string, req, resp any, human func()) error {
-	raw, err := c.call(ctx, subject, req, resp)
-	if err != nil {
-		return err
-	}
-	if c.json {
-		c.printRaw(raw)
-	} else {
-		human()
-	}
+	human()
 	return nil
 }
 
-func (c *cli) printRaw(raw []byte) {
-	fmt.Fprintf(c.stdout, "%s\n", raw)
+// printJSON prints v as one line of JSON.
+func (c *cli) printJSON(v any) error {
+	return json.NewEncoder(c.stdout).Encode(v)
+}
+
+// query runs one contract call and prints its reply with show.
+func query[V any](ctx context.Context, c *cli, call func(context.Context, *client.Client) (V, error), human func(V)) error {
+	cl, err := c.client()
+	if err != nil {
+		return err
+	}
+	v, err := call(ctx, cl)
+	if err != nil {
+		return err
+	}
+	return c.show(v, func() { human(v) })
 }
 
 // usageError is a mistake in the command line: exit status 2.
@@ -288,7 +240,7 @@ func usagef(format string, args ...any) error {
 // report prints err, if any, and returns the exit status.
 func report(w io.Writer, err error) int {
 	var ue usageError
-	var re *endpoint.Error
+	var re *client.Error
 	switch {
 	case err == nil:
 		return 0

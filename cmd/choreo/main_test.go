@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/choreo-dev/choreo/client"
 	"github.com/choreo-dev/choreo/sagatest"
+	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shared/natstest"
 )
 
@@ -75,9 +78,9 @@ func placeArgs(order, customer string, items ...string) []string {
 	return args
 }
 
-func getOrder(t *testing.T, s *sagatest.Stack, id string) orderView {
+func getOrder(t *testing.T, s *sagatest.Stack, id string) client.OrderView {
 	t.Helper()
-	var v orderView
+	var v client.OrderView
 	okJSON(t, s, &v, "get", id)
 	return v
 }
@@ -85,8 +88,8 @@ func getOrder(t *testing.T, s *sagatest.Stack, id string) orderView {
 func waitStatus(t *testing.T, s *sagatest.Stack, id, status string) {
 	t.Helper()
 	natstest.Eventually(t, wait, func() error {
-		var v orderView
-		if err := s.Request("order.get", map[string]string{"order_id": id}, &v); err != nil {
+		v, err := client.New(s.NC).Get(t.Context(), id)
+		if err != nil {
 			return err
 		}
 		if v.Status != status {
@@ -108,10 +111,16 @@ func TestUsage(t *testing.T) {
 		{[]string{"-timeout", "0s", "get", "X"}, 2, "-timeout must be positive"},
 		{[]string{"get"}, 2, "wrong number of arguments"},
 		{[]string{"get", "A", "B"}, 2, "wrong number of arguments"},
-		{[]string{"deposit", "ada", "ten"}, 2, "AMOUNT_CENTS must be an integer"},
+		{[]string{"deposit", "ada", "ten"}, 2, `amount_cents must be an integer number of cents, not "ten"`},
+		{[]string{"deposit", "ada", "99999999999999999999"}, 2, "amount_cents must be an integer number of cents"},
+		{[]string{"restock", "widget", "1.5"}, 2, `quantity must be an integer, not "1.5"`},
 		{[]string{"place", "-item", "SKU:1"}, 2, "want SKU:QTY:PRICE_CENTS"},
-		{[]string{"cancel", "X", "-bogus"}, 2, "flag provided but not defined: -bogus"},
+		{[]string{"cancel", "X", "-bogus"}, 2, "unknown flag: --bogus"},
+		{[]string{"-o", "yaml", "get", "X"}, 2, `--output must be text or json, not "yaml"`},
+		{[]string{"depost", "ada", "1"}, 2, "did you mean deposit?"},
+		{[]string{"place", "-customer"}, 2, "flag needs an argument: --customer"},
 		{[]string{"dlq"}, 2, "no subcommand"},
+		{[]string{"dlq", "frob"}, 2, `unknown subcommand "frob"`},
 		{[]string{"dlq", "redrive"}, 2, "give either SEQ or -all"},
 		{[]string{"dlq", "redrive", "3", "-all"}, 2, "give either SEQ or -all"},
 		{[]string{"dlq", "redrive", "3", "-service", "order"}, 2, "-service goes with -all"},
@@ -122,6 +131,9 @@ func TestUsage(t *testing.T) {
 		{[]string{"help", "dlq"}, 0, ""},
 		{[]string{"-h"}, 0, ""},
 		{[]string{"place", "-h"}, 0, ""},
+		{[]string{"place", "--help"}, 0, ""},
+		{[]string{"help", "place"}, 0, ""},
+		{[]string{"dlq", "redrive", "-help"}, 0, ""},
 		{[]string{"-server", "nats://127.0.0.1:1", "-timeout", "100ms", "get", "X"}, 1, "connect to nats://127.0.0.1:1"},
 	} {
 		r := choreo(t, nil, tc.args...)
@@ -131,6 +143,8 @@ func TestUsage(t *testing.T) {
 	}
 	out := choreo(t, nil, "help", "dlq").out
 	contains(t, "help dlq", out, "redrive.<dlq seq>.<original msg id>", "Choreo-Redriven-From")
+	contains(t, "help", choreo(t, nil, "help").out, "deposit", "dlq", "completion", "one dash or two")
+	contains(t, "place -h", choreo(t, nil, "place", "-h").out, "--wait", "-item SKU:QTY:PRICE_CENTS", "Without -order")
 }
 
 func TestWalletAndStock(t *testing.T) {
@@ -140,21 +154,55 @@ func TestWalletAndStock(t *testing.T) {
 	contains(t, "deposit", ok(t, s, "deposit", "ada", "1234"), "ada: balance 12.34 (1234 cents)")
 	ok(t, s, "deposit", "ada", "100")
 	contains(t, "balance", ok(t, s, "balance", "ada"), "ada: balance 13.34 (1334 cents)")
-	var b balanceView
+	var b client.BalanceView
 	okJSON(t, s, &b, "balance", "ada")
-	if b != (balanceView{CustomerID: "ada", BalanceCents: 1334}) {
+	if b != (client.BalanceView{CustomerID: "ada", BalanceCents: 1334}) {
 		t.Errorf("balance -json = %+v", b)
 	}
 
 	contains(t, "restock", ok(t, s, "restock", "widget", "7"), "widget: 7 available, 0 reserved")
-	var st stockView
+	var st client.StockView
 	okJSON(t, s, &st, "stock", "widget")
-	if st != (stockView{SKU: "widget", Available: 7}) {
+	if st != (client.StockView{SKU: "widget", Available: 7}) {
 		t.Errorf("stock -json = %+v", st)
 	}
-	// -json is accepted after the command too.
-	if out := ok(t, s, "stock", "widget", "-json"); !json.Valid([]byte(out)) {
+	// -o json (or -json, its older spelling) goes anywhere on the line.
+	for _, args := range [][]string{
+		{"-o", "json", "balance", "ada"}, {"balance", "ada", "-o", "json"}, {"balance", "-o", "json", "ada"},
+		{"--output", "json", "balance", "ada"}, {"balance", "ada", "--output=json"}, {"balance", "ada", "-ojson"},
+		{"-json", "balance", "ada"}, {"balance", "ada", "-json"}, {"balance", "ada", "--json"},
+	} {
+		var b client.BalanceView
+		if err := json.Unmarshal([]byte(ok(t, s, args...)), &b); err != nil || b.BalanceCents != 1334 {
+			t.Errorf("choreo %q: %+v, %v", args, b, err)
+		}
+	}
+	if out := ok(t, s, "stock", "widget", "-json"); out != `{"sku":"widget","available":7,"reserved":0}`+"\n" {
 		t.Errorf("stock widget -json printed %q", out)
+	}
+}
+
+// TestNegativeAmounts: a negative amount is an argument, not a flag, and the
+// service's range error names the field.
+func TestNegativeAmounts(t *testing.T) {
+	t.Parallel()
+	s := sagatest.Start(t, sagatest.Options{})
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"deposit", "bob", "-5"}, "invalid_argument (400): amount_cents must be between 1 and 1000000000"},
+		{[]string{"deposit", "-o", "json", "bob", "-5"}, "invalid_argument (400): amount_cents must be between 1 and 1000000000"},
+		{[]string{"restock", "sku", "-3"}, "invalid_argument (400): quantity must be between 1 and 1000000"},
+		{[]string{"restock", "sku", "--", "-3"}, "invalid_argument (400): quantity must be between 1 and 1000000"},
+	} {
+		r := choreo(t, s, tc.args...)
+		if r.code != 1 || !strings.Contains(r.err, tc.want) || r.out != "" {
+			t.Errorf("choreo %q: exit %d, stdout %q, stderr %q; want exit 1 and %q", tc.args, r.code, r.out, r.err, tc.want)
+		}
+	}
+	if _, err := client.New(s.NC).Balance(t.Context(), "bob"); !errors.Is(err, client.ErrNotFound) {
+		t.Errorf("bob's wallet after the refused deposits: %v", err)
 	}
 }
 
@@ -186,12 +234,13 @@ func TestPlaceWaitAndQueries(t *testing.T) {
 	ok(t, s, "restock", "widget", "10")
 	ok(t, s, "restock", "gadget", "10")
 
-	out := ok(t, s, append(placeArgs("o-1", "ada", "widget:2:500", "gadget:1:250"), "-wait")...)
+	// Flags after the command's own, in either spelling.
+	out := ok(t, s, append(placeArgs("o-1", "ada", "widget:2:500", "gadget:1:250"), "-wait", "-timeout", "10s")...)
 	contains(t, "place -wait", out, "o-1", "completed", "payment=completed inventory=reserved shipping=scheduled",
 		"12.50 USD", "widget x2 @ 5.00", "gadget x1 @ 2.50")
 
 	// Without -order, -wait makes the id itself.
-	var v orderView
+	var v client.OrderView
 	okJSON(t, s, &v, append(placeArgs("", "ada", "widget:1:100"), "-wait")...)
 	if v.OrderID == "" || v.Status != "completed" {
 		t.Errorf("place -wait without -order = %+v", v)
@@ -213,7 +262,7 @@ func TestPlaceWaitAndQueries(t *testing.T) {
 	if strings.Contains(out, "o-2") {
 		t.Errorf("list -customer ada shows bob's order:\n%s", out)
 	}
-	var l struct{ Orders []orderView }
+	var l struct{ Orders []client.OrderView }
 	okJSON(t, s, &l, "list", "-status", "cancelled", "-limit", "5")
 	if len(l.Orders) != 1 || l.Orders[0].OrderID != "o-2" {
 		t.Errorf("list -status cancelled = %+v", l.Orders)
@@ -289,12 +338,16 @@ func TestWatch(t *testing.T) {
 	t.Parallel()
 	s := sagatest.Start(t, sagatest.Options{})
 	ctx, cancel := context.WithCancel(t.Context())
-	var out, errOut syncBuffer
-	done := make(chan error, 1)
+	// One watcher for people, one printing JSON lines of order events.
+	var out, errOut, jsonOut, jsonErr syncBuffer
+	done := make(chan error, 2)
 	go func() { done <- run(ctx, []string{"-server", s.NATS.URL(), "watch"}, &out, &errOut) }()
+	go func() {
+		done <- run(ctx, []string{"watch", "order.events.>", "-server", s.NATS.URL(), "-o", "json"}, &jsonOut, &jsonErr)
+	}()
 	natstest.Eventually(t, wait, func() error {
-		if !strings.Contains(errOut.String(), "watching *.events.>") {
-			return fmt.Errorf("not watching yet: %q", errOut.String())
+		if !strings.Contains(errOut.String(), "watching *.events.>") || !strings.Contains(jsonErr.String(), "watching order.events.>") {
+			return fmt.Errorf("not watching yet: %q, %q", errOut.String(), jsonErr.String())
 		}
 		return nil
 	})
@@ -314,15 +367,28 @@ func TestWatch(t *testing.T) {
 				return fmt.Errorf("missing %q in\n%s", want, out.String())
 			}
 		}
+		var types []string
+		for _, line := range strings.Split(strings.TrimSpace(jsonOut.String()), "\n") {
+			var e envelope.Envelope
+			if err := json.Unmarshal([]byte(line), &e); err != nil {
+				t.Fatalf("watch -o json printed %q: %v", line, err)
+			}
+			types = append(types, e.Type)
+		}
+		if got := strings.Join(types, " "); got != "OrderPlaced OrderPaid OrderReserved OrderCompleted" {
+			return fmt.Errorf("watch -o json: %s", got)
+		}
 		return nil
 	})
 	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("watch returned %v", err)
+	for range 2 {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("watch returned %v", err)
+			}
+		case <-time.After(wait):
+			t.Fatal("watch did not stop")
 		}
-	case <-time.After(wait):
-		t.Fatal("watch did not stop")
 	}
 }

@@ -122,7 +122,7 @@ func TestChaos(t *testing.T) {
 
 	// Settle: every consumer caught up and every invariant holds.
 	settleTime, settleErr := w.settle(2 * time.Minute)
-	sum, invErr := w.c.CheckInvariants()
+	sum, invErr := w.c.CheckInvariants(w.t.Context())
 	violations := countViolations(invErr)
 
 	// Lost: a success reply, then order.get cannot find it or it never
@@ -131,7 +131,7 @@ func TestChaos(t *testing.T) {
 	lost, wrong := 0, 0
 	completedTotals := map[string]int64{}
 	for id, k := range l.kinds {
-		v, err := w.c.Order(id)
+		v, err := w.c.Get(w.t.Context(), id)
 		if err != nil || (v.Status != "completed" && v.Status != "cancelled") {
 			if l.replied[id] {
 				lost++
@@ -153,7 +153,7 @@ func TestChaos(t *testing.T) {
 	// Double charges: customers poorer than deposits − completed totals.
 	doubleCharges := 0
 	for cust, dep := range w.c.Ledger.Deposits {
-		b, err := w.c.Balance(cust)
+		b, err := w.c.Balance(w.t.Context(), cust)
 		if err != nil {
 			t.Errorf("balance of %s: %v", cust, err)
 			continue

@@ -103,7 +103,7 @@ func TestCrashAtFailpoints(t *testing.T) {
 		t.Errorf("failpoints %v never fired in five rounds of load: the test proved nothing about them", u)
 	}
 	for id := range orders {
-		if v, err := w.c.Order(id); err != nil || v.Status != "completed" {
+		if v, err := w.c.Get(w.t.Context(), id); err != nil || v.Status != "completed" {
 			t.Errorf("order %s: %+v (%v), want completed", id, v, err)
 		}
 	}

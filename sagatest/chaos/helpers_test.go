@@ -2,17 +2,16 @@ package chaos_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/choreo-dev/choreo/client"
 	"github.com/choreo-dev/choreo/inventory"
 	"github.com/choreo-dev/choreo/order"
 	"github.com/choreo-dev/choreo/payment"
@@ -116,7 +115,7 @@ func newWorld(t *testing.T, opts chaos.Options, customers, skus int) *world {
 	w.restock(scarceSKU, 1)
 	// Verify what the ledger says against the services.
 	for _, cust := range w.funded {
-		if b, err := w.c.Balance(cust); err != nil || b.BalanceCents != fundedCents {
+		if b, err := w.c.Balance(w.t.Context(), cust); err != nil || b.BalanceCents != fundedCents {
 			t.Fatalf("after seeding, %s has %+v (%v), want %d", cust, b, err, fundedCents)
 		}
 	}
@@ -129,15 +128,15 @@ func (w *world) deposit(cust string, cents int64) {
 	w.t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for {
-		_, err := w.c.Deposit(cust, cents) // records it in the ledger on success
+		_, err := w.c.Deposit(w.t.Context(), cust, cents) // records it in the ledger on success
 		if err == nil {
 			return
 		}
-		var re *sagatest.ReplyError
+		var re *client.Error
 		if errors.As(err, &re) && re.Status < 500 {
 			w.t.Fatalf("deposit to %s: %v", cust, err)
 		}
-		if b, berr := w.c.Balance(cust); berr == nil && b.BalanceCents == cents {
+		if b, berr := w.c.Balance(w.t.Context(), cust); berr == nil && b.BalanceCents == cents {
 			w.c.Ledger.Deposits[cust] += cents // nothing else runs yet
 			return
 		}
@@ -153,15 +152,15 @@ func (w *world) restock(sku string, qty int64) {
 	w.t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for {
-		_, err := w.c.Restock(sku, qty)
+		_, err := w.c.Restock(w.t.Context(), sku, qty)
 		if err == nil {
 			return
 		}
-		var re *sagatest.ReplyError
+		var re *client.Error
 		if errors.As(err, &re) && re.Status < 500 {
 			w.t.Fatalf("restock %s: %v", sku, err)
 		}
-		if s, serr := w.c.Stock(sku); serr == nil && s.Available == qty {
+		if s, serr := w.c.Stock(w.t.Context(), sku); serr == nil && s.Available == qty {
 			w.c.Ledger.Restocked[sku] += qty
 			return
 		}
@@ -187,16 +186,16 @@ func (k kind) String() string {
 }
 
 // newOrder makes order id of the given kind.
-func (w *world) newOrder(rng *rand.Rand, id string, k kind) sagatest.PlaceRequest {
+func (w *world) newOrder(rng *rand.Rand, id string, k kind) client.PlaceRequest {
 	countries := []string{"US", "CA", "GB", "DE", "FR", "NL", "JP", "AU"}
-	r := sagatest.PlaceRequest{
+	r := client.PlaceRequest{
 		OrderID:         id,
 		CustomerID:      w.funded[rng.IntN(len(w.funded))],
 		ShippingAddress: sagatest.Addr(countries[rng.IntN(len(countries))]),
 	}
 	lines := 1 + rng.IntN(2)
 	for range lines {
-		r.Items = append(r.Items, sagatest.Item{
+		r.Items = append(r.Items, client.Item{
 			SKU:            w.skus[rng.IntN(len(w.skus))],
 			Quantity:       1 + rng.Int64N(3),
 			UnitPriceCents: 100 + rng.Int64N(5_000),
@@ -209,7 +208,7 @@ func (w *world) newOrder(rng *rand.Rand, id string, k kind) sagatest.PlaceReques
 	case noFunds:
 		r.CustomerID = w.broke[rng.IntN(len(w.broke))]
 	case noStock:
-		r.Items = append(r.Items, sagatest.Item{SKU: scarceSKU, Quantity: 2 + rng.Int64N(3), UnitPriceCents: 500})
+		r.Items = append(r.Items, client.Item{SKU: scarceSKU, Quantity: 2 + rng.Int64N(3), UnitPriceCents: 500})
 	case noShipping:
 		r.ShippingAddress = sagatest.Addr(unserved)
 	}
@@ -224,40 +223,19 @@ func mixedKind(rng *rand.Rand) kind {
 	return kind(1 + rng.IntN(3))
 }
 
-// request is sagatest.Request with a timeout of its own: a chaos client
-// wants to give up on a lost request sooner than the suite's 10s.
-func request(nc *nats.Conn, timeout time.Duration, subject string, req, resp any) error {
-	body, err := json.Marshal(req)
-	if err != nil {
-		return err
-	}
-	msg, err := nc.Request(subject, body, timeout)
-	if err != nil {
-		return err
-	}
-	if code := msg.Header.Get("Nats-Service-Error-Code"); code != "" {
-		var e struct {
-			Error struct{ Code, Message string } `json:"error"`
-		}
-		_ = json.Unmarshal(msg.Data, &e)
-		status, _ := strconv.Atoi(code)
-		return &sagatest.ReplyError{Status: status, Code: e.Error.Code, Message: e.Error.Message}
-	}
-	return json.Unmarshal(msg.Data, resp)
-}
-
 // placeUntilAnswered places r and, while no answer comes (a timeout, no
 // responders, a 500 from a service going down), places it again with the
 // same order_id and content — idempotent — until an answer or giveUp. It
 // returns the view and how many attempts it took.
-func placeUntilAnswered(nc *nats.Conn, r sagatest.PlaceRequest, giveUp time.Time) (sagatest.OrderView, int, error) {
+func placeUntilAnswered(nc *nats.Conn, r client.PlaceRequest, giveUp time.Time) (client.OrderView, int, error) {
+	// A chaos client gives up on a lost request sooner than the suite's 10s.
+	c := client.New(nc, client.WithTimeout(2*time.Second))
 	for attempt := 1; ; attempt++ {
-		var v sagatest.OrderView
-		err := request(nc, 2*time.Second, "order.place", r, &v)
+		v, err := c.Place(context.Background(), r)
 		if err == nil {
 			return v, attempt, nil
 		}
-		var re *sagatest.ReplyError
+		var re *client.Error
 		if errors.As(err, &re) && re.Status < 500 {
 			return v, attempt, err // a 4xx is an answer, and a wrong one
 		}
@@ -288,7 +266,7 @@ func (w *world) runLoad(prefix string, n, workers int, every time.Duration, seed
 	l := &load{kinds: map[string]kind{}, replied: map[string]bool{}, failed: map[string]error{}, views: map[string]string{}}
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
 	type job struct {
-		r sagatest.PlaceRequest
+		r client.PlaceRequest
 		k kind
 	}
 	jobs := make(chan job)
@@ -545,7 +523,7 @@ func (w *world) settle(timeout time.Duration) (time.Duration, error) {
 		if err := quiet(w.js); err != nil {
 			return err
 		}
-		_, err := w.c.CheckInvariants()
+		_, err := w.c.CheckInvariants(w.t.Context())
 		return err
 	})
 	return time.Since(start), err

@@ -92,17 +92,17 @@ func TestRepublishPastDuplicateWindow(t *testing.T) {
 	w.mustSettle(time.Minute)
 	var total int64
 	for id := range l.kinds {
-		v, err := w.c.Order(id)
+		v, err := w.c.Get(w.t.Context(), id)
 		if err != nil || v.Status != "completed" {
 			t.Errorf("order %s: %+v (%v), want completed", id, v, err)
 		}
 		total += v.TotalCents
-		if p, err := w.c.Payment(id); err != nil || p.Status != "charged" || p.AmountCents != v.TotalCents {
+		if p, err := w.c.Payment(w.t.Context(), id); err != nil || p.Status != "charged" || p.AmountCents != v.TotalCents {
 			t.Errorf("payment of %s: %+v (%v)", id, p, err)
 		}
 	}
 	cust := w.funded[0]
-	if b, err := w.c.Balance(cust); err != nil || b.BalanceCents != fundedCents-total {
+	if b, err := w.c.Balance(w.t.Context(), cust); err != nil || b.BalanceCents != fundedCents-total {
 		t.Errorf("%s: balance %+v (%v), want %d: each order charged exactly once", cust, b, err, fundedCents-total)
 	}
 	wantEachEventOnce(t, w.js, "order.events.OrderPlaced.")
@@ -235,7 +235,7 @@ func TestSecondInstanceFailsFast(t *testing.T) {
 	}
 	w.mustSettle(time.Minute)
 	for id := range l.kinds {
-		if v, err := w.c.Order(id); err != nil || v.Status != "completed" {
+		if v, err := w.c.Get(w.t.Context(), id); err != nil || v.Status != "completed" {
 			t.Errorf("order %s: %+v (%v), want completed", id, v, err)
 		}
 	}
@@ -263,7 +263,7 @@ func TestNATSKilledWithUnackedPublishes(t *testing.T) {
 	w.cl.Start(chaos.NATS)
 	w.mustSettle(time.Minute)
 	for id := range l.kinds {
-		if v, err := w.c.Order(id); err != nil || v.Status != "completed" {
+		if v, err := w.c.Get(w.t.Context(), id); err != nil || v.Status != "completed" {
 			t.Errorf("order %s: %+v (%v), want completed", id, v, err)
 		}
 	}

@@ -506,7 +506,9 @@ func (r *runner) deadLetter(msg jetstream.Msg, meta *jetstream.MsgMetadata, caus
 	if i := strings.IndexByte(reason, '\n'); i >= 0 {
 		reason = reason[:i] // keep stacks in the log, not in a header
 	}
-	out.Header.Set(HeaderDLQMsgID, msg.Headers().Get(jetstream.MsgIDHeader))
+	if id := msg.Headers().Get(jetstream.MsgIDHeader); id != "" {
+		out.Header.Set(HeaderDLQMsgID, id) // only if there was one: an empty header reads as a value
+	}
 	out.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("dlq.%s.%s.%d", r.cfg.Service, meta.Stream, meta.Sequence.Stream))
 	out.Header.Set(HeaderDLQStream, meta.Stream)
 	out.Header.Set(HeaderDLQSequence, strconv.FormatUint(meta.Sequence.Stream, 10))

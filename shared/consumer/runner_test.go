@@ -232,6 +232,10 @@ func TestTransientFailureIsRetriedAndPoisonIsDeadLettered(t *testing.T) {
 	if string(m.Data) != "not json" || m.Header.Get(consumer.HeaderDLQDeliveries) != "1" {
 		t.Fatalf("garbage dead letter: %q %v", m.Data, m.Header)
 	}
+	// Published without a Nats-Msg-Id: the letter has none to keep.
+	if v, ok := m.Header[consumer.HeaderDLQMsgID]; ok {
+		t.Fatalf("garbage dead letter has %s %q", consumer.HeaderDLQMsgID, v)
+	}
 }
 
 func TestEventsOfOneOrderAreHandledInOrder(t *testing.T) {

@@ -36,7 +36,8 @@ type Letter struct {
 	Deliveries uint64
 	// Error is the last handler error's first line.
 	Error string
-	// MsgID is the original Nats-Msg-Id, the envelope id.
+	// MsgID is the original Nats-Msg-Id, the envelope id; empty if the
+	// original was published without one.
 	MsgID string
 	// Time is when the letter was written to the DLQ stream.
 	Time time.Time
@@ -46,9 +47,14 @@ type Letter struct {
 	Data   []byte
 }
 
-// RedriveMsgID is the Nats-Msg-Id a redrive of l publishes with.
+// RedriveMsgID is the Nats-Msg-Id a redrive of l publishes with:
+// redrive.<seq>.<original id>, or redrive.<seq> if the original had none.
 func (l Letter) RedriveMsgID() string {
-	return "redrive." + strconv.FormatUint(l.Seq, 10) + "." + l.MsgID
+	id := "redrive." + strconv.FormatUint(l.Seq, 10)
+	if l.MsgID != "" {
+		id += "." + l.MsgID
+	}
+	return id
 }
 
 // Filter is the DLQ subject filter for service's letters, all letters if

@@ -171,6 +171,23 @@ func TestRedrive(t *testing.T) {
 	}
 }
 
+// TestRedriveMsgIDWithoutOriginalID: a letter whose original had no
+// Nats-Msg-Id is redriven as redrive.<seq>, not "redrive.<seq>.".
+func TestRedriveMsgIDWithoutOriginalID(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		l    deadletter.Letter
+		want string
+	}{
+		{deadletter.Letter{Seq: 4, MsgID: "id-a"}, "redrive.4.id-a"},
+		{deadletter.Letter{Seq: 4}, "redrive.4"},
+	} {
+		if got := tc.l.RedriveMsgID(); got != tc.want {
+			t.Errorf("RedriveMsgID of %+v = %q, want %q", tc.l, got, tc.want)
+		}
+	}
+}
+
 func TestRedriveMalformed(t *testing.T) {
 	t.Parallel()
 	js := setup(t)

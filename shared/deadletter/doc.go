@@ -24,7 +24,8 @@
 // expecting its original stream (Choreo-Dlq-Stream), with the original headers
 // except:
 //
-//   - Nats-Msg-Id becomes "redrive.<dlq seq>.<original msg id>". The original
+//   - Nats-Msg-Id becomes "redrive.<dlq seq>.<original msg id>" ("redrive.<dlq
+//     seq>" for an original published without an id). The original
 //     id cannot be reused: within JetStream's duplicate window the server would
 //     drop the message as a duplicate of the original. The new id is the same
 //     every time one letter is redriven, so a redrive that is repeated after a

@@ -26,7 +26,8 @@
 // A Server hands each request to a bounded pool of workers, so a handler
 // waiting for a bbolt fsync does not hold up the requests behind it.
 //
-// Clients (tests, tools) use Call, or ReplyError on a raw reply.
+// Clients read these replies with the top-level client package, which
+// turns an error reply back into a typed error.
 //
 // # Caveats
 //

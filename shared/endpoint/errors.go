@@ -1,6 +1,13 @@
 package endpoint
 
-import "fmt"
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+)
 
 // Contract error codes, the "code" of an error reply.
 const (
@@ -91,4 +98,33 @@ func codeForStatus(status int) string {
 	default:
 		return CodeInternal
 	}
+}
+
+// ParseReply returns the contract error a reply carries, as an *Error, or
+// nil if msg is a success reply: the reading side of what a Server writes
+// (the micro error headers, and the body {"error":{"code","message"}}).
+func ParseReply(msg *nats.Msg) error {
+	status := msg.Header.Get(micro.ErrorCodeHeader)
+	if status == "" {
+		return nil
+	}
+	e := &Error{Message: msg.Header.Get(micro.ErrorHeader)}
+	e.Status, _ = strconv.Atoi(status)
+	var body struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(msg.Data, &body) == nil && body.Error.Code != "" {
+		e.Code, e.Message = body.Error.Code, body.Error.Message
+		return e
+	}
+	e.Code = CodeInternal
+	for _, s := range []error{ErrInvalidArgument, ErrNotFound, ErrConflict, ErrTooLarge} {
+		if s := s.(*Error); s.Status == e.Status {
+			e.Code = s.Code
+		}
+	}
+	return e
 }

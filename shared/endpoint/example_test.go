@@ -2,12 +2,12 @@ package endpoint_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
 
 	"github.com/choreo-dev/choreo/shared/endpoint"
 )
@@ -63,19 +63,21 @@ func Example() {
 	}
 	defer srv.Stop()
 
-	ctx := context.Background()
-	var b balance
-	err = endpoint.Call(ctx, nc, "payment.deposit", map[string]any{"customer_id": "c1", "amount_cents": 500}, &b)
-	fmt.Println(b, err)
-	err = endpoint.Call(ctx, nc, "payment.deposit", map[string]any{"customer_id": "c1", "amount_cents": 0}, nil)
-	fmt.Println(err)
-	err = endpoint.Call(ctx, nc, "payment.deposit", map[string]any{"customer_id": "c1", "amount": 5}, nil)
-	fmt.Println(err)
-	err = endpoint.Call(ctx, nc, "payment.deposit", map[string]any{"customer_id": "ghost", "amount_cents": 5}, nil)
-	fmt.Printf("%v (404: %v)\n", err, errors.Is(err, endpoint.ErrNotFound))
+	for _, body := range []string{
+		`{"customer_id":"c1","amount_cents":500}`,
+		`{"customer_id":"c1","amount_cents":0}`,
+		`{"customer_id":"c1","amount":5}`,
+		`{"customer_id":"ghost","amount_cents":5}`,
+	} {
+		msg, err := nc.Request("payment.deposit", []byte(body), 10*time.Second)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Printf("%q %s\n", msg.Header.Get(micro.ErrorCodeHeader), msg.Data)
+	}
 	// Output:
-	// {c1 500} <nil>
-	// amount_cents must be between 1 and 1000000000
-	// amount: unknown field
-	// customer ghost not found (404: true)
+	// "" {"customer_id":"c1","balance_cents":500}
+	// "400" {"error":{"code":"invalid_argument","message":"amount_cents must be between 1 and 1000000000"}}
+	// "400" {"error":{"code":"invalid_argument","message":"amount: unknown field"}}
+	// "404" {"error":{"code":"not_found","message":"customer ghost not found"}}
 }

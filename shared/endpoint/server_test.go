@@ -195,10 +195,6 @@ func TestServerReplies(t *testing.T) {
 			if err := json.Unmarshal(msg.Data, &body); err != nil || body.Error.Code != tc.code || body.Error.Message != tc.msg {
 				t.Errorf("body %s, want code %q message %q", msg.Data, tc.code, tc.msg)
 			}
-			var e *endpoint.Error
-			if err := endpoint.ReplyError(msg); !errors.As(err, &e) || *e != (endpoint.Error{Status: tc.status, Code: tc.code, Message: tc.msg}) {
-				t.Errorf("ReplyError = %#v", err)
-			}
 		})
 	}
 
@@ -222,22 +218,6 @@ func TestServerReplies(t *testing.T) {
 	}
 	if strings.Contains(logged, `"order_id":"o1"`) || strings.Contains(logged, `"order_id":"o5"`) {
 		t.Errorf("a success was logged:\n%s", logged)
-	}
-}
-
-func TestServerCall(t *testing.T) {
-	t.Parallel()
-	nc := connect(t)
-	start(t, nc, endpoint.Config{}, endpoint.New("test.place", place))
-	ctx := context.Background()
-
-	var v view
-	if err := endpoint.Call(ctx, nc, "test.place", json.RawMessage(orderBody("o1", "c1")), &v); err != nil || v.Status != "pending" {
-		t.Fatalf("Call = %v, %+v", err, v)
-	}
-	err := endpoint.Call(ctx, nc, "test.place", json.RawMessage(orderBody("o1", "missing")), &v)
-	if !errors.Is(err, endpoint.ErrNotFound) || err.Error() != "customer missing not found" {
-		t.Fatalf("Call = %v, want not found", err)
 	}
 }
 
@@ -394,8 +374,8 @@ func TestServerRawHandler(t *testing.T) {
 	if msg := request(t, nc, "test.echo", []byte("hi")); string(msg.Data) != "hi" {
 		t.Fatalf("echo %q", msg.Data)
 	}
-	if err := endpoint.ReplyError(request(t, nc, "test.echo", []byte("panic"))); !errors.Is(err, endpoint.ErrInternal) {
-		t.Fatalf("panic reply %v, want internal", err)
+	if msg := request(t, nc, "test.echo", []byte("panic")); msg.Header.Get(micro.ErrorCodeHeader) != "500" {
+		t.Fatalf("panic reply %v %q, want a 500", msg.Header, msg.Data)
 	}
 	if msg := request(t, nc, "test.echo", []byte("again")); string(msg.Data) != "again" {
 		t.Fatalf("echo %q", msg.Data)
@@ -414,8 +394,8 @@ func TestEndpointHandlerStandalone(t *testing.T) {
 	if err := svc.AddEndpoint(e.Name, e.Handler, micro.WithEndpointSubject(e.Subject)); err != nil {
 		t.Fatal(err)
 	}
-	if err := endpoint.ReplyError(request(t, nc, "test.place", []byte(`{"bad":1}`))); err == nil || err.Error() != "bad: unknown field" {
-		t.Fatalf("reply %v", err)
+	if msg := request(t, nc, "test.place", []byte(`{"bad":1}`)); msg.Header.Get(micro.ErrorHeader) != "bad: unknown field" {
+		t.Fatalf("reply %v %q", msg.Header, msg.Data)
 	}
 }
 

@@ -37,7 +37,7 @@ func TestEndpointServesTheCommittedSchemas(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := endpoint.ReplyError(msg); err != nil {
+		if err := endpoint.ParseReply(msg); err != nil {
 			return nil, err
 		}
 		var r eventschema.Reply
