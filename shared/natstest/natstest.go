@@ -23,6 +23,8 @@ package natstest
 
 import (
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -170,6 +172,26 @@ func (s *Server) Restart(t testing.TB) {
 	s.life.Lock()
 	defer s.life.Unlock()
 	s.stop()
+	s.start(t)
+}
+
+// RestartWiped shuts the server down, deletes everything JetStream stored
+// (streams, consumers, messages) and starts it again on the same port: an
+// operator's worst day, a broker that lost its state.
+func (s *Server) RestartWiped(t testing.TB) {
+	t.Helper()
+	s.life.Lock()
+	defer s.life.Unlock()
+	s.stop()
+	entries, err := os.ReadDir(s.cfg.storeDir)
+	if err != nil {
+		t.Fatalf("natstest: wipe: %v", err)
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(s.cfg.storeDir, e.Name())); err != nil {
+			t.Fatalf("natstest: wipe: %v", err)
+		}
+	}
 	s.start(t)
 }
 

@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -13,10 +14,12 @@ import (
 	"github.com/choreo-dev/choreo/shared/endpoint"
 	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shared/eventstore"
+	"github.com/choreo-dev/choreo/shared/health"
 	"github.com/choreo-dev/choreo/shared/natstest"
 	"github.com/choreo-dev/choreo/shared/saga"
 	"github.com/choreo-dev/choreo/shared/service"
 	"github.com/choreo-dev/choreo/shared/streams"
+	"github.com/nats-io/nats.go"
 	"github.com/rs/zerolog"
 )
 
@@ -25,6 +28,11 @@ type noted struct {
 }
 
 func (noted) EventType() string { return "Noted" }
+
+// heardIt is the effect of hearing a note.
+type heardIt struct{}
+
+func (heardIt) EventType() string { return "HeardIt" }
 
 type noteRequest struct {
 	ID   string `json:"id"`
@@ -37,11 +45,16 @@ type noteRequest struct {
 func spec() service.Spec {
 	reg := envelope.NewRegistry()
 	envelope.RegisterPublic[noted](reg, "shop")
+	envelope.Register[heardIt](reg)
 	return service.Spec{
 		Saga: saga.Service{
 			Name:      "shop",
 			Publishes: []saga.Event{saga.Publishes[noted](saga.Outside)},
-			Reactions: []saga.Reaction{saga.On(func(context.Context, *eventstore.Tx, envelope.Envelope, noted) error { return nil })},
+			// Each note heard is an effect: a private event on ("heard", note id).
+			Reactions: []saga.Reaction{saga.On(func(_ context.Context, tx *eventstore.Tx, env envelope.Envelope, _ noted) error {
+				_, err := tx.Append("heard", env.AggregateID, tx.Version("heard", env.AggregateID), eventstore.Meta{}, heardIt{})
+				return err
+			})},
 		},
 		Registry: reg,
 		Endpoints: func(st *eventstore.Store) []endpoint.Endpoint {
@@ -51,6 +64,10 @@ func spec() service.Spec {
 					return err
 				})
 				return map[string]string{"id": r.ID}, err
+			}), endpoint.New("shop.heard", func(_ context.Context, r *noteRequest) (any, error) {
+				var n uint64
+				err := st.View(func(tx *eventstore.Tx) error { n = tx.Version("heard", r.ID); return nil })
+				return map[string]uint64{"effects": n}, err
 			})}
 		},
 	}
@@ -209,4 +226,78 @@ func TestAbortedStartLeavesNoGoroutine(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// effects asks the shop how many times it applied the note's effect.
+func effects(t *testing.T, nc *nats.Conn, id string) (uint64, error) {
+	t.Helper()
+	msg, err := nc.Request("shop.heard", []byte(`{"id":"`+id+`"}`), 5*time.Second)
+	if err != nil {
+		return 0, err
+	}
+	var r struct{ Effects uint64 }
+	return r.Effects, json.Unmarshal(msg.Data, &r)
+}
+
+// A broker that lost everything (restarted on a wiped store) is healed by
+// the service alone: it re-creates its stream and its durable consumer,
+// publishes its recent events again under their original ids — the stream
+// holds them anew — and the inbox keeps their effects exactly-once; new
+// work flows as before. No restart by hand.
+func TestHealsAfterTheBrokerIsWiped(t *testing.T) {
+	t.Parallel()
+	srv := natstest.RunJetStream(t)
+	checks := health.New(zerolog.Nop())
+	ready, stop := run(t, srv.URL(), t.TempDir(), func(o *service.Options) {
+		o.Checks, o.HealEvery = checks, 100*time.Millisecond
+		o.NATSOptions = []nats.Option{nats.ReconnectWait(20 * time.Millisecond)}
+		o.ConsumerTuning = func(c *consumer.Config) { c.Heal = 100 * time.Millisecond }
+	})
+	<-ready
+	nc := srv.Connect(t)
+	note := func(id string) {
+		t.Helper()
+		natstest.Eventually(t, 20*time.Second, func() error {
+			_, err := nc.Request("shop.note", []byte(`{"id":"`+id+`","text":"hi"}`), 2*time.Second)
+			return err
+		})
+	}
+	heardOnce := func(id string) {
+		t.Helper()
+		natstest.Eventually(t, 30*time.Second, func() error {
+			n, err := effects(t, nc, id)
+			if err == nil && n != 1 {
+				err = fmt.Errorf("note %s heard %d times", id, n)
+			}
+			return err
+		})
+	}
+	note("n1")
+	heardOnce("n1")
+
+	srv.RestartWiped(t)
+
+	js := srv.JetStream(t)
+	natstest.Eventually(t, 30*time.Second, func() error {
+		s, err := js.Stream(context.Background(), streams.Name("shop"))
+		if err != nil {
+			return err
+		}
+		_, err = s.GetLastMsgForSubject(context.Background(), streams.Subject("shop", "Noted", "n1"))
+		return err
+	})
+	note("n2")
+	heardOnce("n2")
+	if n, err := effects(t, nc, "n1"); err != nil || n != 1 {
+		t.Fatalf("n1 heard %d times after the replay (%v): the inbox must keep it once", n, err)
+	}
+	natstest.Eventually(t, 10*time.Second, func() error {
+		if r := checks.Report(); !r.Ready {
+			return fmt.Errorf("not ready: %+v", r.Checks)
+		}
+		return nil
+	})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
 }
