@@ -31,6 +31,7 @@ type healer struct {
 	checks  *health.Checks
 	log     zerolog.Logger
 	kick    chan struct{}
+	started bool // the first check (at start) has set the streams' configuration
 }
 
 // streamIdentity is the store's meta key for the creation time of the
@@ -68,7 +69,18 @@ func (h *healer) run(ctx context.Context, period time.Duration) error {
 func (h *healer) heal(ctx context.Context) bool {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := streams.Ensure(ctx, h.js, h.owners, h.opts); err != nil {
+	// At start, create or update (a restart puts a hand-edited setting
+	// back); later, only re-create what is gone.
+	var err error
+	if !h.started {
+		err = streams.Ensure(ctx, h.js, h.owners, h.opts)
+	} else {
+		var created []string
+		if created, err = streams.Recreate(ctx, h.js, h.owners, h.opts); len(created) > 0 {
+			h.log.Warn().Strs("streams", created).Msg("streams were missing on the broker: re-created them")
+		}
+	}
+	if err != nil {
 		reason := fault.Reason(err)
 		if !h.js.Conn().IsConnected() {
 			reason = "NATS unavailable"
@@ -104,6 +116,7 @@ func (h *healer) heal(ctx context.Context) bool {
 			return false
 		}
 	}
+	h.started = true
 	h.checks.Pass(checkStreams)
 	return true
 }

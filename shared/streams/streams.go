@@ -10,6 +10,7 @@ package streams
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -97,7 +98,7 @@ func DLQStream(o Options) jetstream.StreamConfig {
 }
 
 // Ensure creates or updates the event streams of the named services and the
-// DLQ. It is idempotent: a service calls it on every start for its own
+// DLQ (see also Recreate). It is idempotent: a service calls it on every start for its own
 // stream and the streams of the services it hears, so that no service waits
 // for another to have started once (every service derives the same
 // configuration from the same name). In a deployment where services may not
@@ -113,4 +114,31 @@ func Ensure(ctx context.Context, js jetstream.JetStream, services []string, o Op
 		}
 	}
 	return nil
+}
+
+// Recreate creates those of the named services' event streams and the DLQ
+// that do not exist, and leaves the others as they are: what a service does
+// between starts, when a stream may have been lost (a wiped server, `nats
+// stream rm`) but an operator's change to one that exists is not its
+// business until it restarts. It returns the names it created.
+func Recreate(ctx context.Context, js jetstream.JetStream, services []string, o Options) ([]string, error) {
+	cfgs := []jetstream.StreamConfig{DLQStream(o)}
+	for _, s := range services {
+		cfgs = append(cfgs, EventStream(s, o))
+	}
+	var created []string
+	for _, cfg := range cfgs {
+		_, err := js.Stream(ctx, cfg.Name)
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, jetstream.ErrStreamNotFound) {
+			return created, fmt.Errorf("look up stream %s: %w", cfg.Name, err)
+		}
+		if _, err := js.CreateStream(ctx, cfg); err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			return created, fmt.Errorf("re-create stream %s: %w", cfg.Name, err)
+		}
+		created = append(created, cfg.Name)
+	}
+	return created, nil
 }
