@@ -199,6 +199,20 @@ func badInputs(maxPayload int) []badInput {
 		{"schemas another service's type", "order.schemas", []byte(`{"type":"PaymentCompleted"}`), 404, "not_found", "type"},
 		{"schemas unknown version", "shipping.schemas", []byte(`{"type":"ShipmentFailed","version":2}`), 404, "not_found", "version"},
 
+		// The parked area's operator endpoints, on every service.
+		{"parked unknown field", "order.parked", []byte(`{"limit":3}`), 400, invalid, "limit"},
+		{"parked not an object", "payment.parked", []byte(`[]`), 400, invalid, ""},
+		{"parked trailing data", "inventory.parked", []byte(`{} {}`), 400, invalid, ""},
+		{"parked unknown field", "shipping.parked", []byte(`{"seq":1}`), 400, invalid, "seq"},
+		{"parked_retry no seq", "order.parked_retry", []byte(`{}`), 400, invalid, "seq"},
+		{"parked_retry seq 0", "payment.parked_retry", []byte(`{"seq":0}`), 400, invalid, "seq"},
+		{"parked_retry seq string", "inventory.parked_retry", []byte(`{"seq":"7"}`), 400, invalid, "seq"},
+		{"parked_retry nothing parked", "shipping.parked_retry", []byte(`{"seq":7}`), 404, "not_found", "seq"},
+		{"parked_drop no seq", "order.parked_drop", []byte(`{}`), 400, invalid, "seq"},
+		{"parked_drop negative", "payment.parked_drop", []byte(`{"seq":-1}`), 400, invalid, "seq"},
+		{"parked_drop float", "inventory.parked_drop", []byte(`{"seq":1.5}`), 400, invalid, "seq"},
+		{"parked_drop nothing parked", "shipping.parked_drop", []byte(`{"seq":9}`), 404, "not_found", "seq"},
+
 		// Deep nesting.
 		{"place deep nesting", "order.place", []byte(`{"items":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `}`), 400, invalid, ""},
 	}
@@ -248,9 +262,8 @@ func TestBadInput(t *testing.T) {
 			badCheck(t, s.NC, row)
 		})
 	}
-	for _, subject := range []string{"order.place", "order.cancel", "order.get", "order.list", "order.history",
-		"payment.deposit", "payment.balance", "payment.get", "inventory.restock", "inventory.get", "shipping.get",
-		"order.schemas", "payment.schemas", "inventory.schemas", "shipping.schemas"} {
+	// Every endpoint every service serves has bad input of its own.
+	for _, subject := range servedSubjects(t, s.NC) {
 		if !covered[subject] {
 			t.Errorf("no bad input for %s", subject)
 		}
@@ -371,4 +384,29 @@ func badShort(b []byte) string {
 		return string(b[:200]) + "…"
 	}
 	return string(b)
+}
+
+// servedSubjects lists every endpoint subject the four services serve, from
+// their own $SRV.INFO: a new endpoint needs bad input here without anyone
+// remembering to add it to a list.
+func servedSubjects(t *testing.T, nc *nats.Conn) []string {
+	t.Helper()
+	var out []string
+	for _, svc := range sagatest.Services {
+		msg, err := nc.Request("$SRV.INFO."+svc, nil, 5*time.Second)
+		if err != nil {
+			t.Fatalf("$SRV.INFO.%s: %v", svc, err)
+		}
+		var info micro.Info
+		if err := json.Unmarshal(msg.Data, &info); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range info.Endpoints {
+			out = append(out, e.Subject)
+		}
+	}
+	if len(out) < 15 {
+		t.Fatalf("only %d endpoints served: %v", len(out), out)
+	}
+	return out
 }

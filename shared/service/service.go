@@ -186,6 +186,9 @@ func Run(ctx context.Context, spec Spec, opts Options) error {
 	if spec.Schemas != nil {
 		eps = append(eps, eventschema.Endpoint(name, spec.Schemas))
 	}
+	relay := &outbox.Relay{Store: store, JS: js, Stream: streams.Name(name), Atomic: true, Checks: checks,
+		Logger: log.With().Str("component", "outbox").Logger()}
+	eps = append(eps, parkedEndpoints(name, store, relay)...)
 	srv, err := endpoint.Start(nc, endpoint.Config{Name: name, Version: "1.0.0",
 		Description: "Choreo " + name + " service", Logger: log}, eps...)
 	if err != nil {
@@ -222,8 +225,6 @@ func Run(ctx context.Context, spec Spec, opts Options) error {
 			}
 		}()
 	}
-	relay := &outbox.Relay{Store: store, JS: js, Stream: streams.Name(name), Atomic: true, Checks: checks,
-		Logger: log.With().Str("component", "outbox").Logger()}
 	goRun("outbox", relay.Run, nil)
 	goRun("healer", func(ctx context.Context) error { return heal.run(ctx, opts.HealEvery) }, nil)
 	// Ready means serving and bound: every durable consumer exists. A
