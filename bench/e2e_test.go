@@ -5,30 +5,20 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/choreo-dev/choreo/bench"
+	"github.com/choreo-dev/choreo/stack"
 )
 
-// buildStack builds the Procfile's programs into a temp bin, from the
-// module's sources (nats-server is a tool dependency), so the test works on
-// a fresh clone without `make build`.
-func buildStack(t *testing.T, repo string) string {
+func repoRoot(t testing.TB) string {
 	t.Helper()
-	bin := t.TempDir()
-	for _, args := range [][]string{
-		{"build", "-o", bin + string(filepath.Separator), "./cmd/order", "./cmd/payment", "./cmd/inventory", "./cmd/shipping"},
-		{"build", "-o", filepath.Join(bin, "nats-server"), "github.com/nats-io/nats-server/v2"},
-	} {
-		cmd := exec.Command("go", args...)
-		cmd.Dir = repo
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
+	repo, err := stack.FindRepo(".")
+	if err != nil {
+		t.Fatal(err)
 	}
-	return bin
+	return repo
 }
 
 // A short run of the whole benchmark against the real processes: the
@@ -42,9 +32,14 @@ func TestRunEndToEnd(t *testing.T) {
 		t.Skip("needs the go command to build the binaries")
 	}
 	repo := repoRoot(t)
-	bin := buildStack(t, repo)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	// The Procfile's programs, from the module's sources, so the test works
+	// on a fresh clone without `make build`.
+	bin := t.TempDir()
+	if err := stack.Build(ctx, repo, bin); err != nil {
+		t.Fatal(err)
+	}
 	rates, _ := bench.ParseRates("20,50%")
 	o := bench.Options{
 		Repo: repo, Bin: bin, WorkDir: t.TempDir(), Out: t.TempDir(),

@@ -1,4 +1,4 @@
-package bench_test
+package stack_test
 
 import (
 	"os"
@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/choreo-dev/choreo/bench"
+	"github.com/choreo-dev/choreo/stack"
 )
 
 func TestParseProcfile(t *testing.T) {
@@ -17,11 +17,11 @@ nats: bin/nats-server -c nats.conf
 order:   bin/order -flag=a:b
   payment:bin/payment
 `
-	got, err := bench.ParseProcfile(strings.NewReader(in))
+	got, err := stack.ParseProcfile(strings.NewReader(in))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []bench.ProcfileEntry{
+	want := []stack.Entry{
 		{Name: "nats", Command: "bin/nats-server -c nats.conf"},
 		{Name: "order", Command: "bin/order -flag=a:b"}, // only the first colon splits
 		{Name: "payment", Command: "bin/payment"},
@@ -43,19 +43,21 @@ func TestParseProcfileErrors(t *testing.T) {
 		"empty command": "nats:\n",
 		"empty name":    ": bin/x\n",
 		"space in name": "my proc: bin/x\n",
+		"slash in name": "a/b: bin/x\n",
 		"duplicate":     "a: bin/x\na: bin/y\n",
 		"no entries":    "# nothing\n\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			if got, err := bench.ParseProcfile(strings.NewReader(in)); err == nil {
+			if got, err := stack.ParseProcfile(strings.NewReader(in)); err == nil {
 				t.Errorf("ParseProcfile(%q) = %v, want an error", in, got)
 			}
 		})
 	}
 }
 
-// The repository's own Procfile: nats first, then the four services.
+// The repository's own Procfile: one nats-server, and every other entry a
+// program of ./cmd, which Build builds.
 func TestRepoProcfile(t *testing.T) {
 	t.Parallel()
 	repo := repoRoot(t)
@@ -64,22 +66,48 @@ func TestRepoProcfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	entries, err := bench.ParseProcfile(f)
+	entries, err := stack.ParseProcfile(f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
+	nats := 0
 	for _, e := range entries {
-		names = append(names, e.Name)
+		if e.NATS() {
+			nats++
+			continue
+		}
+		prog := strings.Fields(e.Command)[0]
+		if !strings.HasPrefix(prog, "bin/") {
+			t.Errorf("entry %s runs %s, want a bin/ program", e.Name, prog)
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(repo, "cmd", strings.TrimPrefix(prog, "bin/"))); err != nil {
+			t.Errorf("entry %s: no ./cmd package builds %s: %v", e.Name, prog, err)
+		}
 	}
-	if got := strings.Join(names, " "); got != "nats order payment inventory shipping" {
-		t.Errorf("Procfile names = %q", got)
+	if nats != 1 {
+		t.Errorf("%d nats-server entries, want 1", nats)
+	}
+}
+
+func TestEntryNATS(t *testing.T) {
+	t.Parallel()
+	for cmd, want := range map[string]bool{
+		"bin/nats-server -c nats.conf": true,
+		"/usr/local/bin/nats-server":   true,
+		"nats-server":                  true,
+		"bin/nats sub x":               false,
+		"bin/order":                    false,
+	} {
+		if got := (stack.Entry{Name: "x", Command: cmd}).NATS(); got != want {
+			t.Errorf("NATS() of %q = %v, want %v", cmd, got, want)
+		}
 	}
 }
 
 func repoRoot(t testing.TB) string {
 	t.Helper()
-	repo, err := bench.FindRepo(".")
+	repo, err := stack.FindRepo(".")
 	if err != nil {
 		t.Fatal(err)
 	}
