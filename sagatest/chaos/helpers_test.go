@@ -22,6 +22,7 @@ import (
 	"github.com/choreo-dev/choreo/shared/eventstore"
 	"github.com/choreo-dev/choreo/shared/streams"
 	"github.com/choreo-dev/choreo/shipping"
+	"github.com/choreo-dev/choreo/stack"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	bolt "go.etcd.io/bbolt"
@@ -45,12 +46,18 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// binaries builds the services and nats-server once per test binary (the
+// binaries builds the Procfile's programs once per test binary (the
 // Go build cache makes it quick after the first time) and returns their
 // directory.
 func binaries(t testing.TB) string {
 	t.Helper()
-	buildOnce.Do(func() { buildErr = chaos.Build(binDir) })
+	buildOnce.Do(func() {
+		repo, err := stack.FindRepo(".")
+		if err == nil {
+			err = stack.Build(context.Background(), repo, binDir)
+		}
+		buildErr = err
+	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
@@ -450,16 +457,16 @@ var registries = map[string]func() *envelope.Registry{
 func (w *world) shutdown() {
 	w.t.Helper()
 	before := lastSeqs(w.t, w.js)
-	for _, name := range chaos.Services {
+	for _, name := range w.cl.Services() {
 		start := time.Now()
-		code, err := w.cl.Term(name)
+		ex, err := w.cl.Stop(name, 30*time.Second)
 		if took := time.Since(start); took > 5*time.Second {
 			w.t.Logf("%s took %v to exit after SIGTERM", name, took.Round(time.Millisecond))
 		}
 		if err != nil {
 			w.t.Errorf("%v", err)
-		} else if code != 0 {
-			w.t.Errorf("%s exited %d after SIGTERM, want 0", name, code)
+		} else if ex.Code != 0 {
+			w.t.Errorf("%s exited %d after SIGTERM, want 0", name, ex.Code)
 		}
 	}
 	after := lastSeqs(w.t, w.js)
@@ -468,7 +475,7 @@ func (w *world) shutdown() {
 			w.t.Errorf("%s grew from %d to %d during the shutdown: an outbox still held events when the stack was quiet", stream, seq, after[stream])
 		}
 	}
-	for _, name := range chaos.Services {
+	for _, name := range w.cl.Services() {
 		checkStore(w.t, w.cl.DBPath(name), name)
 	}
 }
