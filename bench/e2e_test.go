@@ -9,17 +9,10 @@ import (
 	"time"
 
 	"github.com/choreo-dev/choreo/bench"
-	"github.com/choreo-dev/choreo/stack"
+	"github.com/choreo-dev/choreo/stack/stacktest"
 )
 
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	repo, err := stack.FindRepo(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return repo
-}
+func TestMain(m *testing.M) { stacktest.Main(m) }
 
 // A short run of the whole benchmark against the real processes: the
 // runner starts the Procfile, the loops see every saga end, the stack stops
@@ -31,15 +24,12 @@ func TestRunEndToEnd(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("needs the go command to build the binaries")
 	}
-	repo := repoRoot(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
+	repo := stacktest.Repo(t)
 	// The Procfile's programs, from the module's sources, so the test works
 	// on a fresh clone without `make build`.
-	bin := t.TempDir()
-	if err := stack.Build(ctx, repo, bin); err != nil {
-		t.Fatal(err)
-	}
+	bin := stacktest.Bin(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
 	rates, _ := bench.ParseRates("20,50%")
 	o := bench.Options{
 		Repo: repo, Bin: bin, WorkDir: t.TempDir(), Out: t.TempDir(),

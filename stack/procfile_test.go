@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/choreo-dev/choreo/stack"
+	"github.com/choreo-dev/choreo/stack/stacktest"
 )
 
 func TestParseProcfile(t *testing.T) {
@@ -60,7 +61,7 @@ func TestParseProcfileErrors(t *testing.T) {
 // program of ./cmd, which Build builds.
 func TestRepoProcfile(t *testing.T) {
 	t.Parallel()
-	repo := repoRoot(t)
+	repo := stacktest.Repo(t)
 	f, err := os.Open(filepath.Join(repo, "Procfile"))
 	if err != nil {
 		t.Fatal(err)
@@ -103,13 +104,4 @@ func TestEntryNATS(t *testing.T) {
 			t.Errorf("NATS() of %q = %v, want %v", cmd, got, want)
 		}
 	}
-}
-
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	repo, err := stack.FindRepo(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return repo
 }

@@ -3,10 +3,8 @@ package stack_test
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,20 +12,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/choreo-dev/choreo/shared/natstest"
 	"github.com/choreo-dev/choreo/stack"
+	"github.com/choreo-dev/choreo/stack/stacktest"
 	"github.com/nats-io/nats.go"
-)
-
-var (
-	binDir    string
-	buildOnce sync.Once
-	buildErr  error
 )
 
 // orphanEnv makes the test binary the helper of TestPdeathsig.
@@ -38,15 +30,7 @@ func TestMain(m *testing.M) {
 		orphan(procfile)
 		return
 	}
-	dir, err := os.MkdirTemp("", "choreo-stack-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	stacktest.Main(m)
 }
 
 // binaries builds every command of the module, fakesvc and nats-server
@@ -56,13 +40,7 @@ func binaries(t testing.TB) string {
 	if testing.Short() {
 		t.Skip("builds and starts real processes")
 	}
-	buildOnce.Do(func() {
-		buildErr = stack.Build(context.Background(), repoRoot(t), binDir, "./cmd/...", "./stack/testdata/fakesvc")
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binDir
+	return stacktest.Bin(t, "./cmd/...", "./stack/testdata/fakesvc")
 }
 
 // procfile writes a Procfile of lines into a temp dir.
@@ -79,7 +57,7 @@ func procfile(t testing.TB, lines ...string) string {
 func newStack(t testing.TB, cfg stack.Config) *stack.Stack {
 	t.Helper()
 	if cfg.Repo == "" {
-		cfg.Repo = repoRoot(t)
+		cfg.Repo = stacktest.Repo(t)
 	}
 	if cfg.Bin == "" {
 		cfg.Bin = binaries(t)
@@ -140,7 +118,7 @@ func TestStackRunsTheProcfile(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("reads /proc")
 	}
-	repo := repoRoot(t)
+	repo := stacktest.Repo(t)
 	repoProcfile, err := os.ReadFile(filepath.Join(repo, "Procfile"))
 	if err != nil {
 		t.Fatal(err)
@@ -352,24 +330,9 @@ func TestSync(t *testing.T) {
 		if err := s.Start(t.Context(), s.NATS()); err != nil {
 			t.Fatal(err)
 		}
-		var varz struct {
-			JetStream struct {
-				Config struct {
-					SyncAlways bool `json:"sync_always"`
-				} `json:"config"`
-			} `json:"jetstream"`
-		}
-		resp, err := http.Get(s.MonitorURL() + "/varz")
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = json.NewDecoder(resp.Body).Decode(&varz)
-		resp.Body.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if varz.JetStream.Config.SyncAlways != want {
-			t.Errorf("Sync %q: sync_always %v, want %v", sync, varz.JetStream.Config.SyncAlways, want)
+		js := stacktest.Varz(t, s.MonitorURL()).JetStream.Config
+		if js == nil || js.SyncAlways != want {
+			t.Errorf("Sync %q: JetStream config %+v, want sync_always %v", sync, js, want)
 		}
 	}
 }
@@ -416,7 +379,7 @@ func TestNewErrors(t *testing.T) {
 		"no binary":   {stack.Config{Procfile: procfile(t, "nats: bin/nats-server -c nats.conf", "ghost: bin/ghost")}, "Procfile entry ghost"},
 		"no procfile": {stack.Config{Procfile: filepath.Join(t.TempDir(), "Procfile")}, "Procfile"},
 	} {
-		tc.cfg.Repo, tc.cfg.Bin, tc.cfg.WorkDir = repoRoot(t), bin, t.TempDir()
+		tc.cfg.Repo, tc.cfg.Bin, tc.cfg.WorkDir = stacktest.Repo(t), bin, t.TempDir()
 		s, err := stack.New(tc.cfg)
 		if err == nil {
 			s.Close()

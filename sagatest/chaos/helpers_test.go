@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,46 +21,20 @@ import (
 	"github.com/choreo-dev/choreo/shared/eventstore"
 	"github.com/choreo-dev/choreo/shared/streams"
 	"github.com/choreo-dev/choreo/shipping"
-	"github.com/choreo-dev/choreo/stack"
+	"github.com/choreo-dev/choreo/stack/stacktest"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	bolt "go.etcd.io/bbolt"
 )
 
-var (
-	binDir    string
-	buildOnce sync.Once
-	buildErr  error
-)
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "choreo-chaos-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { stacktest.Main(m) }
 
 // binaries builds the Procfile's programs once per test binary (the
 // Go build cache makes it quick after the first time) and returns their
 // directory.
 func binaries(t testing.TB) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		repo, err := stack.FindRepo(".")
-		if err == nil {
-			err = stack.Build(context.Background(), repo, binDir)
-		}
-		buildErr = err
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binDir
+	return stacktest.Bin(t)
 }
 
 // durables are the services' durable consumers, by the stream they consume.

@@ -2,10 +2,8 @@ package chaos_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,6 +14,7 @@ import (
 	"github.com/choreo-dev/choreo/shared/natstest"
 	"github.com/choreo-dev/choreo/shared/streams"
 	"github.com/choreo-dev/choreo/stack"
+	"github.com/choreo-dev/choreo/stack/stacktest"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -361,27 +360,14 @@ func redeliveries(t testing.TB, js jetstream.JetStream, stream, durable string) 
 func TestNATSSyncAlways(t *testing.T) {
 	cl := chaos.New(t, binaries(t), chaos.Options{})
 	cl.Start(cl.NATS())
-	var varz struct {
-		JetStream struct {
-			Config struct {
-				StoreDir   string `json:"store_dir"`
-				SyncAlways bool   `json:"sync_always"`
-			} `json:"config"`
-		} `json:"jetstream"`
+	jsc := stacktest.Varz(t, cl.MonitorURL()).JetStream.Config
+	if jsc == nil {
+		t.Fatal("nats-server runs without JetStream")
 	}
-	resp, err := http.Get(cl.MonitorURL() + "/varz")
-	if err != nil {
-		t.Fatal(err)
+	if !jsc.SyncAlways {
+		t.Errorf("nats-server runs nats.conf without sync_always: %+v", jsc)
 	}
-	err = json.NewDecoder(resp.Body).Decode(&varz)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !varz.JetStream.Config.SyncAlways {
-		t.Errorf("nats-server runs nats.conf without sync_always: %+v", varz.JetStream.Config)
-	}
-	if got := varz.JetStream.Config.StoreDir; got != filepath.Join("data", "nats", "jetstream") {
+	if got := jsc.StoreDir; got != filepath.Join("data", "nats", "jetstream") {
 		t.Errorf("store_dir %q: want nats.conf's data/nats, relative to the server's directory", got)
 	}
 
