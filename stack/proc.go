@@ -1,10 +1,14 @@
 package stack
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -96,6 +100,44 @@ func (p *Proc) signal(sig syscall.Signal) error {
 		return err
 	}
 	return nil
+}
+
+// waitStopped waits up to timeout until every thread of the process is
+// stopped by a signal (state T in /proc/<pid>/task/*/stat), or the process
+// has ended. Without /proc it returns at once.
+func (p *Proc) waitStopped(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		tasks, _ := filepath.Glob("/proc/" + strconv.Itoa(p.Pid()) + "/task/*/stat")
+		running := ""
+		for _, task := range tasks {
+			if st := procState(task); st != 'T' && st != 0 {
+				running = task
+				break
+			}
+		}
+		if running == "" || p.Exited() {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("thread %s not stopped %v after SIGSTOP", filepath.Base(filepath.Dir(running)), timeout)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// procState is the state field of a /proc stat file: R, S, T, Z …; 0 if
+// it cannot be read (the thread or process has ended).
+func procState(path string) byte {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	i := bytes.LastIndexByte(b, ')') // the command name may hold anything
+	if i < 0 || i+2 >= len(b) {
+		return 0
+	}
+	return b[i+2]
 }
 
 // Exit is how a process ended.

@@ -451,18 +451,35 @@ func (s *Stack) StopAll(timeout time.Duration) []Exit {
 	return out
 }
 
-// Pause stops the named process with SIGSTOP.
-func (s *Stack) Pause(name string) error { return s.signal(name, syscall.SIGSTOP) }
+// Pause stops the named process with SIGSTOP and, where /proc tells, waits
+// until every thread of it has stopped: the kernel stops each only as it
+// next runs, and until then the process may still answer a request.
+func (s *Stack) Pause(name string) error {
+	p, err := s.signal("pause", name, syscall.SIGSTOP)
+	if err != nil {
+		return err
+	}
+	if err := p.waitStopped(10 * time.Second); err != nil {
+		return fmt.Errorf("pause %s: %w", name, err)
+	}
+	return nil
+}
 
 // Cont resumes a paused process with SIGCONT.
-func (s *Stack) Cont(name string) error { return s.signal(name, syscall.SIGCONT) }
+func (s *Stack) Cont(name string) error {
+	_, err := s.signal("cont", name, syscall.SIGCONT)
+	return err
+}
 
-func (s *Stack) signal(name string, sig syscall.Signal) error {
+func (s *Stack) signal(op, name string, sig syscall.Signal) (*Proc, error) {
 	p, err := s.running(name)
 	if err != nil {
-		return fmt.Errorf("%v to %w", sig, err)
+		return nil, fmt.Errorf("%s %w", op, err) // err names the process
 	}
-	return p.signal(sig)
+	if err := p.signal(sig); err != nil {
+		return nil, fmt.Errorf("%s %s: %w", op, name, err)
+	}
+	return p, nil
 }
 
 // Usage reads the CPU time and memory of each entry's running process.

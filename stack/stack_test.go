@@ -448,13 +448,8 @@ func TestPdeathsig(t *testing.T) {
 
 // alive reports whether pid runs (a zombie does not).
 func alive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i >= 0 && i+2 < len(s) && s[i+2] != 'Z'
+	st := stack.ProcState("/proc/" + strconv.Itoa(pid) + "/stat")
+	return st != 0 && st != 'Z'
 }
 
 // orphan is TestPdeathsig's harness: it starts the fake service, prints its
