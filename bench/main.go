@@ -314,11 +314,11 @@ func Run(ctx context.Context, o Options, mode string, prog *Progress) (*Results,
 			return nil, err
 		}
 	}
-	if err := st.StartAll(ctx); err != nil {
-		return nil, err
-	}
 	if o.Keep {
 		prog.Logf("run directory: %s", st.Dir())
+	}
+	if err := st.StartAll(ctx); err != nil {
+		return nil, err
 	}
 	peaks := sampleRSS(ctx, st)
 	res := &Results{Sync: mode, Machine: machine(o.Repo), Config: RunConfig{
