@@ -2,10 +2,16 @@ package bench
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
 	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/choreo-dev/choreo/stack"
+	bolt "go.etcd.io/bbolt"
 )
 
 // boltMagic marks a bbolt meta page.
@@ -58,4 +64,44 @@ func BoltTxID(path string) (int64, error) {
 		return int64(tx1), nil
 	}
 	return 0, fmt.Errorf("bbolt meta: %s: no valid meta page", path)
+}
+
+// dbPath is a service's bbolt file in the run's data directory.
+func dbPath(st *stack.Stack, service string) string {
+	return filepath.Join(st.DataDir(), service+".db")
+}
+
+// boltTxIDs reads BoltTxID of each service's file while the services run;
+// a file that cannot be read is left out.
+func boltTxIDs(st *stack.Stack) map[string]int64 {
+	out := map[string]int64{}
+	for _, name := range st.Services() {
+		if tx, err := BoltTxID(dbPath(st, name)); err == nil {
+			out[name] = tx
+		}
+	}
+	return out
+}
+
+// boltCommits opens each service's bbolt file read-only and returns the
+// number of write transactions ever committed to it: the last transaction id
+// minus the one a new file starts with. Call it after the services stopped.
+func boltCommits(st *stack.Stack) (map[string]int64, error) {
+	out := map[string]int64{}
+	var errs []error
+	for _, name := range st.Services() {
+		path := dbPath(st, name)
+		db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 5 * time.Second})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("open %s: %w", path, err))
+			continue
+		}
+		_ = db.View(func(tx *bolt.Tx) error {
+			// A new file's two meta pages hold transaction ids 0 and 1.
+			out[name] = int64(tx.ID()) - 1
+			return nil
+		})
+		db.Close()
+	}
+	return out, errors.Join(errs...)
 }

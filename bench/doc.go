@@ -9,12 +9,13 @@
 //
 // For each JetStream sync setting asked for, Run
 //
-//   - starts every Procfile entry, command line as written, in a fresh run
-//     directory under bench/out/ holding a copy of nats.conf (addresses moved
-//     to free ports; `sync_interval: always` kept, or removed for the
-//     default-sync variant), an empty data/ and a bin symlink to the binaries,
-//     and waits until JetStream answers and each service answers its micro
-//     ping, then until one saga completes;
+//   - starts every Procfile entry, command line as written, through package
+//     stack in a fresh run directory under bench/out/ holding a copy of
+//     nats.conf (addresses moved to free ports; `sync_interval: always`
+//     kept, or removed for the default-sync variant), an empty data/ and a
+//     bin symlink to the binaries, and waits until each is ready by the
+//     stack's rule (JetStream answers; each service has logged that it
+//     started, its consumers bound), then until one saga completes;
 //   - funds customers and stocks SKUs, then measures the raw ceiling on the
 //     same server: asynchronous publishes and atomic batches of 100 to a
 //     stream of its own (BENCH_RAW, file storage);

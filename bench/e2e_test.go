@@ -5,31 +5,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/choreo-dev/choreo/bench"
+	"github.com/choreo-dev/choreo/stack/stacktest"
 )
 
-// buildStack builds the Procfile's programs into a temp bin, from the
-// module's sources (nats-server is a tool dependency), so the test works on
-// a fresh clone without `make build`.
-func buildStack(t *testing.T, repo string) string {
-	t.Helper()
-	bin := t.TempDir()
-	for _, args := range [][]string{
-		{"build", "-o", bin + string(filepath.Separator), "./cmd/order", "./cmd/payment", "./cmd/inventory", "./cmd/shipping"},
-		{"build", "-o", filepath.Join(bin, "nats-server"), "github.com/nats-io/nats-server/v2"},
-	} {
-		cmd := exec.Command("go", args...)
-		cmd.Dir = repo
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	return bin
-}
+func TestMain(m *testing.M) { stacktest.Main(m) }
 
 // A short run of the whole benchmark against the real processes: the
 // runner starts the Procfile, the loops see every saga end, the stack stops
@@ -41,8 +24,10 @@ func TestRunEndToEnd(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("needs the go command to build the binaries")
 	}
-	repo := repoRoot(t)
-	bin := buildStack(t, repo)
+	repo := stacktest.Repo(t)
+	// The Procfile's programs, from the module's sources, so the test works
+	// on a fresh clone without `make build`.
+	bin := stacktest.Bin(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	rates, _ := bench.ParseRates("20,50%")

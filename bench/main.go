@@ -19,9 +19,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/choreo-dev/choreo/stack"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
+)
+
+// Sync settings of the JetStream store, as results.json names them.
+const (
+	SyncAlways  = stack.SyncAlways  // sync_interval: always — fsync before every PubAck
+	SyncDefault = stack.SyncDefault // no sync_interval: nats-server's default (fsync every 2 minutes)
 )
 
 // Options are the benchmark's settings; Main fills them from flags.
@@ -202,8 +209,8 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 		return o, errors.New(strings.Join(problems, "; "))
 	}
 	if o.Repo == "" {
-		if o.Repo, err = FindRepo("."); err != nil {
-			return o, err
+		if o.Repo, err = stack.FindRepo("."); err != nil {
+			return o, fmt.Errorf("%w (use -repo)", err)
 		}
 	}
 	if o.Repo, err = filepath.Abs(o.Repo); err != nil {
@@ -215,28 +222,11 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	if o.Bin == "" {
 		o.Bin = filepath.Join(o.Repo, "bin")
 	}
+	if o.WorkDir == "" {
+		// git-ignored, and on the same file system as a `make run`'s data/
+		o.WorkDir = filepath.Join(o.Repo, "bench", "out")
+	}
 	return o, nil
-}
-
-// FindRepo returns the nearest directory at or above dir with a go.mod and
-// a Procfile.
-func FindRepo(dir string) (string, error) {
-	d, err := filepath.Abs(dir)
-	if err != nil {
-		return "", err
-	}
-	for {
-		_, e1 := os.Stat(filepath.Join(d, "go.mod"))
-		_, e2 := os.Stat(filepath.Join(d, "Procfile"))
-		if e1 == nil && e2 == nil {
-			return d, nil
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return "", fmt.Errorf("no go.mod with a Procfile at or above %s (use -repo)", dir)
-		}
-		d = parent
-	}
 }
 
 // EventStreams are the platform's event streams (the contract's section 3).
@@ -282,7 +272,10 @@ func quiesce(ctx context.Context, js jetstream.JetStream, limit time.Duration) (
 		if err == nil {
 			last = cur
 		}
-		sleepCtx(ctx, 250*time.Millisecond)
+		select {
+		case <-ctx.Done():
+		case <-time.After(250 * time.Millisecond):
+		}
 	}
 	return last, false
 }
@@ -303,19 +296,14 @@ func mapsEqual(a, b map[string]streamCount) bool {
 type snapshot struct {
 	at      time.Time
 	streams map[string]streamCount
-	usage   map[string]ProcUsage
+	usage   map[string]stack.Usage
 	commits map[string]int64
 }
 
-func (s *Stack) snapshot(ctx context.Context, js jetstream.JetStream) (snapshot, error) {
-	sn := snapshot{at: time.Now(), usage: s.Usage(), commits: map[string]int64{}}
-	if self, err := ReadUsage(0); err == nil {
+func takeSnapshot(ctx context.Context, st *stack.Stack, js jetstream.JetStream) (snapshot, error) {
+	sn := snapshot{at: time.Now(), usage: st.Usage(), commits: boltTxIDs(st)}
+	if self, err := stack.ReadUsage(0); err == nil {
 		sn.usage["bench"] = self
-	}
-	for _, p := range s.Services() {
-		if tx, err := BoltTxID(filepath.Join(s.Dir, "data", p.Name+".db")); err == nil {
-			sn.commits[p.Name] = tx
-		}
 	}
 	var err error
 	sn.streams, err = streamCounts(ctx, js)
@@ -326,23 +314,32 @@ func (s *Stack) snapshot(ctx context.Context, js jetstream.JetStream) (snapshot,
 // set up customers and stock, measure the raw ceiling, the closed loop and
 // the open-loop rates, stop the stack and read its files.
 func Run(ctx context.Context, o Options, mode string, prog *Progress) (*Results, error) {
-	selfStart, _ := ReadUsage(0) // the load generator's CPU so far (an earlier run's, say)
-	stack, err := StartStack(ctx, StackConfig{Repo: o.Repo, Bin: o.Bin, WorkDir: o.WorkDir, Sync: mode,
-		SagaTimeout: o.SagaTimeout, Keep: o.Keep, Pprof: o.Profile != ""})
+	selfStart, _ := stack.ReadUsage(0) // the load generator's CPU so far (an earlier run's, say)
+	st, err := stack.New(stack.Config{Repo: o.Repo, Bin: o.Bin, WorkDir: o.WorkDir, Sync: mode, Keep: o.Keep,
+		Env: []string{"CHOREO_SAGA_TIMEOUT=" + o.SagaTimeout.String(), "CHOREO_SHIPPING_COUNTRIES=" + strings.Join(ServedCountries, ",")}})
 	if err != nil {
 		return nil, err
 	}
-	defer stack.Close()
+	defer st.Close()
 	stopped := false
 	defer func() {
 		if !stopped {
-			stack.Stop(10 * time.Second)
+			st.StopAll(10 * time.Second)
 		}
 	}()
-	if o.Keep {
-		prog.Logf("run directory: %s", stack.Dir)
+	var pprof map[string]string
+	if o.Profile != "" {
+		if pprof, err = servePprof(st); err != nil {
+			return nil, err
+		}
 	}
-	peaks := sampleRSS(ctx, stack)
+	if o.Keep {
+		prog.Logf("run directory: %s", st.Dir())
+	}
+	if err := st.StartAll(ctx); err != nil {
+		return nil, err
+	}
+	peaks := sampleRSS(ctx, st)
 	res := &Results{Sync: mode, Machine: machine(o.Repo), Config: RunConfig{
 		DurationSec: o.Duration.Seconds(), Workers: o.Workers, OpenDurationSec: o.OpenDuration.Seconds(),
 		Rates: o.RatesText, SagaTimeout: o.SagaTimeout.String(), Customers: o.Customers, SKUs: o.SKUs,
@@ -351,7 +348,7 @@ func Run(ctx context.Context, o Options, mode string, prog *Progress) (*Results,
 		res.Warnings = append(res.Warnings, fmt.Sprintf(format, args...))
 	}
 	connect := func(name string) (*nats.Conn, error) {
-		return nats.Connect(stack.NATSURL, nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectBufSize(64<<20))
+		return nats.Connect(st.URL(), nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectBufSize(64<<20))
 	}
 	nc, err := connect("choreo bench")
 	if err != nil {
@@ -382,7 +379,7 @@ func Run(ctx context.Context, o Options, mode string, prog *Progress) (*Results,
 	if res.Config.SetupCommands, err = w.Setup(ctx, nc, perSKU); err != nil {
 		return nil, err
 	}
-	// Readiness: one saga all the way through proves every consumer is bound.
+	// One saga all the way through proves the whole chain before any measurement.
 	if status, err := loader.One(ctx, "ready"); err != nil {
 		return nil, fmt.Errorf("first saga: %w", err)
 	} else if status != "completed" {
@@ -409,12 +406,12 @@ func Run(ctx context.Context, o Options, mode string, prog *Progress) (*Results,
 	if _, ok := quiesce(ctx, js, time.Minute); !ok {
 		warn("streams still growing a minute after the warm-up")
 	}
-	if err := stack.Dead(); err != nil {
+	if err := st.Dead(); err != nil {
 		return nil, err
 	}
 
 	// Closed loop.
-	before, err := stack.snapshot(ctx, js)
+	before, err := takeSnapshot(ctx, st, js)
 	if err != nil {
 		return nil, err
 	}
@@ -425,12 +422,12 @@ func Run(ctx context.Context, o Options, mode string, prog *Progress) (*Results,
 	waitProfiles := func() error { return nil }
 	if o.Profile != "" {
 		dir := filepath.Join(o.Profile, mode)
-		waitProfiles = profileServices(ctx, stack, dir, o.Duration)
+		waitProfiles = profileServices(ctx, pprof, dir, o.Duration)
 		prog.Logf("CPU profiles of the closed loop: %s", dir)
 	}
 	cl := loader.ClosedLoop(ctx, "closed loop", o.Workers, o.Duration, func() {
 		defer endOnce.Done()
-		atEnd, endErr = stack.snapshot(ctx, js)
+		atEnd, endErr = takeSnapshot(ctx, st, js)
 	})
 	endOnce.Wait()
 	if endErr != nil {
@@ -444,12 +441,7 @@ func Run(ctx context.Context, o Options, mode string, prog *Progress) (*Results,
 	if !ok {
 		warn("streams still growing a minute after the closed loop")
 	}
-	afterCommits := map[string]int64{}
-	for _, p := range stack.Services() {
-		if tx, err := BoltTxID(filepath.Join(stack.Dir, "data", p.Name+".db")); err == nil {
-			afterCommits[p.Name] = tx
-		}
-	}
+	afterCommits := boltTxIDs(st)
 	res.ClosedLoop = cl
 	res.SagasPerSec, res.CompletedPerSec = cl.AchievedPerSec, cl.CompletedPerSec
 	accepted := float64(cl.Placed - cl.PlaceErrors)
@@ -493,7 +485,7 @@ func Run(ctx context.Context, o Options, mode string, prog *Progress) (*Results,
 		warn("closed loop: %d place errors, %d sagas without a terminal event, %d ended otherwise than meant (cancel reasons %v)",
 			cl.PlaceErrors, cl.Unfinished, cl.Unexpected, cl.Reasons)
 	}
-	if err := stack.Dead(); err != nil {
+	if err := st.Dead(); err != nil {
 		return nil, err
 	}
 
@@ -518,7 +510,7 @@ func Run(ctx context.Context, o Options, mode string, prog *Progress) (*Results,
 		if _, ok := quiesce(ctx, js, time.Minute); !ok {
 			warn("streams still growing a minute after open loop %.0f/s", r.OfferedPerSec)
 		}
-		if err := stack.Dead(); err != nil {
+		if err := st.Dead(); err != nil {
 			return nil, err
 		}
 	}
@@ -528,8 +520,8 @@ func Run(ctx context.Context, o Options, mode string, prog *Progress) (*Results,
 	}
 
 	// Final usage, then stop and read the bbolt files.
-	final := stack.Usage()
-	if self, err := ReadUsage(0); err == nil {
+	final := st.Usage()
+	if self, err := stack.ReadUsage(0); err == nil {
 		self.CPUSeconds -= selfStart.CPUSeconds
 		final["bench"] = self
 	}
@@ -543,13 +535,13 @@ func Run(ctx context.Context, o Options, mode string, prog *Progress) (*Results,
 	ncEv.Close()
 	stopped = true
 	res.Exits = map[string]int{}
-	for _, s := range stack.Stop(30 * time.Second) {
-		res.Exits[s.Name] = s.ExitCode
-		if s.Killed || s.ExitCode != 0 || s.Err != nil {
-			warn("%s: exit code %d after SIGTERM (killed: %v, %v)", s.Name, s.ExitCode, s.Killed, s.Err)
+	for _, ex := range st.StopAll(30 * time.Second) {
+		res.Exits[ex.Name] = ex.Code
+		if ex.Killed || ex.Code != 0 || ex.Err != nil {
+			warn("%s: exit code %d after SIGTERM (killed: %v, %v)", ex.Name, ex.Code, ex.Killed, ex.Err)
 		}
 	}
-	if res.BboltCommits, err = stack.BoltCommits(); err != nil {
+	if res.BboltCommits, err = boltCommits(st); err != nil {
 		warn("read bbolt commits: %v", err)
 	}
 	res.Machine.LoadAvgEnd = loadAvg()
@@ -587,7 +579,12 @@ func machine(repo string) Machine {
 		}
 	}
 	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
-		m.MemoryMiB = parseStatusKiB(string(b), "MemTotal") / 1024
+		if _, rest, ok := strings.Cut(string(b), "MemTotal:"); ok {
+			if f := strings.Fields(rest); len(f) > 0 {
+				kib, _ := strconv.ParseInt(f[0], 10, 64) // "MemTotal:  16303848 kB"
+				m.MemoryMiB = kib / 1024
+			}
+		}
 	}
 	if out, err := exec.Command("git", "-C", repo, "rev-parse", "--short", "HEAD").Output(); err == nil {
 		m.Commit = strings.TrimSpace(string(out))
@@ -599,11 +596,11 @@ func machine(repo string) Machine {
 }
 
 // sampleRSS records, every 200ms until the returned function is called, the
-// highest anonymous and file-backed RSS of each process of stack. The kernel
+// highest anonymous and file-backed RSS of each process of st. The kernel
 // keeps a high-water mark of the whole RSS only (VmHWM), and the two parts
 // say different things: the anonymous part is what the process allocated,
 // the file-backed part mostly bbolt's mapped pages, which are page cache.
-func sampleRSS(ctx context.Context, stack *Stack) (stop func() (anon, file map[string]float64)) {
+func sampleRSS(ctx context.Context, st *stack.Stack) (stop func() (anon, file map[string]float64)) {
 	ctx, cancel := context.WithCancel(ctx)
 	anon, file := map[string]float64{}, map[string]float64{}
 	done := make(chan struct{})
@@ -612,7 +609,7 @@ func sampleRSS(ctx context.Context, stack *Stack) (stop func() (anon, file map[s
 		t := time.NewTicker(200 * time.Millisecond)
 		defer t.Stop()
 		for {
-			for name, u := range stack.Usage() {
+			for name, u := range st.Usage() {
 				anon[name] = max(anon[name], round(u.AnonRSSMiB, 1))
 				file[name] = max(file[name], round(u.FileRSSMiB, 1))
 			}

@@ -5,34 +5,53 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/choreo-dev/choreo/stack"
 )
 
-// profileServices fetches a CPU profile of d from every service of stack that
-// serves pprof, concurrently, into dir/<service>.pprof. It returns at once;
-// wait blocks until every profile is written and joins their errors.
-func profileServices(ctx context.Context, stack *Stack, dir string, d time.Duration) (wait func() error) {
+// servePprof gives each service of st CHOREO_PPROF_ADDR on a free loopback
+// port, from its next start on, and returns the addresses by service.
+func servePprof(st *stack.Stack) (map[string]string, error) {
+	addrs := map[string]string{}
+	for _, name := range st.Services() {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("pprof port: %w", err)
+		}
+		addrs[name] = l.Addr().String()
+		l.Close()
+		if err := st.Setenv(name, "CHOREO_PPROF_ADDR="+addrs[name]); err != nil {
+			return nil, err
+		}
+	}
+	return addrs, nil
+}
+
+// profileServices fetches a CPU profile of d from every service in addrs
+// (name to pprof address), concurrently, into dir/<service>.pprof. It
+// returns at once; wait blocks until every profile is written and joins
+// their errors.
+func profileServices(ctx context.Context, addrs map[string]string, dir string, d time.Duration) (wait func() error) {
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
 		errs []error
 	)
 	secs := max(1, int(d.Seconds()))
-	for _, p := range stack.Services() {
-		if p.PprofAddr == "" {
-			continue
-		}
+	for name, addr := range addrs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := fetchProfile(ctx, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", p.PprofAddr, secs),
-				filepath.Join(dir, p.Name+".pprof")); err != nil {
+			if err := fetchProfile(ctx, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs),
+				filepath.Join(dir, name+".pprof")); err != nil {
 				mu.Lock()
-				errs = append(errs, fmt.Errorf("profile %s: %w", p.Name, err))
+				errs = append(errs, fmt.Errorf("profile %s: %w", name, err))
 				mu.Unlock()
 			}
 		}()

@@ -68,7 +68,7 @@ func TestChaos(t *testing.T) {
 		every = time.Duration(kills) * meanCycle / time.Duration(sagas)
 	}
 	rng := rand.New(rand.NewPCG(seed, 1))
-	targets := append([]string{chaos.NATS}, chaos.Services...)
+	targets := append([]string{w.cl.NATS()}, w.cl.Services()...)
 	if v := os.Getenv("CHOREO_CHAOS_TARGETS"); v != "" {
 		targets = strings.Split(v, ",")
 	}
@@ -107,7 +107,7 @@ func TestChaos(t *testing.T) {
 	for _, err := range killErrs {
 		t.Errorf("killer: %v", err)
 	}
-	if err := w.cl.EnsureRunning(); err != nil {
+	if err := w.cl.EnsureRunning(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	nKills := 0

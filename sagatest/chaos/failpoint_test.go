@@ -57,7 +57,7 @@ func TestCrashAtFailpoints(t *testing.T) {
 			case <-stop:
 				return
 			case <-tick.C:
-				if err := w.cl.EnsureRunning(); err != nil {
+				if err := w.cl.EnsureRunning(t.Context()); err != nil {
 					t.Logf("restarter: %v", err)
 				}
 			}
@@ -96,7 +96,7 @@ func TestCrashAtFailpoints(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
-	if err := w.cl.EnsureRunning(); err != nil {
+	if err := w.cl.EnsureRunning(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if u := unfired(); len(u) > 0 {

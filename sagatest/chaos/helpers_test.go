@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -21,39 +21,20 @@ import (
 	"github.com/choreo-dev/choreo/shared/eventstore"
 	"github.com/choreo-dev/choreo/shared/streams"
 	"github.com/choreo-dev/choreo/shipping"
+	"github.com/choreo-dev/choreo/stack/stacktest"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	bolt "go.etcd.io/bbolt"
 )
 
-var (
-	binDir    string
-	buildOnce sync.Once
-	buildErr  error
-)
+func TestMain(m *testing.M) { stacktest.Main(m) }
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "choreo-chaos-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// binaries builds the services and nats-server once per test binary (the
+// binaries builds the Procfile's programs once per test binary (the
 // Go build cache makes it quick after the first time) and returns their
 // directory.
 func binaries(t testing.TB) string {
 	t.Helper()
-	buildOnce.Do(func() { buildErr = chaos.Build(binDir) })
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binDir
+	return stacktest.Bin(t)
 }
 
 // durables are the services' durable consumers, by the stream they consume.
@@ -428,16 +409,16 @@ var registries = map[string]func() *envelope.Registry{
 func (w *world) shutdown() {
 	w.t.Helper()
 	before := lastSeqs(w.t, w.js)
-	for _, name := range chaos.Services {
+	for _, name := range w.cl.Services() {
 		start := time.Now()
-		code, err := w.cl.Term(name)
+		ex, err := w.cl.Stop(name, 30*time.Second)
 		if took := time.Since(start); took > 5*time.Second {
 			w.t.Logf("%s took %v to exit after SIGTERM", name, took.Round(time.Millisecond))
 		}
 		if err != nil {
 			w.t.Errorf("%v", err)
-		} else if code != 0 {
-			w.t.Errorf("%s exited %d after SIGTERM, want 0", name, code)
+		} else if ex.Code != 0 {
+			w.t.Errorf("%s exited %d after SIGTERM, want 0", name, ex.Code)
 		}
 	}
 	after := lastSeqs(w.t, w.js)
@@ -446,7 +427,7 @@ func (w *world) shutdown() {
 			w.t.Errorf("%s grew from %d to %d during the shutdown: an outbox still held events when the stack was quiet", stream, seq, after[stream])
 		}
 	}
-	for _, name := range chaos.Services {
+	for _, name := range w.cl.Services() {
 		checkStore(w.t, w.cl.DBPath(name), name)
 	}
 }

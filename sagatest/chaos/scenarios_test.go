@@ -2,10 +2,8 @@ package chaos_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,6 +13,8 @@ import (
 	"github.com/choreo-dev/choreo/sagatest/chaos"
 	"github.com/choreo-dev/choreo/shared/natstest"
 	"github.com/choreo-dev/choreo/shared/streams"
+	"github.com/choreo-dev/choreo/stack"
+	"github.com/choreo-dev/choreo/stack/stacktest"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -126,25 +126,25 @@ func TestSigtermDuringLoad(t *testing.T) {
 	}
 	go func() {
 		defer close(done)
-		for _, name := range chaos.Services {
+		for _, name := range w.cl.Services() {
 			time.Sleep(700 * time.Millisecond)
 			p := w.cl.Proc(name)
 			start := time.Now()
-			code, err := w.cl.Term(name)
+			ex, err := w.cl.Stop(name, 30*time.Second)
 			switch {
 			case err != nil:
 				fail("%v", err)
 				continue
-			case code != 0:
-				fail("%s exited %d after SIGTERM, want 0", name, code)
+			case ex.Code != 0:
+				fail("%s exited %d after SIGTERM, want 0", name, ex.Code)
 			case !strings.Contains(p.Output(), `"message":"stopped"`):
 				fail("%s exited without logging that it stopped cleanly", name)
 			}
 			t.Logf("%s drained and exited %d in %v; left for redelivery after AckWait: %s",
-				name, code, time.Since(start).Round(time.Millisecond), ackPending(w.js, name))
+				name, ex.Code, time.Since(start).Round(time.Millisecond), ackPending(w.js, name))
 			if _, err := w.cl.Launch(name); err != nil {
 				fail("%v", err)
-			} else if err := w.cl.WaitReady(name); err != nil {
+			} else if err := w.cl.WaitReady(t.Context(), name); err != nil {
 				fail("%v", err)
 			}
 		}
@@ -157,7 +157,7 @@ func TestSigtermDuringLoad(t *testing.T) {
 	for id, err := range l.failed {
 		t.Errorf("order %s: %v", id, err)
 	}
-	if err := w.cl.EnsureRunning(); err != nil {
+	if err := w.cl.EnsureRunning(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	w.mustSettle(90 * time.Second)
@@ -194,11 +194,11 @@ func ackPending(js jetstream.JetStream, service string) string {
 func TestSecondInstanceFailsFast(t *testing.T) {
 	w := newWorld(t, chaos.Options{}, 1, 1)
 	type second struct {
-		p     *chaos.Proc
+		p     *stack.Proc
 		start time.Time
 	}
 	seconds := map[string]second{}
-	for _, name := range chaos.Services {
+	for _, name := range w.cl.Services() {
 		p, err := w.cl.LaunchExtra(name+"-second", name)
 		if err != nil {
 			t.Fatal(err)
@@ -223,7 +223,7 @@ func TestSecondInstanceFailsFast(t *testing.T) {
 		}
 		t.Logf("second %s failed in %v", name, took.Round(time.Millisecond))
 	}
-	for _, name := range chaos.Services {
+	for _, name := range w.cl.Services() {
 		if !w.cl.Running(name) {
 			t.Errorf("the first %s stopped", name)
 		}
@@ -253,14 +253,14 @@ func TestNATSKilledWithUnackedPublishes(t *testing.T) {
 	// does not wait 30s for them.
 	setAckWait(t, w.js, 2*time.Second)
 	l := w.runLoad("burst", 60, 12, 0, 4, allGood)
-	if err := w.cl.Kill(chaos.NATS); err != nil {
+	if err := w.cl.Kill(w.cl.NATS()); err != nil {
 		t.Fatal(err)
 	}
 	if len(l.failed) > 0 {
 		t.Fatalf("order.place: %v", l.failed)
 	}
 	time.Sleep(300 * time.Millisecond) // down for a moment
-	w.cl.Start(chaos.NATS)
+	w.cl.Start(w.cl.NATS())
 	w.mustSettle(time.Minute)
 	for id := range l.kinds {
 		if v, err := w.c.Get(w.t.Context(), id); err != nil || v.Status != "completed" {
@@ -268,7 +268,7 @@ func TestNATSKilledWithUnackedPublishes(t *testing.T) {
 		}
 	}
 	var failing []string
-	for _, name := range chaos.Services {
+	for _, name := range w.cl.Services() {
 		if strings.Contains(w.cl.Proc(name).Output(), "outbox publish failed") {
 			failing = append(failing, name)
 		}
@@ -298,8 +298,8 @@ func TestPausedPastAckWait(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	signal(time.Second, w.cl.Stop, "payment")
-	signal(3*time.Second, w.cl.Stop, "order")
+	signal(time.Second, w.cl.Pause, "payment")
+	signal(3*time.Second, w.cl.Pause, "order")
 	signal(time.Second, w.cl.Cont, "payment")         // paused 4s
 	signal(3500*time.Millisecond, w.cl.Cont, "order") // paused 4.5s
 	l := <-done
@@ -359,28 +359,15 @@ func redeliveries(t testing.TB, js jetstream.JetStream, stream, durable string) 
 // server is SIGKILLed right after the acks and restarted.
 func TestNATSSyncAlways(t *testing.T) {
 	cl := chaos.New(t, binaries(t), chaos.Options{})
-	cl.Start(chaos.NATS)
-	var varz struct {
-		JetStream struct {
-			Config struct {
-				StoreDir   string `json:"store_dir"`
-				SyncAlways bool   `json:"sync_always"`
-			} `json:"config"`
-		} `json:"jetstream"`
+	cl.Start(cl.NATS())
+	jsc := stacktest.Varz(t, cl.MonitorURL()).JetStream.Config
+	if jsc == nil {
+		t.Fatal("nats-server runs without JetStream")
 	}
-	resp, err := http.Get(cl.MonitorURL() + "/varz")
-	if err != nil {
-		t.Fatal(err)
+	if !jsc.SyncAlways {
+		t.Errorf("nats-server runs nats.conf without sync_always: %+v", jsc)
 	}
-	err = json.NewDecoder(resp.Body).Decode(&varz)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !varz.JetStream.Config.SyncAlways {
-		t.Errorf("nats-server runs nats.conf without sync_always: %+v", varz.JetStream.Config)
-	}
-	if got := varz.JetStream.Config.StoreDir; got != filepath.Join("data", "nats", "jetstream") {
+	if got := jsc.StoreDir; got != filepath.Join("data", "nats", "jetstream") {
 		t.Errorf("store_dir %q: want nats.conf's data/nats, relative to the server's directory", got)
 	}
 
@@ -418,10 +405,10 @@ func TestNATSSyncAlways(t *testing.T) {
 			}
 		}
 	}
-	if err := cl.Kill(chaos.NATS); err != nil { // at once, after the last PubAck
+	if err := cl.Kill(cl.NATS()); err != nil { // at once, after the last PubAck
 		t.Fatal(err)
 	}
-	cl.Start(chaos.NATS)
+	cl.Start(cl.NATS())
 	natstest.Eventually(t, 20*time.Second, func() error {
 		info, err := st.Info(ctx)
 		if err != nil {

@@ -1,4 +1,4 @@
-package bench
+package stack
 
 import (
 	"runtime"

@@ -1,4 +1,4 @@
-package bench
+package stack
 
 import (
 	"fmt"
@@ -9,8 +9,8 @@ import (
 	"sync"
 )
 
-// ProcUsage is what the kernel reports about one process.
-type ProcUsage struct {
+// Usage is what the kernel reports about one process.
+type Usage struct {
 	// CPUSeconds is user + system time so far (utime + stime).
 	CPUSeconds float64
 	// PeakRSSMiB is the high-water mark of the resident set (VmHWM).
@@ -40,25 +40,25 @@ var clkTck = sync.OnceValue(func() float64 {
 
 // ReadUsage reads /proc/<pid>/stat and /proc/<pid>/status (Linux only).
 // pid 0 means this process.
-func ReadUsage(pid int) (ProcUsage, error) {
+func ReadUsage(pid int) (Usage, error) {
 	dir := "/proc/self"
 	if pid != 0 {
 		dir = "/proc/" + strconv.Itoa(pid)
 	}
 	stat, err := os.ReadFile(dir + "/stat")
 	if err != nil {
-		return ProcUsage{}, fmt.Errorf("read usage: %w", err)
+		return Usage{}, fmt.Errorf("read usage: %w", err)
 	}
 	cpu, err := parseStatCPU(string(stat), clkTck())
 	if err != nil {
-		return ProcUsage{}, err
+		return Usage{}, err
 	}
 	status, err := os.ReadFile(dir + "/status")
 	if err != nil {
-		return ProcUsage{}, fmt.Errorf("read usage: %w", err)
+		return Usage{}, fmt.Errorf("read usage: %w", err)
 	}
 	mib := func(key string) float64 { return float64(parseStatusKiB(string(status), key)) / 1024 }
-	return ProcUsage{CPUSeconds: cpu, PeakRSSMiB: mib("VmHWM"), RSSMiB: mib("VmRSS"),
+	return Usage{CPUSeconds: cpu, PeakRSSMiB: mib("VmHWM"), RSSMiB: mib("VmRSS"),
 		AnonRSSMiB: mib("RssAnon"), FileRSSMiB: mib("RssFile")}, nil
 }
 

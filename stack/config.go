@@ -1,0 +1,106 @@
+package stack
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config says what a Stack runs and how. Only Repo is required.
+type Config struct {
+	// Repo is the repository root. Its Procfile and nats.conf are run, unless
+	// Procfile or NATSConf name others.
+	Repo string
+	// Procfile is the process list; default Repo/Procfile.
+	Procfile string
+	// NATSConf is nats-server's configuration, rewritten for each run (see
+	// Sync); default Repo/nats.conf.
+	NATSConf string
+	// Bin is the directory of the binaries the Procfile names as bin/...;
+	// default Repo/bin (`make build`; Build makes one too). The run directory
+	// gets a `bin` symlink to it.
+	Bin string
+	// WorkDir is where the run directory is made; default os.TempDir().
+	WorkDir string
+	// Sync is JetStream's sync setting for the run: SyncAsWritten (the
+	// default: nats.conf's own), SyncAlways or SyncDefault.
+	Sync string
+	// LogLevel is the processes' CHOREO_LOG_LEVEL: trace, debug or info (the
+	// default). A coarser level would hide the "service started" line a
+	// service is ready on.
+	LogLevel string
+	// Env adds KEY=value settings to every process's environment, after the
+	// stack's own (so one here overrides it); Stack.Setenv adds to one
+	// process's.
+	Env []string
+	// ReadyTimeout bounds each wait for a process to become ready; default
+	// 30s.
+	ReadyTimeout time.Duration
+	// Keep leaves the run directory (data, logs) in place after Close.
+	Keep bool
+}
+
+// withDefaults fills in the defaults of the unset fields.
+func (c Config) withDefaults() Config {
+	if c.Repo != "" {
+		if c.Procfile == "" {
+			c.Procfile = filepath.Join(c.Repo, "Procfile")
+		}
+		if c.NATSConf == "" {
+			c.NATSConf = filepath.Join(c.Repo, "nats.conf")
+		}
+		if c.Bin == "" {
+			c.Bin = filepath.Join(c.Repo, "bin")
+		}
+	}
+	if c.WorkDir == "" {
+		c.WorkDir = os.TempDir()
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = "info"
+	}
+	if c.ReadyTimeout == 0 {
+		c.ReadyTimeout = 30 * time.Second
+	}
+	return c
+}
+
+// Validate reports every problem of the config at once, each naming its
+// field.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Repo == "" && (c.Procfile == "" || c.NATSConf == "" || c.Bin == "") {
+		errs = append(errs, errors.New("Repo is required (or all of Procfile, NATSConf and Bin)"))
+	}
+	switch c.Sync {
+	case SyncAsWritten, SyncAlways, SyncDefault:
+	default:
+		errs = append(errs, fmt.Errorf("Sync must be %q, %q or empty (as nats.conf says), not %q", SyncAlways, SyncDefault, c.Sync))
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "", "trace", "debug", "info":
+	default:
+		errs = append(errs, fmt.Errorf(`LogLevel must be trace, debug or info, not %q: a service is ready once it logs "service started" at info`, c.LogLevel))
+	}
+	if err := checkEnv("Env", c.Env); err != nil {
+		errs = append(errs, err)
+	}
+	if c.ReadyTimeout < 0 {
+		errs = append(errs, fmt.Errorf("ReadyTimeout must not be negative, got %v", c.ReadyTimeout))
+	}
+	return errors.Join(errs...)
+}
+
+// checkEnv reports the settings of field that are not KEY=value.
+func checkEnv(field string, env []string) error {
+	var errs []error
+	for i, kv := range env {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			errs = append(errs, fmt.Errorf("%s[%d]: %q is not KEY=value", field, i, kv))
+		}
+	}
+	return errors.Join(errs...)
+}

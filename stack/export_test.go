@@ -1,0 +1,4 @@
+package stack
+
+// ProcState is procState, for the black-box tests.
+var ProcState = procState
