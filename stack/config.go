@@ -28,6 +28,9 @@ type Config struct {
 	// Sync is JetStream's sync setting for the run: SyncAsWritten (the
 	// default: nats.conf's own), SyncAlways or SyncDefault.
 	Sync string
+	// NATSConfExtra is appended to the run's nats.conf at the top level
+	// ("max_payload: 64KB", say).
+	NATSConfExtra string
 	// LogLevel is the processes' CHOREO_LOG_LEVEL: trace, debug or info (the
 	// default). A coarser level would hide the "service started" line a
 	// service is ready on.

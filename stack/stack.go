@@ -28,6 +28,7 @@ type Stack struct {
 
 	mu     sync.Mutex
 	env    map[string][]string // Setenv's, by entry name
+	wrap   map[string]string   // Wrap's command prefixes, by entry name
 	procs  map[string]*Proc    // the current run of each entry
 	all    []*Proc             // every run started, for Close
 	closed bool
@@ -62,6 +63,9 @@ func New(cfg Config) (*Stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.NATSConf, err)
 	}
+	if cfg.NATSConfExtra != "" {
+		rc += "\n# added for this run\n" + cfg.NATSConfExtra + "\n"
+	}
 	bin, err := filepath.Abs(cfg.Bin)
 	if err != nil {
 		return nil, err
@@ -78,7 +82,7 @@ func New(cfg Config) (*Stack, error) {
 		return nil, err
 	}
 	s := &Stack{cfg: cfg, dir: dir, entries: entries, url: "nats://" + listen, monitor: "http://" + httpAddr,
-		env: map[string][]string{}, procs: map[string]*Proc{}}
+		env: map[string][]string{}, wrap: map[string]string{}, procs: map[string]*Proc{}}
 	for _, e := range entries {
 		if e.NATS() {
 			s.nats = e.Name
@@ -173,6 +177,20 @@ func (s *Stack) Setenv(name string, kv ...string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.env[name] = append(s.env[name], kv...)
+	return nil
+}
+
+// Wrap runs the named entry's command behind prefix from its next launch on
+// (`nsenter -t PID -m --`, say: a process in another mount namespace, whose
+// data directory is a small tmpfs a test can fill). An empty prefix undoes
+// it.
+func (s *Stack) Wrap(name, prefix string) error {
+	if _, err := s.entry(name); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.wrap[name] = prefix
 	return nil
 }
 
@@ -282,7 +300,11 @@ func (s *Stack) spawn(id string, e Entry) (*Proc, error) {
 		return nil, err
 	}
 	fmt.Fprintf(f, "=== stack: starting %s (%s) at %s ===\n", id, e.Command, time.Now().Format(time.RFC3339Nano))
-	cmd := exec.Command("/bin/sh", "-c", "exec "+e.Command)
+	command := e.Command
+	if p := s.wrap[e.Name]; p != "" {
+		command = p + " " + command
+	}
+	cmd := exec.Command("/bin/sh", "-c", "exec "+command)
 	cmd.Dir = s.dir
 	cmd.Env = s.environ(e.Name)
 	cmd.Stdout, cmd.Stderr = f, f

@@ -38,6 +38,8 @@ type Options struct {
 	SagaTimeout time.Duration
 	// Env adds KEY=value settings to the processes' environment.
 	Env []string
+	// NATSConfExtra is appended to the run's nats.conf (see stack.Config).
+	NATSConfExtra string
 }
 
 // Cluster is the Procfile's processes, run for one test.
@@ -60,7 +62,7 @@ func New(t testing.TB, bin string, opts Options) *Cluster {
 	s, err := stack.New(stack.Config{Repo: repo, Bin: bin, WorkDir: t.TempDir(), Env: append([]string{
 		"CHOREO_SAGA_TIMEOUT=" + opts.SagaTimeout.String(),
 		"CHOREO_SHIPPING_COUNTRIES=US,CA,GB,DE,FR,NL,JP,AU",
-	}, opts.Env...)})
+	}, opts.Env...), NATSConfExtra: opts.NATSConfExtra})
 	if err != nil {
 		t.Fatal(err)
 	}

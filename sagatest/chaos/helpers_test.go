@@ -63,6 +63,17 @@ type world struct {
 	funded []string
 	broke  []string
 	skus   []string
+	// dbPaths overrides where a service's bbolt file is (one in a tmpfs of
+	// its own mount namespace, say).
+	dbPaths map[string]string
+}
+
+// dbPath is where a service's bbolt file is.
+func (w *world) dbPath(name string) string {
+	if p, ok := w.dbPaths[name]; ok {
+		return p
+	}
+	return w.cl.DBPath(name)
 }
 
 // newWorld starts nats-server and the four services as processes, and
@@ -71,14 +82,24 @@ type world struct {
 // read back unambiguously).
 func newWorld(t *testing.T, opts chaos.Options, customers, skus int) *world {
 	t.Helper()
+	return newWorldWith(t, opts, customers, skus, nil)
+}
+
+// newWorldWith is newWorld with setup run on the cluster before anything
+// starts (a process's environment or command prefix, say).
+func newWorldWith(t *testing.T, opts chaos.Options, customers, skus int, setup func(*chaos.Cluster)) *world {
+	t.Helper()
 	cl := chaos.New(t, binaries(t), opts)
+	if setup != nil {
+		setup(cl)
+	}
 	cl.StartAll()
 	nc := cl.Connect(t)
 	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{t: t, cl: cl, nc: nc, js: js, c: sagatest.NewClient(nc)}
+	w := &world{t: t, cl: cl, nc: nc, js: js, c: sagatest.NewClient(nc), dbPaths: map[string]string{}}
 	for i := range customers {
 		w.funded = append(w.funded, fmt.Sprintf("cust-%02d", i))
 		w.broke = append(w.broke, fmt.Sprintf("broke-%02d", i%5))
@@ -427,7 +448,7 @@ func (w *world) shutdown() {
 		}
 	}
 	for _, name := range w.cl.Services() {
-		checkStore(w.t, w.cl.DBPath(name), name)
+		checkStore(w.t, w.dbPath(name), name)
 	}
 }
 

@@ -33,10 +33,23 @@ const (
 	HeaderDLQSubject    = "Choreo-Dlq-Subject"
 	HeaderDLQDeliveries = "Choreo-Dlq-Deliveries"
 	HeaderDLQError      = "Choreo-Dlq-Error"
+	// HeaderDLQTruncated is set, to the original body's size in bytes, on a
+	// dead letter whose body was cut to MaxDeadLetterBody; the original is
+	// in its stream at Choreo-Dlq-Sequence.
+	HeaderDLQTruncated = "Choreo-Dlq-Truncated"
 	// HeaderDLQMsgID keeps the original Nats-Msg-Id: the dead letter gets an
 	// id of its own, so two services dead-lettering one event both keep theirs.
 	HeaderDLQMsgID = "Choreo-Dlq-Msg-Id"
 )
+
+// MaxDeadLetterBody bounds a dead letter's body: 256 KiB, the limit of an
+// event (eventstore.MaxEventSize). A larger message — a forgery, most likely —
+// is dead-lettered with its first MaxDeadLetterBody bytes, so the copy always
+// fits the server's max payload.
+const MaxDeadLetterBody = 256 << 10
+
+// maxReason bounds the Choreo-Dlq-Error header.
+const maxReason = 1024
 
 // Config describes one consumer.
 type Config struct {
@@ -494,6 +507,13 @@ func (r *runner) backoff(delivered uint64) time.Duration {
 func (r *runner) deadLetter(msg jetstream.Msg, meta *jetstream.MsgMetadata, cause error) {
 	out := nats.NewMsg(streams.DeadLetterSubject(r.cfg.Service, msg.Subject()))
 	out.Data = msg.Data()
+	if len(out.Data) > MaxDeadLetterBody {
+		// Too large to copy whole (with the headers it may not even fit the
+		// server's max payload): keep the head and point to the original,
+		// which stays in its stream at Choreo-Dlq-Sequence.
+		out.Data = out.Data[:MaxDeadLetterBody]
+		out.Header.Set(HeaderDLQTruncated, strconv.Itoa(len(msg.Data())))
+	}
 	for k, vs := range msg.Headers() {
 		if IsPublishDirective(k) {
 			continue
@@ -505,6 +525,9 @@ func (r *runner) deadLetter(msg jetstream.Msg, meta *jetstream.MsgMetadata, caus
 	reason := cause.Error()
 	if i := strings.IndexByte(reason, '\n'); i >= 0 {
 		reason = reason[:i] // keep stacks in the log, not in a header
+	}
+	if len(reason) > maxReason {
+		reason = reason[:maxReason] + "…"
 	}
 	if id := msg.Headers().Get(jetstream.MsgIDHeader); id != "" {
 		out.Header.Set(HeaderDLQMsgID, id) // only if there was one: an empty header reads as a value

@@ -6,7 +6,10 @@
 // The operator is told once, clearly: a check that starts failing logs one
 // error line with its reason, and one info line when it passes again — not a
 // line per retry, and not only the first time ever. A failing check whose
-// reason changes (disk full, then an I/O error) logs the new reason.
+// reason changes (disk full, then an I/O error) logs the new reason. A check
+// that failed counts as passing again only once it has kept passing for a
+// while (Settle): a disk that is nearly full lets some writes through, and
+// an operator wants one episode, not a flapping check.
 package health
 
 import (
@@ -37,14 +40,35 @@ type Report struct {
 type Checks struct {
 	mu       sync.Mutex
 	checks   map[string]*Status
+	passing  map[string]settling // failing checks that pass now, promoted after settle
+	gen      uint64
+	settle   time.Duration
 	log      zerolog.Logger
 	now      func() time.Time
 	onChange []func(Status)
 }
 
+// settling is a failing check's pending promotion.
+type settling struct {
+	timer *time.Timer
+	gen   uint64
+}
+
+// DefaultSettle is how long a check that failed must keep passing before it
+// counts as passing again.
+const DefaultSettle = 2 * time.Second
+
 // New returns an empty set that logs transitions to log.
 func New(log zerolog.Logger) *Checks {
-	return &Checks{checks: map[string]*Status{}, log: log, now: time.Now}
+	return &Checks{checks: map[string]*Status{}, passing: map[string]settling{}, settle: DefaultSettle, log: log, now: time.Now}
+}
+
+// SetSettle changes how long a check that failed must keep passing before it
+// counts as passing again (tests shorten it).
+func (c *Checks) SetSettle(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.settle = d
 }
 
 // OnChange calls f (outside the lock) after every transition: a metric that
@@ -76,6 +100,10 @@ func (c *Checks) Fail(name, reason string, err error) {
 		return
 	}
 	c.mu.Lock()
+	if p, ok := c.passing[name]; ok {
+		p.timer.Stop() // not passing for long enough
+		delete(c.passing, name)
+	}
 	s, ok := c.checks[name]
 	changed := !ok || s.OK || s.Reason != reason
 	if !ok {
@@ -98,13 +126,43 @@ func (c *Checks) Fail(name, reason string, err error) {
 	}
 }
 
-// Pass marks the check passing, logging once if it was failing (and had
-// been reported: a check that passes at its first try logs nothing).
+// Pass marks the check passing. One that never failed with an error (only
+// expected) passes at once, silently; one that did passes once it has kept
+// passing for the settle time, and logs it once then.
 func (c *Checks) Pass(name string) {
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
+	s, ok := c.checks[name]
+	if ok && s.OK {
+		c.mu.Unlock()
+		return
+	}
+	if ok && s.Error != "" && c.settle > 0 {
+		if _, waiting := c.passing[name]; !waiting {
+			c.gen++
+			gen := c.gen
+			c.passing[name] = settling{timer: time.AfterFunc(c.settle, func() { c.promote(name, gen) }), gen: gen}
+		}
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+	c.promote(name, 0)
+}
+
+// promote makes a check pass (if gen is not 0, only if it is still the
+// check's pending promotion).
+func (c *Checks) promote(name string, gen uint64) {
+	c.mu.Lock()
+	if gen != 0 {
+		if p, ok := c.passing[name]; !ok || p.gen != gen {
+			c.mu.Unlock()
+			return
+		}
+		delete(c.passing, name)
+	}
 	s, ok := c.checks[name]
 	if ok && s.OK {
 		c.mu.Unlock()

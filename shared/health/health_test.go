@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/choreo-dev/choreo/shared/health"
 	"github.com/rs/zerolog"
@@ -17,6 +19,7 @@ func TestLogsOncePerEpisode(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
 	c := health.New(zerolog.New(&buf))
+	c.SetSettle(0)
 	c.Expect("store", "not opened yet")
 	if c.Report().Ready {
 		t.Fatal("ready before the check passed")
@@ -54,6 +57,7 @@ func TestOnChangeAndNil(t *testing.T) {
 	nilChecks.Fail("x", "y", nil) // a component without checks ignores them
 	nilChecks.Pass("x")
 	c := health.New(zerolog.Nop())
+	c.SetSettle(0)
 	var seen []string
 	c.OnChange(func(s health.Status) {
 		seen = append(seen, s.Name+":"+map[bool]string{true: "ok", false: s.Reason}[s.OK])
@@ -67,4 +71,49 @@ func TestOnChangeAndNil(t *testing.T) {
 	if f := c.Failing(); len(f) != 0 {
 		t.Fatalf("failing %v", f)
 	}
+}
+
+// A check that flaps — a nearly full disk lets some writes through — is one
+// episode: it passes again only after passing for the settle time.
+func TestFlappingIsOneEpisode(t *testing.T) {
+	t.Parallel()
+	var mu syncBuffer
+	c := health.New(zerolog.New(&mu))
+	c.SetSettle(50 * time.Millisecond)
+	for range 20 {
+		c.Fail("consumer", "disk full", errors.New("no space left on device"))
+		c.Pass("consumer")
+	}
+	if c.Report().Ready {
+		t.Fatal("ready while flapping")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !c.Report().Ready {
+		if time.Now().After(deadline) {
+			t.Fatal("never ready again after it kept passing")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	lines := strings.Split(strings.TrimSpace(mu.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], "not ready: consumer: disk full") || !strings.Contains(lines[1], "ready again: consumer") {
+		t.Fatalf("logged:\n%s", mu.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the settle timer's goroutine.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -180,18 +180,24 @@ func TestStopsPromptlyWhenNATSIsGone(t *testing.T) {
 func TestConsumerConfigErrorStopsTheService(t *testing.T) {
 	t.Parallel()
 	srv := natstest.RunJetStream(t)
-	ready, stop := run(t, srv.URL(), t.TempDir(), func(o *service.Options) {
-		// Overlapping filters: the server refuses them.
-		o.ConsumerTuning = func(c *consumer.Config) { c.Subjects = []string{"shop.events.>", "shop.events.Noted.>"} }
-	})
+	ready := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- service.Run(context.Background(), spec(), service.Options{NATSURL: srv.URL(), DataDir: t.TempDir(),
+			Logger: zerolog.Nop(), Ready: ready,
+			// Overlapping filters: the server refuses them.
+			ConsumerTuning: func(c *consumer.Config) { c.Subjects = []string{"shop.events.>", "shop.events.Noted.>"} }})
+	}()
 	select {
 	case <-ready:
 		t.Fatal("ready with a consumer the server refused")
-	case <-time.After(100 * time.Millisecond):
-	}
-	err := stop()
-	if err == nil || !strings.Contains(err.Error(), "consumer") {
-		t.Fatalf("Run returned %v, want the consumer's error", err)
+	case err := <-done:
+		// It stopped by itself, with the reason.
+		if err == nil || !strings.Contains(err.Error(), "consumer") {
+			t.Fatalf("Run returned %v, want the consumer's error", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("still running 30s after the server refused its consumer")
 	}
 }
 
