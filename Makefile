@@ -5,9 +5,13 @@
 # exempt from the checksum database should one ever have to be fetched again.
 export GONOSUMDB = github.com/mattn/goreman,github.com/nats-io/natscli,github.com/nats-io/jsm.go
 
-# Chaos run size (make chaos SAGAS=1000 KILLS=40).
+# Chaos run size (make chaos SAGAS=1000 KILLS=40), and the size of the fault
+# scenarios it runs too: orders flowing through a full disk, a wiped broker or
+# a 409 storm, and events for one hot order.
 SAGAS ?= 300
 KILLS ?= 12
+FAULT_ORDERS ?= 1500
+HOT_EVENTS ?= 20000
 
 .PHONY: build tools run test bench bench-go chaos fuzz clean
 
@@ -43,10 +47,14 @@ bench: build
 bench-go:
 	go test -run '^$$' -bench . -benchmem ./...
 
-## chaos: the crash-and-restart saga run (real processes, killed at random)
+## chaos: the crash-and-restart saga run (real processes, killed at random),
+## then the fault scenarios at full size (disk full on a service and on NATS,
+## a wiped broker, too-large events, a hot order, a 409 storm)
 chaos: build
 	CHOREO_CHAOS_SAGAS=$(SAGAS) CHOREO_CHAOS_KILLS=$(KILLS) \
-		go test -count=1 -timeout 30m -run Chaos -v ./sagatest/chaos/...
+		go test -count=1 -timeout 30m -run 'Chaos' -v ./sagatest/chaos/...
+	CHOREO_CHAOS_FAULT_ORDERS=$(FAULT_ORDERS) CHOREO_CHAOS_HOT_EVENTS=$(HOT_EVENTS) \
+		go test -count=1 -timeout 60m -run 'DiskFull|Wiped|TooLarge|Parked|HotOrder|ConflictStorm' -v ./sagatest/chaos/...
 
 ## schemas: rewrite the committed event schemas that may be rewritten: each
 ## public event type's current version (never an older one, never an

@@ -85,9 +85,11 @@ func newTmpfs(t *testing.T, dir, size string) *tmpfs {
 	return f
 }
 
-// Prefix runs a command in the tmpfs's mount namespace, in the directory wd.
+// Prefix runs a command in the tmpfs's mount namespace, in the directory wd
+// (entered from inside the namespace: a working directory carried in from
+// outside would not see the mount beneath it).
 func (f *tmpfs) Prefix(wd string) string {
-	return fmt.Sprintf("nsenter -t %d -m --wd=%s --", f.holder.Process.Pid, wd)
+	return fmt.Sprintf(`nsenter -t %d -m -- sh -c 'cd "$0" && exec "$@"' %s`, f.holder.Process.Pid, wd)
 }
 
 // Path is where a file of the tmpfs is seen from outside its namespace.
@@ -252,7 +254,8 @@ func TestDiskFullOnNATS(t *testing.T) {
 	t.Logf("nats-server restarted with space again")
 	wait()
 	w.mustSettle(3 * time.Minute)
-	t.Logf("order's log: %d 'not ready' lines, e.g. %q", countLines(t, olog, "not ready"), firstLine(t, olog, "not ready: outbox"))
+	t.Logf("order's log: %d 'not ready' lines:\n%s", countLines(t, olog, "not ready"), grepLines(olog, "ready"))
+	t.Logf("nats-server's errors:\n%s", grepLines(w.cl.Proc(w.cl.NATS()).Log, "[ERR]"))
 	w.shutdown()
 }
 

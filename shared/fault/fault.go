@@ -98,6 +98,7 @@ var transientErrors = []error{
 	nats.ErrConnectionClosed, nats.ErrConnectionDraining, nats.ErrConnectionReconnecting, nats.ErrTimeout,
 	nats.ErrNoResponders, nats.ErrDisconnected, nats.ErrNoServers, nats.ErrStaleConnection,
 	jetstream.ErrNoStreamResponse, jetstream.ErrJetStreamNotEnabled, jetstream.ErrStreamNotFound,
+	jetstream.ErrAsyncPublishTimeout,
 }
 
 // Classify says whose fault err is. A mark wins (Poison before Transient);
@@ -167,6 +168,8 @@ func Reason(err error) string {
 	case errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrConnectionReconnecting),
 		errors.Is(err, nats.ErrDisconnected), errors.Is(err, nats.ErrNoServers), errors.Is(err, nats.ErrConnectionDraining):
 		return "NATS unavailable"
+	case errors.Is(err, jetstream.ErrAsyncPublishTimeout):
+		return "no PubAck from JetStream in time (is the server's disk full, or the server overloaded?)"
 	case errors.Is(err, nats.ErrNoResponders), errors.Is(err, jetstream.ErrNoStreamResponse),
 		errors.Is(err, nats.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 		return "no answer from JetStream"

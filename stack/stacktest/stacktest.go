@@ -51,13 +51,19 @@ func Repo(t testing.TB) string {
 	return repo
 }
 
-// Bin builds, on its first call in a test binary, the packages pkgs
+// Bin builds, on its first call in a test binary (unless CHOREO_TEST_BIN
+// names a directory of binaries to use instead), the packages pkgs
 // (stack.Build's default, every command of the module, without any) and
 // nats-server, and returns their directory; later calls return it at once,
 // whatever their pkgs (the go build cache keeps even the first one quick
 // after a first run). It needs Main.
 func Bin(t testing.TB, pkgs ...string) string {
 	t.Helper()
+	if dir := os.Getenv("CHOREO_TEST_BIN"); dir != "" {
+		// Binaries built elsewhere — another commit's, to run today's
+		// tests against yesterday's code.
+		return dir
+	}
 	if binDir == "" {
 		t.Fatal("stacktest.Bin needs stacktest.Main in TestMain")
 	}
