@@ -61,6 +61,9 @@ type Options struct {
 	// long JetStream waits before redelivering a message whose delivery or
 	// ack was lost, as happens when NATS itself restarts.
 	AckWait time.Duration
+	// Extra are more services to run beside the four — a service of your
+	// own built on the kernel, say — started after them.
+	Extra []service.Spec
 }
 
 // Stack is a running Choreo: NATS and the four services.
@@ -97,15 +100,24 @@ func Start(t testing.TB, opts Options) *Stack {
 		t.Fatal(err)
 	}
 	s.JS = js
-	for _, name := range Services {
+	for _, name := range s.names() {
 		s.StartService(name)
 	}
 	t.Cleanup(func() {
-		for _, name := range Services {
+		for _, name := range s.names() {
 			s.StopService(name)
 		}
 	})
 	return s
+}
+
+// names are the services the stack runs: the four, then the extra ones.
+func (s *Stack) names() []string {
+	names := append([]string(nil), Services...)
+	for _, e := range s.opts.Extra {
+		names = append(names, e.Name())
+	}
+	return names
 }
 
 // Spec returns the service spec the stack runs for name.
@@ -119,6 +131,11 @@ func (s *Stack) Spec(name string) service.Spec {
 		return inventory.Spec()
 	case "shipping":
 		return shipping.Spec(shipping.Settings{Countries: s.opts.Countries})
+	}
+	for _, e := range s.opts.Extra {
+		if e.Name() == name {
+			return e
+		}
 	}
 	panic("sagatest: unknown service " + name)
 }
