@@ -15,9 +15,10 @@ HOT_EVENTS ?= 20000
 
 .PHONY: build tools run test bench bench-go chaos fuzz clean
 
-## build: the services and CLI (./cmd/...) and the tools, all into bin/
+## build: every command of the module (the services, the CLI, and a service
+## added in a folder of its own) and the tools, all into bin/
 build: tools
-	go build -o bin/ ./cmd/...
+	go build -o bin/ $$(go list -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' ./...)
 
 ## tools: nats-server, goreman and the nats CLI into bin/
 tools:

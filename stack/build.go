@@ -10,14 +10,12 @@ import (
 )
 
 // Build builds into dir what the Procfile names as bin/...: the packages
-// pkgs (default ./cmd/..., every command of the module: the services, and a
-// service added later too) and nats-server, a tool dependency in go.mod,
-// from the module's own sources and go.sum. The go build cache makes a
-// second build cheap; callers that run many stacks build once.
+// pkgs (default: every command of the module — the services, the CLI, and a
+// service added later in a folder of its own, as `make build` does) and
+// nats-server, a tool dependency in go.mod, from the module's own sources
+// and go.sum. The go build cache makes a second build cheap; callers that
+// run many stacks build once.
 func Build(ctx context.Context, repo, dir string, pkgs ...string) error {
-	if len(pkgs) == 0 {
-		pkgs = []string{"./cmd/..."}
-	}
 	run := func(args ...string) error {
 		cmd := exec.CommandContext(ctx, "go", args...)
 		cmd.Dir = repo
@@ -25,6 +23,15 @@ func Build(ctx context.Context, repo, dir string, pkgs ...string) error {
 			return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
 		}
 		return nil
+	}
+	if len(pkgs) == 0 {
+		cmd := exec.CommandContext(ctx, "go", "list", "-f", "{{if eq .Name \"main\"}}{{.ImportPath}}{{end}}", "./...")
+		cmd.Dir = repo
+		out, err := cmd.Output()
+		if err != nil {
+			return fmt.Errorf("go list the module's commands: %w", err)
+		}
+		pkgs = strings.Fields(string(out))
 	}
 	if err := run(append([]string{"build", "-o", dir + string(filepath.Separator)}, pkgs...)...); err != nil {
 		return err
