@@ -115,7 +115,7 @@ func (c *cli) root() *cobra.Command {
 	root.AddCommand(
 		c.depositCmd(), c.balanceCmd(), c.restockCmd(), c.stockCmd(),
 		c.placeCmd(), c.cancelCmd(), c.getCmd(), c.listCmd(), c.historyCmd(), c.paymentCmd(), c.shipmentCmd(),
-		c.watchCmd(), c.dlqCmd(), c.benchCmd(), c.checkCmd(),
+		c.watchCmd(), c.dlqCmd(), c.benchCmd(), c.checkCmd(), c.parkedCmd(),
 	)
 	return root
 }
