@@ -6,16 +6,15 @@ import (
 	"fmt"
 	"hash/fnv"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/choreo-dev/choreo/shared/deadletter"
 	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shared/eventstore"
 	"github.com/choreo-dev/choreo/shared/failpoint"
 	"github.com/choreo-dev/choreo/shared/streams"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 )
@@ -24,18 +23,6 @@ import (
 // opened. It must only change the store through tx: the runner commits the
 // effects and the inbox mark together, or neither.
 type Handler func(ctx context.Context, tx *eventstore.Tx, env envelope.Envelope, ev envelope.Event) error
-
-// Dead-letter headers, from the contract.
-const (
-	HeaderDLQStream     = "Choreo-Dlq-Stream"
-	HeaderDLQSequence   = "Choreo-Dlq-Sequence"
-	HeaderDLQSubject    = "Choreo-Dlq-Subject"
-	HeaderDLQDeliveries = "Choreo-Dlq-Deliveries"
-	HeaderDLQError      = "Choreo-Dlq-Error"
-	// HeaderDLQMsgID keeps the original Nats-Msg-Id: the dead letter gets an
-	// id of its own, so two services dead-lettering one event both keep theirs.
-	HeaderDLQMsgID = "Choreo-Dlq-Msg-Id"
-)
 
 // Config describes one consumer.
 type Config struct {
@@ -349,32 +336,13 @@ func (r *runner) backoff(delivered uint64) time.Duration {
 	return min(d, r.cfg.BackoffMax)
 }
 
-// deadLetter copies the message to dlq.<service>.<subject> with the
-// contract's headers, then terminates it. If the copy fails the message is
+// deadLetter copies the message to the DLQ stream (package deadletter has
+// the format), then terminates it. If the copy fails the message is
 // negatively acknowledged instead, so it comes back and the copy is tried
 // again: a dead letter is never dropped.
 func (r *runner) deadLetter(msg jetstream.Msg, meta *jetstream.MsgMetadata, cause error) {
-	out := nats.NewMsg("dlq." + r.cfg.Service + "." + msg.Subject())
-	out.Data = msg.Data()
-	for k, vs := range msg.Headers() {
-		if IsPublishDirective(k) {
-			continue
-		}
-		for _, v := range vs {
-			out.Header.Add(k, v)
-		}
-	}
-	reason := cause.Error()
-	if i := strings.IndexByte(reason, '\n'); i >= 0 {
-		reason = reason[:i] // keep stacks in the log, not in a header
-	}
-	out.Header.Set(HeaderDLQMsgID, msg.Headers().Get(jetstream.MsgIDHeader))
-	out.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("dlq.%s.%s.%d", r.cfg.Service, meta.Stream, meta.Sequence.Stream))
-	out.Header.Set(HeaderDLQStream, meta.Stream)
-	out.Header.Set(HeaderDLQSequence, strconv.FormatUint(meta.Sequence.Stream, 10))
-	out.Header.Set(HeaderDLQSubject, msg.Subject())
-	out.Header.Set(HeaderDLQDeliveries, strconv.FormatUint(meta.NumDelivered, 10))
-	out.Header.Set(HeaderDLQError, reason)
+	out := deadletter.New(r.cfg.Service, msg, meta, cause)
+	reason := out.Header.Get(deadletter.HeaderError)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	log := r.log.With().Str("subject", msg.Subject()).Uint64("stream_seq", meta.Sequence.Stream).Logger()
@@ -387,17 +355,6 @@ func (r *runner) deadLetter(msg jetstream.Msg, meta *jetstream.MsgMetadata, caus
 	if err := msg.TermWithReason(reason); err != nil {
 		log.Debug().Err(err).Msg("term failed")
 	}
-}
-
-// IsPublishDirective reports whether header k told JetStream how to store the
-// original publish (Nats-Msg-Id, Nats-Expected-*, Nats-Batch-*, Nats-TTL, …)
-// rather than describing the event. Such headers stay on the stored message;
-// copied onto a dead letter they would apply to the DLQ publish — a
-// Nats-Batch-Id makes it a fragment of a batch that never commits — so they are
-// left off (and a redrive leaves them off too). The original Nats-Msg-Id is
-// kept as Choreo-Dlq-Msg-Id.
-func IsPublishDirective(k string) bool {
-	return len(k) >= 5 && strings.EqualFold(k[:5], "nats-")
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

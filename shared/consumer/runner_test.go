@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/choreo-dev/choreo/shared/consumer"
+	"github.com/choreo-dev/choreo/shared/deadletter"
 	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shared/eventstore"
 	"github.com/choreo-dev/choreo/shared/natstest"
@@ -188,21 +189,24 @@ func TestTransientFailureIsRetriedAndPoisonIsDeadLettered(t *testing.T) {
 		return nil
 	})
 	m := dlq(t, f.js, "dlq.payment.order.events.Pinged.doomed")
-	if m.Header.Get(consumer.HeaderDLQDeliveries) != "5" || m.Header.Get(consumer.HeaderDLQStream) != streams.Order ||
-		m.Header.Get(consumer.HeaderDLQSubject) != "order.events.Pinged.doomed" || m.Header.Get(consumer.HeaderDLQSequence) == "" ||
-		m.Header.Get(consumer.HeaderDLQError) == "" {
+	if m.Header.Get(deadletter.HeaderDeliveries) != "5" || m.Header.Get(deadletter.HeaderStream) != streams.Order ||
+		m.Header.Get(deadletter.HeaderSubject) != "order.events.Pinged.doomed" || m.Header.Get(deadletter.HeaderSequence) == "" ||
+		m.Header.Get(deadletter.HeaderError) == "" {
 		t.Fatalf("doomed dead letter headers: %v", m.Header)
 	}
 	if f.effects("doomed") != 0 {
 		t.Fatal("doomed had an effect")
 	}
 	m = dlq(t, f.js, "dlq.payment.order.events.Pinged.bad")
-	if m.Header.Get(consumer.HeaderDLQDeliveries) != "1" {
+	if m.Header.Get(deadletter.HeaderDeliveries) != "1" {
 		t.Fatalf("permanent failure retried: %v", m.Header)
 	}
 	m = dlq(t, f.js, "dlq.payment.order.events.Pinged.garbage")
-	if string(m.Data) != "not json" || m.Header.Get(consumer.HeaderDLQDeliveries) != "1" {
+	if string(m.Data) != "not json" || m.Header.Get(deadletter.HeaderDeliveries) != "1" {
 		t.Fatalf("garbage dead letter: %q %v", m.Data, m.Header)
+	}
+	if _, ok := m.Header[deadletter.HeaderMsgID]; ok {
+		t.Fatalf("garbage had no Nats-Msg-Id, its dead letter has %s: %v", deadletter.HeaderMsgID, m.Header)
 	}
 }
 
@@ -279,7 +283,7 @@ func TestPoisonFromAtomicBatchIsDeadLettered(t *testing.T) {
 		t.Fatalf("atomic batch not committed: %s (%v)", resp.Data, err)
 	}
 	m := dlq(t, f.js, "dlq.payment.order.events.Pinged.batched-bad")
-	if m.Header.Get(consumer.HeaderDLQDeliveries) != "1" || m.Header.Get(consumer.HeaderDLQMsgID) == "" {
+	if m.Header.Get(deadletter.HeaderDeliveries) != "1" || m.Header.Get(deadletter.HeaderMsgID) == "" {
 		t.Fatalf("dead letter headers: %v", m.Header)
 	}
 	for k := range m.Header {

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/choreo-dev/choreo/shared/consumer"
 	"github.com/choreo-dev/choreo/shared/deadletter"
 	"github.com/choreo-dev/choreo/shared/natstest"
 	"github.com/choreo-dev/choreo/shared/streams"
@@ -32,12 +31,12 @@ func deadLetter(t *testing.T, js jetstream.JetStream, service, subject, msgID st
 	m.Data = []byte(`{"id":"` + msgID + `"}`)
 	m.Header.Set("Trace", "abc")
 	m.Header.Set(jetstream.MsgIDHeader, "dlq."+service+"."+strconv.FormatUint(seq, 10))
-	m.Header.Set(consumer.HeaderDLQMsgID, msgID)
-	m.Header.Set(consumer.HeaderDLQStream, streams.Payment)
-	m.Header.Set(consumer.HeaderDLQSequence, strconv.FormatUint(seq, 10))
-	m.Header.Set(consumer.HeaderDLQSubject, subject)
-	m.Header.Set(consumer.HeaderDLQDeliveries, "5")
-	m.Header.Set(consumer.HeaderDLQError, "boom")
+	m.Header.Set(deadletter.HeaderMsgID, msgID)
+	m.Header.Set(deadletter.HeaderStream, streams.Payment)
+	m.Header.Set(deadletter.HeaderSequence, strconv.FormatUint(seq, 10))
+	m.Header.Set(deadletter.HeaderSubject, subject)
+	m.Header.Set(deadletter.HeaderDeliveries, "5")
+	m.Header.Set(deadletter.HeaderError, "boom")
 	ack, err := js.PublishMsg(t.Context(), m)
 	if err != nil {
 		t.Fatal(err)
