@@ -284,7 +284,7 @@ func (r *runner) handle(ctx context.Context, msg jetstream.Msg) {
 	// A redelivery of a handled event is common after a crash or a pause:
 	// a read is enough to recognise it, with no write and no fsync.
 	var handled bool
-	_ = r.cfg.Store.View(func(tx *eventstore.Tx) error { handled = tx.Handled(env.ID); return nil })
+	_ = r.cfg.Store.View(ctx, func(tx *eventstore.Tx) error { handled = tx.Handled(env.ID); return nil })
 	if handled {
 		if err := msg.Ack(); err != nil {
 			log.Debug().Err(err).Msg("ack failed")

@@ -97,7 +97,7 @@ func (f *fixture) handle(_ context.Context, tx *eventstore.Tx, env envelope.Enve
 
 func (f *fixture) effects(orderID string) uint64 {
 	var v uint64
-	_ = f.store.View(func(tx *eventstore.Tx) error { v = tx.Version("effect", orderID); return nil })
+	_ = f.store.View(context.Background(), func(tx *eventstore.Tx) error { v = tx.Version("effect", orderID); return nil })
 	return v
 }
 

@@ -129,6 +129,7 @@ func writeSnapshot[S any](tx *Tx, a Aggregate[S], id string, state S, version ui
 	if err != nil {
 		return fmt.Errorf("snapshot %s/%s: %w", a.Type, id, err)
 	}
+	tx.wrote()
 	return tx.b.Bucket(bucketSnapshots).Put(aggKey(a.Type, id), body)
 }
 

@@ -27,6 +27,11 @@
 // Every SnapshotEvery events an aggregate's state is stored as JSON, and
 // loading reads the newest snapshot plus the events after it.
 //
+// Projections keep their read models in view buckets ([Tx.ViewBucket]):
+// ordered maps from byte keys to byte values with Get, Put, Delete and a
+// Scan over a key range, forward or backward. Nothing outside the package
+// sees bbolt; [Store.Check] runs its consistency check.
+//
 // # Caveats
 //
 // Update runs its closure through the store's group commit: concurrent

@@ -185,9 +185,6 @@ func (s *Store) Registry() *envelope.Registry { return s.opts.Registry }
 // Service is the owning service's name.
 func (s *Store) Service() string { return s.opts.Service }
 
-// DB exposes the bbolt handle for checks and statistics (tx.Check, Stats).
-func (s *Store) DB() *bolt.DB { return s.db }
-
 // Outboxed is signalled (without blocking, coalescing) after every commit that
 // queued outbox entries; the relay waits on it.
 func (s *Store) Outboxed() <-chan struct{} { return s.notify }
@@ -245,10 +242,37 @@ func (s *Store) statesFor(btx *bolt.Tx) map[string]cached {
 }
 
 // View runs fn in a read-only transaction; it sees one consistent snapshot.
-func (s *Store) View(fn func(tx *Tx) error) error {
-	return s.db.View(func(btx *bolt.Tx) error {
+func (s *Store) View(ctx context.Context, fn func(tx *Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return closedIf(s.db.View(func(btx *bolt.Tx) error {
 		return fn(&Tx{b: btx, s: s, now: s.opts.Now().UTC()})
-	})
+	}))
+}
+
+// Check runs bbolt's consistency check on the whole file (every page
+// reachable exactly once, the freelist in agreement) in a read transaction,
+// and returns every problem it finds, joined.
+func (s *Store) Check(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return closedIf(s.db.View(func(btx *bolt.Tx) error {
+		var errs []error
+		for err := range btx.Check() {
+			errs = append(errs, err)
+		}
+		return errors.Join(errs...)
+	}))
+}
+
+// closedIf returns ErrClosed for bbolt's error about a closed file.
+func closedIf(err error) error {
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
 }
 
 func u64(v uint64) []byte {

@@ -18,6 +18,9 @@ type Tx struct {
 	s        *Store
 	now      time.Time
 	outboxed bool
+	// dirty is set before the transaction's first write: every write goes
+	// through a Tx method, which calls wrote.
+	dirty bool
 	// states holds the state each Save left an aggregate in, by aggregate
 	// key: later loads in this transaction use it, and the store's cache
 	// takes it once the transaction commits.
@@ -31,6 +34,9 @@ type Meta struct {
 	// CausationID is the id of the command or event that caused these events.
 	CausationID string
 }
+
+// wrote records that the transaction is about to write.
+func (tx *Tx) wrote() { tx.dirty = true }
 
 // Now is the transaction's clock reading, in UTC.
 func (tx *Tx) Now() time.Time { return tx.now }
@@ -134,6 +140,7 @@ func (tx *Tx) Append(aggType, aggID string, expected uint64, meta Meta, events .
 			return nil, fmt.Errorf("append %s/%s: encode envelope: %w", aggType, aggID, err)
 		}
 		ek := eventKey(ak, env.Version)
+		tx.wrote()
 		if err := tx.b.Bucket(bucketEvents).Put(ek, body); err != nil {
 			return nil, fmt.Errorf("append %s/%s: %w", aggType, aggID, err)
 		}
@@ -163,20 +170,4 @@ func (tx *Tx) Append(aggType, aggID string, expected uint64, meta Meta, events .
 // "<service>.events.<Type>.<aggregate id>".
 func Subject(service, eventType, aggID string) string {
 	return service + ".events." + eventType + "." + aggID
-}
-
-// Bucket returns the projection bucket name, creating it in a write
-// transaction. In a read transaction it returns nil if the bucket was never
-// written.
-func (tx *Tx) Bucket(name string) *bolt.Bucket {
-	views := tx.b.Bucket(bucketViews)
-	if b := views.Bucket([]byte(name)); b != nil || !tx.b.Writable() {
-		return b
-	}
-	b, err := views.CreateBucket([]byte(name))
-	if err != nil {
-		// Only a bad name (empty, too long) can fail here: a programming error.
-		panic(fmt.Sprintf("eventstore: create view bucket %q: %v", name, err))
-	}
-	return b
 }
