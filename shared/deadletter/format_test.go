@@ -37,6 +37,20 @@ func delivered(t *testing.T, js jetstream.JetStream, subject string, header nats
 	return got, meta
 }
 
+// store publishes a dead letter to the DLQ stream and reads it back.
+func store(t *testing.T, js jetstream.JetStream, letter *nats.Msg) deadletter.Letter {
+	t.Helper()
+	ack, err := js.PublishMsg(t.Context(), letter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := deadletter.Get(t.Context(), js, ack.Sequence)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
 // A dead letter written by New reads back through Get as the letter of the
 // message it was made from.
 func TestNewParsesBack(t *testing.T) {
@@ -48,15 +62,7 @@ func TestNewParsesBack(t *testing.T) {
 		"Nats-Expected-Stream": {streams.Payment},
 		"Trace":                {"abc"},
 	})
-	out := deadletter.New("order", msg, meta, errors.New("boom\ngoroutine 1 [running]:"))
-	ack, err := js.PublishMsg(t.Context(), out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := deadletter.Get(t.Context(), js, ack.Sequence)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := store(t, js, deadletter.New("order", msg, meta, errors.New("boom\ngoroutine 1 [running]:")))
 	if l.Subject != "dlq.order."+subject || l.Service != "order" || l.Stream != streams.Payment ||
 		l.StreamSeq != meta.Sequence.Stream || l.OriginalSubject != subject || l.Deliveries != 1 ||
 		l.Error != "boom" || l.MsgID != "e1" || string(l.Data) != `{"id":"e1"}` {
@@ -94,14 +100,7 @@ func TestNewWithoutMsgID(t *testing.T) {
 	if vs, ok := out.Header[deadletter.HeaderMsgID]; ok {
 		t.Fatalf("%s = %q on a letter of a message without an id", deadletter.HeaderMsgID, vs)
 	}
-	ack, err := js.PublishMsg(t.Context(), out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := deadletter.Get(t.Context(), js, ack.Sequence)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := store(t, js, out)
 	if vs := l.Header.Values(deadletter.HeaderMsgID); len(vs) != 0 || l.MsgID != "" {
 		t.Fatalf("stored letter has %s %q", deadletter.HeaderMsgID, vs)
 	}

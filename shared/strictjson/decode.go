@@ -332,20 +332,28 @@ func (d *decoder) object(v reflect.Value, ti *typeInfo) error {
 				v.SetMapIndex(kv, fv)
 			}
 		}
-		c, ok = d.peek()
-		if !ok {
-			return d.eof()
-		}
-		switch c {
-		case ',':
-			d.pos++
-		case '}':
-			d.pos++
-			return nil
-		default:
-			return d.tokenError(c, " after object key:value pair")
+		if more, err := d.more('}', " after object key:value pair"); !more {
+			return err
 		}
 	}
+}
+
+// more reads what follows a member or an element: a comma (more follow) or
+// closing (the last one). context describes the place for a syntax error.
+func (d *decoder) more(closing byte, context string) (bool, error) {
+	c, ok := d.peek()
+	if !ok {
+		return false, d.eof()
+	}
+	switch c {
+	case ',':
+		d.pos++
+		return true, nil
+	case closing:
+		d.pos++
+		return false, nil
+	}
+	return false, d.tokenError(c, context)
 }
 
 // mapKey converts member name key to a key of map type ti. A name that is
@@ -475,18 +483,8 @@ func (d *decoder) array(v reflect.Value, ti *typeInfo) error {
 		}
 		n++
 		d.path = d.path[:len(d.path)-1]
-		c, ok := d.peek()
-		if !ok {
-			return d.eof()
-		}
-		switch c {
-		case ',':
-			d.pos++
-		case ']':
-			d.pos++
-			return nil
-		default:
-			return d.tokenError(c, " after array element")
+		if more, err := d.more(']', " after array element"); !more {
+			return err
 		}
 	}
 }
