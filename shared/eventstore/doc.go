@@ -36,7 +36,9 @@
 //
 // Update runs its closure through the store's group commit: concurrent
 // Updates share one transaction and one fsync. A batched closure may run more
-// than once (the others are run again when one fails), so a closure must not
-// have effects outside the transaction other than setting variables it
-// assigns afresh on every run.
+// than once (the others are run again when one fails after writing), so a
+// closure must not have effects outside the transaction other than setting
+// variables it assigns afresh on every run. A closure that fails before
+// writing anything — a command the aggregate refuses — is left out of the
+// commit and costs the others nothing.
 package eventstore

@@ -71,6 +71,7 @@ func registry() *envelope.Registry {
 	r := envelope.NewRegistry()
 	envelope.RegisterPublic[added](r, "test")
 	envelope.Register[noted](r)
+	envelope.Register[boom](r)
 	envelope.RegisterPublic[heard](r, "other")
 	return r
 }

@@ -23,8 +23,12 @@ type Tx struct {
 	dirty bool
 	// states holds the state each Save left an aggregate in, by aggregate
 	// key: later loads in this transaction use it, and the store's cache
-	// takes it once the transaction commits.
+	// takes it once the transaction commits. The closures of one batch share
+	// it.
 	states map[string]cached
+	// undo lists what this Tx changed in states, oldest first, so that a
+	// closure dropped from its batch takes its changes back.
+	undo []stateUndo
 }
 
 // Meta is what an append records about why the events happened.
@@ -33,6 +37,36 @@ type Meta struct {
 	CorrelationID string
 	// CausationID is the id of the command or event that caused these events.
 	CausationID string
+}
+
+// stateUndo is how to put back one entry of states.
+type stateUndo struct {
+	key  string
+	prev cached
+	had  bool
+}
+
+// setState sets the state of an aggregate key, keeping how to undo it.
+func (tx *Tx) setState(key string, e cached) {
+	if tx.states == nil {
+		// A write transaction not made by Update (a rebuild): keep it local.
+		tx.states = map[string]cached{}
+	}
+	prev, had := tx.states[key]
+	tx.undo = append(tx.undo, stateUndo{key: key, prev: prev, had: had})
+	tx.states[key] = e
+}
+
+// restoreStates undoes the changes to states after the first mark of them.
+func (tx *Tx) restoreStates(mark int) {
+	for i := len(tx.undo) - 1; i >= mark; i-- {
+		if u := tx.undo[i]; u.had {
+			tx.states[u.key] = u.prev
+		} else {
+			delete(tx.states, u.key)
+		}
+	}
+	tx.undo = tx.undo[:mark]
 }
 
 // wrote records that the transaction is about to write.
