@@ -39,7 +39,7 @@ func (r refusal) Error() string { return r.err.Error() }
 type write struct {
 	fn   func(*bolt.Tx) error
 	done chan error // buffered: the committer never blocks on it
-	err  error      // the last run's refusal, or nil
+	err  error      // the last run's error: a refusal when the batch commits
 }
 
 func (s *Store) commitLoop() {
