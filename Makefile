@@ -85,7 +85,7 @@ fuzz_run = cmd="go test -run '^$$' -fuzz '^$(1)$$' -fuzztime $(FUZZTIME) -fuzzmi
 ## fuzz: a short run of every fuzz target (make fuzz FUZZTIME=1m); the seed
 ## corpora under testdata/fuzz run with every plain go test too
 fuzz:
-	@$(call fuzz_run,FuzzDecode,./shared/endpoint)
+	@$(call fuzz_run,FuzzDecode,./shared/strictjson)
 	@$(call fuzz_run,FuzzParse,./shared/envelope)
 	@$(call fuzz_run,FuzzEncodeMatchesMarshal,./shared/envelope)
 	@$(call fuzz_run,FuzzPlaceRequest,./order)

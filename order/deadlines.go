@@ -40,7 +40,7 @@ func deadlineTask(s Settings) func(context.Context, *eventstore.Store) error {
 func expireDue(ctx context.Context, st *eventstore.Store, now time.Time, log *zerolog.Logger) time.Time {
 	var due []string
 	var next time.Time
-	_ = st.View(func(tx *eventstore.Tx) error {
+	_ = st.View(ctx, func(tx *eventstore.Tx) error {
 		due, next = dueOrders(tx, now, 500)
 		return nil
 	})

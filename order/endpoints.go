@@ -85,13 +85,13 @@ func (h handlers) cancel(ctx context.Context, r *cancelRequest) (any, error) {
 	return view, err
 }
 
-func (h handlers) list(_ context.Context, r *listRequest) (any, error) {
+func (h handlers) list(ctx context.Context, r *listRequest) (any, error) {
 	limit := defListLimit
 	if r.Limit != nil {
 		limit = int(*r.Limit)
 	}
 	var out []client.OrderView
-	err := h.store.View(func(tx *eventstore.Tx) (err error) {
+	err := h.store.View(ctx, func(tx *eventstore.Tx) (err error) {
 		out, err = listViews(tx, r.CustomerID, r.Status, limit)
 		return err
 	})
@@ -100,9 +100,9 @@ func (h handlers) list(_ context.Context, r *listRequest) (any, error) {
 
 // history answers the order aggregate's stored events, oldest first. It reads
 // the log itself, which is what it is asked for; no query replays it.
-func (h handlers) history(_ context.Context, r *service.ByOrderID) (any, error) {
+func (h handlers) history(ctx context.Context, r *service.ByOrderID) (any, error) {
 	events := []envelope.Envelope{}
-	err := h.store.View(func(tx *eventstore.Tx) error {
+	err := h.store.View(ctx, func(tx *eventstore.Tx) error {
 		return tx.Events(domain.OrderAggregate, r.OrderID, 0, func(e envelope.Envelope) error {
 			events = append(events, e)
 			return nil

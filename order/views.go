@@ -48,7 +48,7 @@ func (views) Apply(tx *eventstore.Tx, e envelope.Envelope, ev envelope.Event) er
 		return err
 	}
 	id := []byte(o.OrderID)
-	if err := tx.Bucket(bucketOrders).Put(id, body); err != nil {
+	if err := tx.ViewBucket(bucketOrders).Put(id, body); err != nil {
 		return err
 	}
 	// The indexes change only when the order opens and when it ends: a Put
@@ -57,17 +57,17 @@ func (views) Apply(tx *eventstore.Tx, e envelope.Envelope, ev envelope.Event) er
 	switch {
 	case isPlaced(ev):
 		placed := timeKey(o.PlacedAt, id)
-		if err := tx.Bucket(bucketByTime).Put(placed, nil); err != nil {
+		if err := tx.ViewBucket(bucketByTime).Put(placed, nil); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bucketByCustomer).Put(append(append([]byte(o.CustomerID), 0), placed...), nil); err != nil {
+		if err := tx.ViewBucket(bucketByCustomer).Put(append(customerPrefix(o.CustomerID), placed...), nil); err != nil {
 			return err
 		}
 		if !o.Terminal() {
-			return tx.Bucket(bucketDeadlines).Put(deadline, nil)
+			return tx.ViewBucket(bucketDeadlines).Put(deadline, nil)
 		}
 	case o.Terminal() && isTerminal(ev):
-		return tx.Bucket(bucketDeadlines).Delete(deadline)
+		return tx.ViewBucket(bucketDeadlines).Delete(deadline)
 	}
 	return nil
 }
@@ -91,6 +91,20 @@ func timeKey(t time.Time, id []byte) []byte {
 	return append(k, id...)
 }
 
+// splitTimeKey is timeKey's inverse; ok is false for a key too short.
+func splitTimeKey(k []byte) (t time.Time, id string, ok bool) {
+	if len(k) < 8 {
+		return time.Time{}, "", false
+	}
+	return time.Unix(0, int64(binary.BigEndian.Uint64(k))), string(k[8:]), true
+}
+
+// customerPrefix starts the keys of one customer's orders in
+// bucketByCustomer.
+func customerPrefix(customerID string) []byte {
+	return append([]byte(customerID), 0)
+}
+
 // getView reads one order view; ok is false if there is none.
 func getView(tx *eventstore.Tx, orderID string) (v client.OrderView, ok bool, err error) {
 	ok, err = eventstore.GetView(tx, bucketOrders, orderID, &v)
@@ -101,38 +115,19 @@ func getView(tx *eventstore.Tx, orderID string) (v client.OrderView, ok bool, er
 // customerID is set, with the given status if status is set.
 func listViews(tx *eventstore.Tx, customerID, status string, limit int) ([]client.OrderView, error) {
 	out := []client.OrderView{}
-	var idx []byte
-	var prefix []byte
+	index, newestFirst := bucketByTime, eventstore.Range{Reverse: true}
 	if customerID != "" {
-		idx, prefix = []byte(bucketByCustomer), append([]byte(customerID), 0)
-	} else {
-		idx = []byte(bucketByTime)
+		index, newestFirst.Prefix = bucketByCustomer, customerPrefix(customerID)
 	}
-	b := tx.Bucket(string(idx))
-	if b == nil {
-		return out, nil
-	}
-	c := b.Cursor()
-	var k []byte
-	if prefix != nil {
-		// Seek past the customer's keys, then walk back.
-		after := append(append([]byte{}, prefix[:len(prefix)-1]...), 1)
-		if k, _ = c.Seek(after); k == nil {
-			k, _ = c.Last()
-		} else {
-			k, _ = c.Prev()
+	for k := range tx.ViewBucket(index).Scan(newestFirst) {
+		if len(out) >= limit {
+			break
 		}
-	} else {
-		k, _ = c.Last()
-	}
-	for ; k != nil && len(out) < limit; k, _ = c.Prev() {
-		if prefix != nil {
-			if len(k) < len(prefix)+8 || string(k[:len(prefix)]) != string(prefix) {
-				break
-			}
-			k = k[len(prefix):]
+		_, id, ok := splitTimeKey(k[len(newestFirst.Prefix):])
+		if !ok {
+			continue
 		}
-		v, ok, err := getView(tx, string(k[8:]))
+		v, ok, err := getView(tx, id)
 		if err != nil {
 			return nil, err
 		}
@@ -146,18 +141,16 @@ func listViews(tx *eventstore.Tx, customerID, status string, limit int) ([]clien
 // dueOrders returns the ids of open orders whose deadline is not after now,
 // and the next deadline after now (zero if none).
 func dueOrders(tx *eventstore.Tx, now time.Time, limit int) ([]string, time.Time) {
-	b := tx.Bucket(bucketDeadlines)
-	if b == nil {
-		return nil, time.Time{}
-	}
 	var due []string
-	c := b.Cursor()
-	for k, _ := c.First(); k != nil; k, _ = c.Next() {
-		at := time.Unix(0, int64(binary.BigEndian.Uint64(k[:8])))
+	for k := range tx.ViewBucket(bucketDeadlines).Scan(eventstore.Range{}) {
+		at, id, ok := splitTimeKey(k)
+		if !ok {
+			continue
+		}
 		if at.After(now) || len(due) >= limit {
 			return due, at
 		}
-		due = append(due, string(k[8:]))
+		due = append(due, id)
 	}
 	return due, time.Time{}
 }

@@ -478,7 +478,7 @@ func checkStore(t testing.TB, path, service string) {
 		return
 	}
 	defer st.Close()
-	if n, err := st.OutboxLen(); err != nil || n != 0 {
+	if n, err := st.OutboxLen(t.Context()); err != nil || n != 0 {
 		t.Errorf("%s: outbox holds %d entries (%v), want 0", service, n, err)
 	}
 }

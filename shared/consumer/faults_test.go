@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/choreo-dev/choreo/shared/consumer"
+	"github.com/choreo-dev/choreo/shared/deadletter"
 	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shared/health"
 	"github.com/choreo-dev/choreo/shared/natstest"
@@ -58,9 +59,13 @@ func TestTransientFaultIsRetriedNotDeadLettered(t *testing.T) {
 	if !sawDiskFull.Load() {
 		t.Fatal("the consumer's check never said disk full")
 	}
-	if r := checks.Report(); !r.Ready {
-		t.Fatalf("not ready after the fault passed: %+v", r)
-	}
+	// Ready again once it has kept passing for the settle time.
+	natstest.Eventually(t, 10*time.Second, func() error {
+		if r := checks.Report(); !r.Ready {
+			return fmt.Errorf("not ready after the fault passed: %+v", r)
+		}
+		return nil
+	})
 }
 
 // A handler that panics on a message every time has it dead-lettered after
@@ -70,7 +75,7 @@ func TestHandlerThatAlwaysPanicsIsDeadLettered(t *testing.T) {
 	f := newFixture(t)
 	publish(t, f.js, pinged{OrderID: "o-bug", Seq: 1, Mode: "panic"}, "")
 	m := dlq(t, f.js, "dlq.payment.order.events.Pinged.o-bug")
-	if got := m.Header.Get(consumer.HeaderDLQError); !strings.Contains(got, "handler failed 5 times") || !strings.Contains(got, "panic") {
+	if got := m.Header.Get(deadletter.HeaderError); !strings.Contains(got, "handler failed 5 times") || !strings.Contains(got, "panic") {
 		t.Fatalf("dead letter error %q", got)
 	}
 }
@@ -112,8 +117,8 @@ func TestInconsistentEventsAreRefused(t *testing.T) {
 		body, _ := json.Marshal(tc.env)
 		publishRaw(t, f.js, tc.subject, body, "")
 		m := dlq(t, f.js, "dlq.payment."+tc.subject)
-		if got := m.Header.Get(consumer.HeaderDLQError); !strings.Contains(got, tc.want) || m.Header.Get(consumer.HeaderDLQDeliveries) != "1" {
-			t.Errorf("%s: dead letter error %q after %s deliveries, want %q at once", tc.name, got, m.Header.Get(consumer.HeaderDLQDeliveries), tc.want)
+		if got := m.Header.Get(deadletter.HeaderError); !strings.Contains(got, tc.want) || m.Header.Get(deadletter.HeaderDeliveries) != "1" {
+			t.Errorf("%s: dead letter error %q after %s deliveries, want %q at once", tc.name, got, m.Header.Get(deadletter.HeaderDeliveries), tc.want)
 		}
 		if n := f.effects(tc.env.AggregateID) + f.effects(tc.env.CorrelationID); n != 0 {
 			t.Errorf("%s: %d effects", tc.name, n)

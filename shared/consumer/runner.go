@@ -5,18 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/choreo-dev/choreo/shared/deadletter"
 	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shared/eventstore"
 	"github.com/choreo-dev/choreo/shared/failpoint"
 	"github.com/choreo-dev/choreo/shared/fault"
 	"github.com/choreo-dev/choreo/shared/health"
 	"github.com/choreo-dev/choreo/shared/streams"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 )
@@ -25,31 +24,6 @@ import (
 // opened. It must only change the store through tx: the runner commits the
 // effects and the inbox mark together, or neither.
 type Handler func(ctx context.Context, tx *eventstore.Tx, env envelope.Envelope, ev envelope.Event) error
-
-// Dead-letter headers, from the contract.
-const (
-	HeaderDLQStream     = "Choreo-Dlq-Stream"
-	HeaderDLQSequence   = "Choreo-Dlq-Sequence"
-	HeaderDLQSubject    = "Choreo-Dlq-Subject"
-	HeaderDLQDeliveries = "Choreo-Dlq-Deliveries"
-	HeaderDLQError      = "Choreo-Dlq-Error"
-	// HeaderDLQTruncated is set, to the original body's size in bytes, on a
-	// dead letter whose body was cut to MaxDeadLetterBody; the original is
-	// in its stream at Choreo-Dlq-Sequence.
-	HeaderDLQTruncated = "Choreo-Dlq-Truncated"
-	// HeaderDLQMsgID keeps the original Nats-Msg-Id: the dead letter gets an
-	// id of its own, so two services dead-lettering one event both keep theirs.
-	HeaderDLQMsgID = "Choreo-Dlq-Msg-Id"
-)
-
-// MaxDeadLetterBody bounds a dead letter's body: 256 KiB, the limit of an
-// event (eventstore.MaxEventSize). A larger message — a forgery, most likely —
-// is dead-lettered with its first MaxDeadLetterBody bytes, so the copy always
-// fits the server's max payload.
-const MaxDeadLetterBody = 256 << 10
-
-// maxReason bounds the Choreo-Dlq-Error header.
-const maxReason = 1024
 
 // Config describes one consumer.
 type Config struct {
@@ -426,7 +400,7 @@ func (r *runner) handle(ctx context.Context, msg jetstream.Msg) {
 	// A redelivery of a handled event is common after a crash or a pause:
 	// a read is enough to recognise it, with no write and no fsync.
 	var handled bool
-	_ = r.cfg.Store.View(func(tx *eventstore.Tx) error { handled = tx.Handled(env.ID); return nil })
+	_ = r.cfg.Store.View(ctx, func(tx *eventstore.Tx) error { handled = tx.Handled(env.ID); return nil })
 	if handled {
 		if err := msg.Ack(); err != nil {
 			log.Debug().Err(err).Msg("ack failed")
@@ -500,44 +474,13 @@ func (r *runner) backoff(delivered uint64) time.Duration {
 	return min(d, r.cfg.BackoffMax)
 }
 
-// deadLetter copies the message to dlq.<service>.<subject> with the
-// contract's headers, then terminates it. If the copy fails the message is
+// deadLetter copies the message to the DLQ stream (package deadletter has
+// the format), then terminates it. If the copy fails the message is
 // negatively acknowledged instead, so it comes back and the copy is tried
 // again: a dead letter is never dropped.
 func (r *runner) deadLetter(msg jetstream.Msg, meta *jetstream.MsgMetadata, cause error) {
-	out := nats.NewMsg(streams.DeadLetterSubject(r.cfg.Service, msg.Subject()))
-	out.Data = msg.Data()
-	if len(out.Data) > MaxDeadLetterBody {
-		// Too large to copy whole (with the headers it may not even fit the
-		// server's max payload): keep the head and point to the original,
-		// which stays in its stream at Choreo-Dlq-Sequence.
-		out.Data = out.Data[:MaxDeadLetterBody]
-		out.Header.Set(HeaderDLQTruncated, strconv.Itoa(len(msg.Data())))
-	}
-	for k, vs := range msg.Headers() {
-		if IsPublishDirective(k) {
-			continue
-		}
-		for _, v := range vs {
-			out.Header.Add(k, v)
-		}
-	}
-	reason := cause.Error()
-	if i := strings.IndexByte(reason, '\n'); i >= 0 {
-		reason = reason[:i] // keep stacks in the log, not in a header
-	}
-	if len(reason) > maxReason {
-		reason = reason[:maxReason] + "…"
-	}
-	if id := msg.Headers().Get(jetstream.MsgIDHeader); id != "" {
-		out.Header.Set(HeaderDLQMsgID, id) // only if there was one: an empty header reads as a value
-	}
-	out.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("dlq.%s.%s.%d", r.cfg.Service, meta.Stream, meta.Sequence.Stream))
-	out.Header.Set(HeaderDLQStream, meta.Stream)
-	out.Header.Set(HeaderDLQSequence, strconv.FormatUint(meta.Sequence.Stream, 10))
-	out.Header.Set(HeaderDLQSubject, msg.Subject())
-	out.Header.Set(HeaderDLQDeliveries, strconv.FormatUint(meta.NumDelivered, 10))
-	out.Header.Set(HeaderDLQError, reason)
+	out := deadletter.New(r.cfg.Service, msg, meta, cause)
+	reason := out.Header.Get(deadletter.HeaderError)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	log := r.log.With().Str("subject", msg.Subject()).Uint64("stream_seq", meta.Sequence.Stream).Logger()
@@ -556,17 +499,6 @@ func (r *runner) deadLetter(msg jetstream.Msg, meta *jetstream.MsgMetadata, caus
 	if err := msg.TermWithReason(reason); err != nil {
 		log.Debug().Err(err).Msg("term failed")
 	}
-}
-
-// IsPublishDirective reports whether header k told JetStream how to store the
-// original publish (Nats-Msg-Id, Nats-Expected-*, Nats-Batch-*, Nats-TTL, …)
-// rather than describing the event. Such headers stay on the stored message;
-// copied onto a dead letter they would apply to the DLQ publish — a
-// Nats-Batch-Id makes it a fragment of a batch that never commits — so they are
-// left off (and a redrive leaves them off too). The original Nats-Msg-Id is
-// kept as Choreo-Dlq-Msg-Id.
-func IsPublishDirective(k string) bool {
-	return len(k) >= 5 && strings.EqualFold(k[:5], "nats-")
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

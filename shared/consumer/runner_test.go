@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/choreo-dev/choreo/shared/consumer"
+	"github.com/choreo-dev/choreo/shared/deadletter"
 	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shared/eventstore"
 	"github.com/choreo-dev/choreo/shared/natstest"
@@ -124,7 +125,7 @@ func (f *fixture) handle(_ context.Context, tx *eventstore.Tx, env envelope.Enve
 
 func (f *fixture) effects(orderID string) uint64 {
 	var v uint64
-	_ = f.store.View(func(tx *eventstore.Tx) error { v = tx.Version("effect", orderID); return nil })
+	_ = f.store.View(context.Background(), func(tx *eventstore.Tx) error { v = tx.Version("effect", orderID); return nil })
 	return v
 }
 
@@ -216,25 +217,24 @@ func TestTransientFailureIsRetriedAndPoisonIsDeadLettered(t *testing.T) {
 		return nil
 	})
 	m := dlq(t, f.js, "dlq.payment.order.events.Pinged.doomed")
-	if m.Header.Get(consumer.HeaderDLQDeliveries) != "5" || m.Header.Get(consumer.HeaderDLQStream) != streams.Name("order") ||
-		m.Header.Get(consumer.HeaderDLQSubject) != "order.events.Pinged.doomed" || m.Header.Get(consumer.HeaderDLQSequence) == "" ||
-		m.Header.Get(consumer.HeaderDLQError) == "" {
+	if m.Header.Get(deadletter.HeaderDeliveries) != "5" || m.Header.Get(deadletter.HeaderStream) != streams.Name("order") ||
+		m.Header.Get(deadletter.HeaderSubject) != "order.events.Pinged.doomed" || m.Header.Get(deadletter.HeaderSequence) == "" ||
+		m.Header.Get(deadletter.HeaderError) == "" {
 		t.Fatalf("doomed dead letter headers: %v", m.Header)
 	}
 	if f.effects("doomed") != 0 {
 		t.Fatal("doomed had an effect")
 	}
 	m = dlq(t, f.js, "dlq.payment.order.events.Pinged.bad")
-	if m.Header.Get(consumer.HeaderDLQDeliveries) != "1" {
+	if m.Header.Get(deadletter.HeaderDeliveries) != "1" {
 		t.Fatalf("permanent failure retried: %v", m.Header)
 	}
 	m = dlq(t, f.js, "dlq.payment.order.events.Pinged.garbage")
-	if string(m.Data) != "not json" || m.Header.Get(consumer.HeaderDLQDeliveries) != "1" {
+	if string(m.Data) != "not json" || m.Header.Get(deadletter.HeaderDeliveries) != "1" {
 		t.Fatalf("garbage dead letter: %q %v", m.Data, m.Header)
 	}
-	// Published without a Nats-Msg-Id: the letter has none to keep.
-	if v, ok := m.Header[consumer.HeaderDLQMsgID]; ok {
-		t.Fatalf("garbage dead letter has %s %q", consumer.HeaderDLQMsgID, v)
+	if _, ok := m.Header[deadletter.HeaderMsgID]; ok {
+		t.Fatalf("garbage had no Nats-Msg-Id, its dead letter has %s: %v", deadletter.HeaderMsgID, m.Header)
 	}
 }
 
@@ -311,7 +311,7 @@ func TestPoisonFromAtomicBatchIsDeadLettered(t *testing.T) {
 		t.Fatalf("atomic batch not committed: %s (%v)", resp.Data, err)
 	}
 	m := dlq(t, f.js, "dlq.payment.order.events.Pinged.batched-bad")
-	if m.Header.Get(consumer.HeaderDLQDeliveries) != "1" || m.Header.Get(consumer.HeaderDLQMsgID) == "" {
+	if m.Header.Get(deadletter.HeaderDeliveries) != "1" || m.Header.Get(deadletter.HeaderMsgID) == "" {
 		t.Fatalf("dead letter headers: %v", m.Header)
 	}
 	for k := range m.Header {

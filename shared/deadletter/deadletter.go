@@ -6,85 +6,11 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
-	"github.com/choreo-dev/choreo/shared/consumer"
 	"github.com/choreo-dev/choreo/shared/streams"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
-
-// HeaderRedrivenFrom is set on a redriven message to the DLQ sequence of the
-// letter it came from.
-const HeaderRedrivenFrom = "Choreo-Redriven-From"
-
-// Letter is one message of the DLQ stream.
-type Letter struct {
-	// Seq is the letter's sequence in the DLQ stream: its handle for Get,
-	// Redrive and Delete.
-	Seq uint64
-	// Subject is dlq.<service>.<original subject>.
-	Subject string
-	// Service is the consumer that gave up on the message.
-	Service string
-	// Stream and StreamSeq locate the original message.
-	Stream    string
-	StreamSeq uint64
-	// OriginalSubject is the subject the message was published on.
-	OriginalSubject string
-	// Deliveries is how many times the consumer received it.
-	Deliveries uint64
-	// Error is the last handler error's first line.
-	Error string
-	// MsgID is the original Nats-Msg-Id, the envelope id; empty if the
-	// original was published without one.
-	MsgID string
-	// Time is when the letter was written to the DLQ stream.
-	Time time.Time
-	// Header and Data are the DLQ message's headers and body. The body is the
-	// original message's.
-	Header nats.Header
-	Data   []byte
-}
-
-// RedriveMsgID is the Nats-Msg-Id a redrive of l publishes with:
-// redrive.<seq>.<original id>, or redrive.<seq> if the original had none.
-func (l Letter) RedriveMsgID() string {
-	id := "redrive." + strconv.FormatUint(l.Seq, 10)
-	if l.MsgID != "" {
-		id += "." + l.MsgID
-	}
-	return id
-}
-
-// Filter is the DLQ subject filter for service's letters, all letters if
-// service is empty.
-func Filter(service string) string {
-	if service == "" {
-		return "dlq.>"
-	}
-	return "dlq." + service + ".>"
-}
-
-func fromRaw(m *jetstream.RawStreamMsg) Letter {
-	h := m.Header
-	if h == nil {
-		h = nats.Header{}
-	}
-	l := Letter{
-		Seq: m.Sequence, Subject: m.Subject, Time: m.Time, Header: h, Data: m.Data,
-		Stream:          h.Get(consumer.HeaderDLQStream),
-		OriginalSubject: h.Get(consumer.HeaderDLQSubject),
-		Error:           h.Get(consumer.HeaderDLQError),
-		MsgID:           h.Get(consumer.HeaderDLQMsgID),
-	}
-	if tokens := strings.SplitN(m.Subject, ".", 3); len(tokens) == 3 {
-		l.Service = tokens[1]
-	}
-	l.StreamSeq, _ = strconv.ParseUint(h.Get(consumer.HeaderDLQSequence), 10, 64)
-	l.Deliveries, _ = strconv.ParseUint(h.Get(consumer.HeaderDLQDeliveries), 10, 64)
-	return l
-}
 
 // Scan calls fn with each of service's letters (every letter if service is
 // empty), in DLQ order, up to the last letter present when Scan began. It
@@ -107,7 +33,7 @@ func Scan(ctx context.Context, js jetstream.JetStream, service string, fn func(L
 		if m.Sequence > last {
 			return nil
 		}
-		if err := fn(fromRaw(m)); err != nil {
+		if err := fn(Parse(m)); err != nil {
 			return err
 		}
 		seq = m.Sequence + 1
@@ -128,7 +54,7 @@ func Get(ctx context.Context, js jetstream.JetStream, seq uint64) (Letter, error
 	if err != nil {
 		return Letter{}, fmt.Errorf("get dead letter %d: %w", seq, err)
 	}
-	return fromRaw(m), nil
+	return Parse(m), nil
 }
 
 // RedriveMsg is the message Redrive publishes for l (see the package
@@ -136,7 +62,7 @@ func Get(ctx context.Context, js jetstream.JetStream, seq uint64) (Letter, error
 func RedriveMsg(l Letter) (*nats.Msg, error) {
 	if l.Stream == "" || l.OriginalSubject == "" {
 		return nil, fmt.Errorf("dead letter %d: %w: %s and %s are required",
-			l.Seq, ErrMalformed, consumer.HeaderDLQStream, consumer.HeaderDLQSubject)
+			l.Seq, ErrMalformed, HeaderStream, HeaderSubject)
 	}
 	out := nats.NewMsg(l.OriginalSubject)
 	out.Data = l.Data
@@ -159,7 +85,7 @@ func dropped(k string) bool {
 	lk := strings.ToLower(k)
 	return lk == strings.ToLower(HeaderRedrivenFrom) ||
 		strings.HasPrefix(lk, "choreo-dlq-") ||
-		consumer.IsPublishDirective(k)
+		publishDirective(k)
 }
 
 // Redrive republishes l on its original subject, waits for JetStream's

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/choreo-dev/choreo/shared/consumer"
 	"github.com/choreo-dev/choreo/shared/deadletter"
 	"github.com/choreo-dev/choreo/shared/natstest"
 	"github.com/choreo-dev/choreo/shared/streams"
@@ -32,12 +31,12 @@ func deadLetter(t *testing.T, js jetstream.JetStream, service, subject, msgID st
 	m.Data = []byte(`{"id":"` + msgID + `"}`)
 	m.Header.Set("Trace", "abc")
 	m.Header.Set(jetstream.MsgIDHeader, "dlq."+service+"."+strconv.FormatUint(seq, 10))
-	m.Header.Set(consumer.HeaderDLQMsgID, msgID)
-	m.Header.Set(consumer.HeaderDLQStream, streams.Name("payment"))
-	m.Header.Set(consumer.HeaderDLQSequence, strconv.FormatUint(seq, 10))
-	m.Header.Set(consumer.HeaderDLQSubject, subject)
-	m.Header.Set(consumer.HeaderDLQDeliveries, "5")
-	m.Header.Set(consumer.HeaderDLQError, "boom")
+	m.Header.Set(deadletter.HeaderMsgID, msgID)
+	m.Header.Set(deadletter.HeaderStream, streams.Name("payment"))
+	m.Header.Set(deadletter.HeaderSequence, strconv.FormatUint(seq, 10))
+	m.Header.Set(deadletter.HeaderSubject, subject)
+	m.Header.Set(deadletter.HeaderDeliveries, "5")
+	m.Header.Set(deadletter.HeaderError, "boom")
 	ack, err := js.PublishMsg(t.Context(), m)
 	if err != nil {
 		t.Fatal(err)
@@ -171,23 +170,6 @@ func TestRedrive(t *testing.T) {
 	}
 }
 
-// TestRedriveMsgIDWithoutOriginalID: a letter whose original had no
-// Nats-Msg-Id is redriven as redrive.<seq>, not "redrive.<seq>.".
-func TestRedriveMsgIDWithoutOriginalID(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		l    deadletter.Letter
-		want string
-	}{
-		{deadletter.Letter{Seq: 4, MsgID: "id-a"}, "redrive.4.id-a"},
-		{deadletter.Letter{Seq: 4}, "redrive.4"},
-	} {
-		if got := tc.l.RedriveMsgID(); got != tc.want {
-			t.Errorf("RedriveMsgID of %+v = %q, want %q", tc.l, got, tc.want)
-		}
-	}
-}
-
 func TestRedriveMalformed(t *testing.T) {
 	t.Parallel()
 	js := setup(t)
@@ -208,3 +190,20 @@ func TestRedriveMalformed(t *testing.T) {
 		t.Fatalf("delete missing = %v, want ErrNotFound", err)
 	}
 }
+// TestRedriveMsgIDWithoutOriginalID: a letter whose original had no
+// Nats-Msg-Id is redriven as redrive.<seq>, not "redrive.<seq>.".
+func TestRedriveMsgIDWithoutOriginalID(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		l    deadletter.Letter
+		want string
+	}{
+		{deadletter.Letter{Seq: 4, MsgID: "id-a"}, "redrive.4.id-a"},
+		{deadletter.Letter{Seq: 4}, "redrive.4"},
+	} {
+		if got := tc.l.RedriveMsgID(); got != tc.want {
+			t.Errorf("RedriveMsgID of %+v = %q, want %q", tc.l, got, tc.want)
+		}
+	}
+}
+

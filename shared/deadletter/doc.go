@@ -1,12 +1,15 @@
-// Package deadletter reads and redrives the DLQ stream: the messages a
-// consumer gave up on (see package consumer and the contract, section 5).
+// Package deadletter is the DLQ stream's format, and the tools that read and
+// redrive it: the messages a consumer gave up on (see package consumer and
+// the contract, section 5).
 //
 // # Basics
 //
 // A dead letter lives on dlq.<service>.<original subject> with the original
 // body and headers — less the Nats-* ones, which told JetStream how to store
-// the original publish (its Nats-Msg-Id is kept as Choreo-Dlq-Msg-Id) — its
-// own Nats-Msg-Id, and the Choreo-Dlq-* headers that say where it came from. Letter is that message, decoded.
+// the original publish (its Nats-Msg-Id, if it had one, is kept as
+// Choreo-Dlq-Msg-Id) — its own Nats-Msg-Id, and the Choreo-Dlq-* headers
+// that say where it came from. New builds one from a delivered message (the
+// consumer runner writes it); Parse reads one back as a Letter.
 //
 //	err := deadletter.Scan(ctx, js, "order", func(l deadletter.Letter) error {
 //		fmt.Println(l.Seq, l.OriginalSubject, l.Error)

@@ -51,29 +51,3 @@ func (r *placeOrder) Validate() error {
 	}
 	return p.Err()
 }
-
-// loose has no Validate method and covers more shapes: maps, embedded
-// structs, small and floating numbers, booleans, free-form values.
-type loose struct {
-	Embedded
-	Name   string            `json:"name"`
-	Small  int8              `json:"small"`
-	Big    uint64            `json:"big"`
-	Ratio  float64           `json:"ratio"`
-	OK     bool              `json:"ok"`
-	Tags   []string          `json:"tags"`
-	Counts map[string]int    `json:"counts"`
-	Nested map[string]*inner `json:"nested"`
-	Any    any               `json:"any"`
-	Skip   string            `json:"-"`
-	hidden string
-}
-
-type Embedded struct {
-	Note string `json:"note"`
-	Name int    // hidden by loose.Name
-}
-
-type inner struct {
-	Values [2]int `json:"values"`
-}

@@ -72,19 +72,11 @@ func Load[S any](tx *Tx, a Aggregate[S], id string) (S, uint64, error) {
 	if tx.b.Writable() {
 		// This version may include events of this very transaction: the
 		// cache takes it only if the transaction commits.
-		tx.remember(key, version, state)
+		tx.setState(key, cached{version: version, state: state})
 	} else {
 		tx.s.cache.put(key, cached{version: version, state: state})
 	}
 	return state, version, nil
-}
-
-func (tx *Tx) remember(key string, version uint64, state any) {
-	if tx.states == nil {
-		// A write transaction not made by Update (a rebuild): keep it local.
-		tx.states = map[string]cached{}
-	}
-	tx.states[key] = cached{version: version, state: state}
 }
 
 // Save appends events to an aggregate that was loaded at version expected
@@ -100,15 +92,10 @@ func Save[S any](tx *Tx, a Aggregate[S], id string, state S, expected uint64, me
 	}
 	version := expected + uint64(len(events))
 	// Known before Append runs the projections, which load the aggregate.
-	key := string(aggKey(a.Type, id))
-	prev, hadPrev := tx.states[key]
-	tx.remember(key, version, state)
+	mark := len(tx.undo)
+	tx.setState(string(aggKey(a.Type, id)), cached{version: version, state: state})
 	if _, err := tx.Append(a.Type, id, expected, meta, events...); err != nil {
-		if hadPrev {
-			tx.states[key] = prev
-		} else {
-			delete(tx.states, key)
-		}
+		tx.restoreStates(mark)
 		return before, expected, err
 	}
 	every := tx.s.opts.SnapshotEvery
@@ -129,6 +116,7 @@ func writeSnapshot[S any](tx *Tx, a Aggregate[S], id string, state S, version ui
 	if err != nil {
 		return fmt.Errorf("snapshot %s/%s: %w", a.Type, id, err)
 	}
+	tx.wrote()
 	return tx.b.Bucket(bucketSnapshots).Put(aggKey(a.Type, id), body)
 }
 

@@ -48,7 +48,7 @@ func BenchmarkLoad(b *testing.B) {
 			}
 			b.ResetTimer()
 			for b.Loop() {
-				err := s.View(func(tx *eventstore.Tx) error {
+				err := s.View(context.Background(), func(tx *eventstore.Tx) error {
 					c, v, err := eventstore.Load(tx, counterAgg, "hot")
 					if err == nil && (v != uint64(n) || c.Count != n) {
 						err = fmt.Errorf("loaded %+v at v%d", c, v)

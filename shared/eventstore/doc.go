@@ -27,11 +27,18 @@
 // Every SnapshotEvery events an aggregate's state is stored as JSON, and
 // loading reads the newest snapshot plus the events after it.
 //
+// Projections keep their read models in view buckets ([Tx.ViewBucket]):
+// ordered maps from byte keys to byte values with Get, Put, Delete and a
+// Scan over a key range, forward or backward. Nothing outside the package
+// sees bbolt; [Store.Check] runs its consistency check.
+//
 // # Caveats
 //
 // Update runs its closure through the store's group commit: concurrent
 // Updates share one transaction and one fsync. A batched closure may run more
-// than once (the others are run again when one fails), so a closure must not
-// have effects outside the transaction other than setting variables it
-// assigns afresh on every run.
+// than once (the others are run again when one fails after writing), so a
+// closure must not have effects outside the transaction other than setting
+// variables it assigns afresh on every run. A closure that fails before
+// writing anything — a command the aggregate refuses — is left out of the
+// commit and costs the others nothing.
 package eventstore

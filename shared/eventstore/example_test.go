@@ -59,12 +59,12 @@ func ExampleUpdate() {
 			panic(err)
 		}
 	}
-	_ = store.View(func(tx *eventstore.Tx) error {
+	_ = store.View(context.Background(), func(tx *eventstore.Tx) error {
 		w, version, _ := eventstore.Load(tx, walletAgg, "alice")
 		fmt.Printf("balance %d at version %d\n", w.Balance, version)
 		return nil
 	})
-	entries, _ := store.PendingOutbox(10)
+	entries, _ := store.PendingOutbox(context.Background(), 10)
 	for _, e := range entries {
 		fmt.Println("to publish:", e.Subject)
 	}

@@ -46,6 +46,7 @@ func (tx *Tx) ForgetFailures(eventID string) error {
 	if b == nil || b.Get([]byte(eventID)) == nil {
 		return nil
 	}
+	tx.wrote()
 	return b.Delete([]byte(eventID))
 }
 

@@ -18,9 +18,14 @@ import (
 // and closes a batch before it can get the writer lock, so its batches stay
 // small when fsync is slow).
 //
-// As with DB.Batch, if one write of a batch fails, the transaction is rolled
-// back, the failing write is run again on its own by its caller, and the
-// others are run again together: a write may run more than once.
+// As with DB.Batch, if a write of a batch fails after writing, the
+// transaction is rolled back, the failing write is run again on its own by
+// its caller, and the others are run again together: a write may run more
+// than once. A write that fails without having written anything (a refused
+// command, say: a 409) is simply left out of the commit, with its error,
+// and costs the others nothing. It returns its error only once the batch
+// has committed, since it may have decided on what the writes before it in
+// the batch wrote; if the commit fails, it gets the commit's error.
 
 // ErrClosed is returned by writes to a closed store. It is transient (see
 // package fault): a consumer retries the message rather than dead-letter it.
@@ -28,9 +33,16 @@ var ErrClosed = fault.MarkTransient(errors.New("event store is closed"))
 
 var errTrySolo = errors.New("eventstore: run the write alone")
 
+// refusal is a write's error when the write wrote nothing: the batch
+// commits without it.
+type refusal struct{ err error }
+
+func (r refusal) Error() string { return r.err.Error() }
+
 type write struct {
 	fn   func(*bolt.Tx) error
 	done chan error // buffered: the committer never blocks on it
+	err  error      // the last run's error: a refusal when the batch commits
 }
 
 func (s *Store) commitLoop() {
@@ -61,9 +73,13 @@ func (s *Store) commit(batch []*write) {
 		failed := -1
 		err := s.db.Update(func(btx *bolt.Tx) error {
 			for i, w := range batch {
-				if err := w.fn(btx); err != nil {
+				w.err = w.fn(btx)
+				if _, refused := w.err.(refusal); refused {
+					continue
+				}
+				if w.err != nil {
 					failed = i
-					return err
+					return w.err
 				}
 			}
 			return nil
@@ -74,7 +90,11 @@ func (s *Store) commit(batch []*write) {
 			continue
 		}
 		for _, w := range batch {
-			w.done <- err
+			if err != nil {
+				w.done <- err // the commit failed
+			} else {
+				w.done <- w.err
+			}
 		}
 		return
 	}
@@ -99,7 +119,10 @@ func (s *Store) write(fn func(*bolt.Tx) error) error {
 		}
 	}
 	if errors.Is(err, errTrySolo) {
-		return s.db.Update(fn)
+		err = s.db.Update(fn)
+	}
+	if r, ok := err.(refusal); ok {
+		return r.err
 	}
 	return err
 }

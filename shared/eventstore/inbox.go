@@ -1,6 +1,7 @@
 package eventstore
 
 import (
+	"context"
 	"encoding/binary"
 	"time"
 
@@ -20,6 +21,7 @@ func (tx *Tx) MarkHandled(eventID string) error {
 		return ErrReadOnly
 	}
 	at := u64(uint64(tx.now.UnixNano()))
+	tx.wrote()
 	if err := tx.b.Bucket(bucketInbox).Put([]byte(eventID), at); err != nil {
 		return err
 	}
@@ -29,7 +31,10 @@ func (tx *Tx) MarkHandled(eventID string) error {
 // PruneInbox removes inbox entries recorded before cutoff, at most limit of
 // them, and returns how many it removed. Call it in a loop until it returns
 // less than limit; small batches keep each write transaction short.
-func (s *Store) PruneInbox(cutoff time.Time, limit int) (int, error) {
+func (s *Store) PruneInbox(ctx context.Context, cutoff time.Time, limit int) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
 	var n int
 	err := s.db.Update(func(btx *bolt.Tx) error {
 		n = 0
@@ -53,7 +58,10 @@ func (s *Store) PruneInbox(cutoff time.Time, limit int) (int, error) {
 }
 
 // InboxLen is the number of event ids in the inbox.
-func (s *Store) InboxLen() (int, error) {
+func (s *Store) InboxLen(ctx context.Context) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
 	var n int
 	err := s.db.View(func(btx *bolt.Tx) error {
 		n = btx.Bucket(bucketInbox).Stats().KeyN

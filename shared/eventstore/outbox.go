@@ -1,6 +1,7 @@
 package eventstore
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 
@@ -20,6 +21,7 @@ func (tx *Tx) enqueue(subject, id string, body []byte) error {
 	if len(subject) > 0xffff || len(id) > 0xff {
 		return fmt.Errorf("outbox: subject or id too long")
 	}
+	tx.wrote()
 	ob := tx.b.Bucket(bucketOutbox)
 	seq, err := ob.NextSequence()
 	if err != nil {
@@ -55,7 +57,10 @@ func decodeOutbox(k, v []byte) (OutboxEntry, error) {
 }
 
 // PendingOutbox returns up to limit outbox entries, oldest first.
-func (s *Store) PendingOutbox(limit int) ([]OutboxEntry, error) {
+func (s *Store) PendingOutbox(ctx context.Context, limit int) ([]OutboxEntry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	var out []OutboxEntry
 	err := s.db.View(func(btx *bolt.Tx) error {
 		c := btx.Bucket(bucketOutbox).Cursor()
@@ -72,7 +77,10 @@ func (s *Store) PendingOutbox(limit int) ([]OutboxEntry, error) {
 }
 
 // OutboxLen is the number of entries waiting to be published.
-func (s *Store) OutboxLen() (int, error) {
+func (s *Store) OutboxLen(ctx context.Context) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
 	var n int
 	err := s.db.View(func(btx *bolt.Tx) error {
 		c := btx.Bucket(bucketOutbox).Cursor()
@@ -86,9 +94,12 @@ func (s *Store) OutboxLen() (int, error) {
 
 // AckOutbox removes entries whose publication JetStream acknowledged.
 // Removing an entry twice is harmless.
-func (s *Store) AckOutbox(seqs []uint64) error {
+func (s *Store) AckOutbox(ctx context.Context, seqs []uint64) error {
 	if len(seqs) == 0 {
 		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	return s.write(func(btx *bolt.Tx) error {
 		ob := btx.Bucket(bucketOutbox)

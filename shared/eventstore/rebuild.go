@@ -1,6 +1,7 @@
 package eventstore
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 
@@ -10,8 +11,12 @@ import (
 
 // RebuildProjections empties every projection bucket and replays the whole
 // log, in commit order, through the projections, in one transaction: the
-// views are rebuilt from the source of truth or left as they were.
-func (s *Store) RebuildProjections() (events int, err error) {
+// views are rebuilt from the source of truth or left as they were: a ctx
+// cancelled meanwhile rolls it back.
+func (s *Store) RebuildProjections(ctx context.Context) (events int, err error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
 	err = s.db.Update(func(btx *bolt.Tx) error {
 		events = 0
 		tx := &Tx{b: btx, s: s, now: s.opts.Now().UTC()}
@@ -28,6 +33,11 @@ func (s *Store) RebuildProjections() (events int, err error) {
 		evs := btx.Bucket(bucketEvents)
 		c := btx.Bucket(bucketLog).Cursor()
 		for _, ek := c.First(); ek != nil; _, ek = c.Next() {
+			if events%1024 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
 			raw := evs.Get(ek)
 			if raw == nil {
 				return fmt.Errorf("log points at a missing event %q", ek)

@@ -31,7 +31,7 @@ func (p stateView[S]) Apply(tx *Tx, e envelope.Envelope, _ envelope.Event) error
 	if err != nil {
 		return err
 	}
-	b := tx.Bucket(p.bucket)
+	b := tx.ViewBucket(p.bucket)
 	v, ok := p.view(s, version, e)
 	if !ok {
 		return b.Delete([]byte(e.AggregateID))
@@ -45,11 +45,7 @@ func (p stateView[S]) Apply(tx *Tx, e envelope.Envelope, _ envelope.Event) error
 
 // GetView reads one entry of a view bucket into v; ok is false if absent.
 func GetView(tx *Tx, bucket, id string, v any) (ok bool, err error) {
-	b := tx.Bucket(bucket)
-	if b == nil {
-		return false, nil
-	}
-	raw := b.Get([]byte(id))
+	raw := tx.ViewBucket(bucket).Get([]byte(id))
 	if raw == nil {
 		return false, nil
 	}

@@ -185,32 +185,33 @@ func (s *Store) Registry() *envelope.Registry { return s.opts.Registry }
 // Service is the owning service's name.
 func (s *Store) Service() string { return s.opts.Service }
 
-// DB exposes the bbolt handle for checks and statistics (tx.Check, Stats).
-func (s *Store) DB() *bolt.DB { return s.db }
-
 // Outboxed is signalled (without blocking, coalescing) after every commit that
 // queued outbox entries; the relay waits on it.
 func (s *Store) Outboxed() <-chan struct{} { return s.notify }
 
 // Update runs fn in a write transaction and commits it (fsync) if fn returns
 // nil. Concurrent Updates share commits (group commit, see groupcommit.go:
-// fn may run more than once). A panic in fn becomes an error and rolls back.
+// fn may run more than once). A panic in fn becomes an error. When fn fails,
+// what it wrote is rolled back; a fn that fails before writing anything (a
+// refused command) leaves the others of its batch alone.
 func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	var done *Tx
-	err := s.write(func(btx *bolt.Tx) (err error) {
-		defer func() {
-			if r := recover(); r != nil {
-				err = fmt.Errorf("eventstore: panic in update: %v\n%s", r, debug.Stack())
-			}
-		}()
+	err := s.write(func(btx *bolt.Tx) error {
 		// A fresh Tx on every run: a batch may run this closure again.
 		tx := &Tx{b: btx, s: s, now: s.opts.Now().UTC(), states: s.statesFor(btx)}
 		done = nil
-		if err := fn(tx); err != nil {
-			return err
+		if err := run(fn, tx); err != nil {
+			if tx.dirty {
+				return err
+			}
+			// Nothing written: drop the closure, keep the batch. Its
+			// loads go too, with any state it set aside for a write that
+			// never happened.
+			tx.restoreStates(0)
+			return refusal{err}
 		}
 		done = tx
 		return nil
@@ -226,6 +227,16 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 		}
 	}
 	return nil
+}
+
+// run calls fn, turning a panic into an error.
+func run(fn func(tx *Tx) error, tx *Tx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("eventstore: panic in update: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return fn(tx)
 }
 
 // statesFor returns the state map of the write transaction btx, making one
@@ -245,10 +256,37 @@ func (s *Store) statesFor(btx *bolt.Tx) map[string]cached {
 }
 
 // View runs fn in a read-only transaction; it sees one consistent snapshot.
-func (s *Store) View(fn func(tx *Tx) error) error {
-	return s.db.View(func(btx *bolt.Tx) error {
+func (s *Store) View(ctx context.Context, fn func(tx *Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return closedIf(s.db.View(func(btx *bolt.Tx) error {
 		return fn(&Tx{b: btx, s: s, now: s.opts.Now().UTC()})
-	})
+	}))
+}
+
+// Check runs bbolt's consistency check on the whole file (every page
+// reachable exactly once, the freelist in agreement) in a read transaction,
+// and returns every problem it finds, joined.
+func (s *Store) Check(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return closedIf(s.db.View(func(btx *bolt.Tx) error {
+		var errs []error
+		for err := range btx.Check() {
+			errs = append(errs, err)
+		}
+		return errors.Join(errs...)
+	}))
+}
+
+// closedIf returns ErrClosed for bbolt's error about a closed file.
+func closedIf(err error) error {
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
 }
 
 func u64(v uint64) []byte {

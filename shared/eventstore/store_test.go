@@ -13,7 +13,6 @@ import (
 
 	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shared/eventstore"
-	bolt "go.etcd.io/bbolt"
 )
 
 // A tiny counter aggregate for the tests.
@@ -59,7 +58,7 @@ func (totals) Apply(tx *eventstore.Tx, e envelope.Envelope, ev envelope.Event) e
 	if !ok {
 		return nil
 	}
-	b := tx.Bucket("totals")
+	b := tx.ViewBucket("totals")
 	var cur int
 	if v := b.Get([]byte(e.AggregateID)); v != nil {
 		_ = json.Unmarshal(v, &cur)
@@ -72,6 +71,7 @@ func registry() *envelope.Registry {
 	r := envelope.NewRegistry()
 	envelope.RegisterPublic[added](r, "test")
 	envelope.Register[noted](r)
+	envelope.Register[boom](r)
 	envelope.RegisterPublic[heard](r, "other")
 	return r
 }
@@ -93,12 +93,7 @@ func openStoreCache(t *testing.T, path string, every uint64, cache int) *eventst
 	}
 	t.Cleanup(func() {
 		// Every test leaves a file that passes bbolt's own consistency check.
-		if err := s.DB().View(func(tx *bolt.Tx) error {
-			for err := range tx.Check() {
-				return err
-			}
-			return nil
-		}); err != nil && !errors.Is(err, bolt.ErrDatabaseNotOpen) {
+		if err := s.Check(context.Background()); err != nil && !errors.Is(err, eventstore.ErrClosed) {
 			t.Errorf("consistency check: %v", err)
 		}
 		s.Close()
@@ -127,7 +122,7 @@ func load(t *testing.T, s *eventstore.Store, id string) (counter, uint64) {
 	t.Helper()
 	var c counter
 	var v uint64
-	if err := s.View(func(tx *eventstore.Tx) (err error) {
+	if err := s.View(t.Context(), func(tx *eventstore.Tx) (err error) {
 		c, v, err = eventstore.Load(tx, counterAgg, id)
 		return err
 	}); err != nil {
@@ -148,7 +143,7 @@ func TestRoundTripAndReopen(t *testing.T) {
 		t.Fatalf("a = %+v v%d, want total 6 at v3", c, v)
 	}
 	var envs []envelope.Envelope
-	_ = s.View(func(tx *eventstore.Tx) error {
+	_ = s.View(t.Context(), func(tx *eventstore.Tx) error {
 		return tx.Events("counter", "a", 0, func(e envelope.Envelope) error { envs = append(envs, e); return nil })
 	})
 	if len(envs) != 3 || envs[0].Version != 1 || envs[2].Version != 3 || envs[0].Type != "Added" || envs[0].CorrelationID != "a" {
@@ -183,7 +178,7 @@ func TestStaleVersionConflicts(t *testing.T) {
 	if c, v := load(t, s, "a"); c.Total != 1 || v != 1 {
 		t.Fatalf("stale append changed the aggregate: %+v v%d", c, v)
 	}
-	if n, _ := s.OutboxLen(); n != 1 {
+	if n, _ := s.OutboxLen(t.Context()); n != 1 {
 		t.Fatalf("outbox has %d entries, want 1", n)
 	}
 }
@@ -272,17 +267,14 @@ func TestOutboxAndInboxCommitWithTheEvents(t *testing.T) {
 		if _, v := load(t, s, "a"); v != wantEvents {
 			t.Fatalf("version %d, want %d", v, wantEvents)
 		}
-		if n, _ := s.OutboxLen(); n != wantOutbox {
+		if n, _ := s.OutboxLen(t.Context()); n != wantOutbox {
 			t.Fatalf("outbox %d, want %d", n, wantOutbox)
 		}
-		_ = s.View(func(tx *eventstore.Tx) error {
+		_ = s.View(t.Context(), func(tx *eventstore.Tx) error {
 			if got := tx.Handled("evt-1"); got != wantHandled {
 				t.Fatalf("handled = %v, want %v", got, wantHandled)
 			}
-			var got string
-			if b := tx.Bucket("totals"); b != nil {
-				got = string(b.Get([]byte("a")))
-			}
+			got := string(tx.ViewBucket("totals").Get([]byte("a")))
 			if got != wantTotal {
 				t.Fatalf("view = %q, want %q", got, wantTotal)
 			}
@@ -301,7 +293,7 @@ func TestOutboxAndInboxCommitWithTheEvents(t *testing.T) {
 	}
 	// The private event is stored but not queued for publishing.
 	check(2, 1, true, "4")
-	entries, err := s.PendingOutbox(10)
+	entries, err := s.PendingOutbox(t.Context(), 10)
 	if err != nil || len(entries) != 1 {
 		t.Fatalf("pending = %v, %v", entries, err)
 	}
@@ -313,10 +305,10 @@ func TestOutboxAndInboxCommitWithTheEvents(t *testing.T) {
 	if e.Subject != "test.events.Added.a" || e.MsgID != env.ID || env.Version != 1 {
 		t.Fatalf("entry = %+v env %+v", e, env)
 	}
-	if err := s.AckOutbox([]uint64{e.Seq}); err != nil {
+	if err := s.AckOutbox(t.Context(), []uint64{e.Seq}); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := s.OutboxLen(); n != 0 {
+	if n, _ := s.OutboxLen(t.Context()); n != 0 {
 		t.Fatalf("outbox after ack: %d", n)
 	}
 }
@@ -333,10 +325,10 @@ func TestAppendOfAnotherServicesEventIsRefused(t *testing.T) {
 	if !errors.Is(err, eventstore.ErrNotOwner) {
 		t.Fatalf("append of another service's event: %v, want ErrNotOwner", err)
 	}
-	if n, _ := s.OutboxLen(); n != 0 {
+	if n, _ := s.OutboxLen(t.Context()); n != 0 {
 		t.Fatalf("outbox holds %d entries after a refused append", n)
 	}
-	_ = s.View(func(tx *eventstore.Tx) error {
+	_ = s.View(t.Context(), func(tx *eventstore.Tx) error {
 		if v := tx.Version("counter", "c1"); v != 0 {
 			t.Fatalf("counter at v%d after a refused append", v)
 		}
@@ -350,7 +342,7 @@ func TestOutboxKeepsCommitOrder(t *testing.T) {
 	for i := range 30 {
 		add(t, s, fmt.Sprintf("c%d", i%4), i)
 	}
-	entries, _ := s.PendingOutbox(100)
+	entries, _ := s.PendingOutbox(t.Context(), 100)
 	if len(entries) != 30 {
 		t.Fatalf("%d entries", len(entries))
 	}
@@ -373,15 +365,18 @@ func TestRebuildProjectionsFromLog(t *testing.T) {
 	}
 	read := func() map[string]string {
 		m := map[string]string{}
-		_ = s.View(func(tx *eventstore.Tx) error {
-			return tx.Bucket("totals").ForEach(func(k, v []byte) error { m[string(k)] = string(v); return nil })
+		_ = s.View(t.Context(), func(tx *eventstore.Tx) error {
+			for k, v := range tx.ViewBucket("totals").Scan(eventstore.Range{}) {
+				m[string(k)] = string(v)
+			}
+			return nil
 		})
 		return m
 	}
 	before := read()
 	// Corrupt the view, then rebuild it from the log.
-	_ = s.Update(context.Background(), func(tx *eventstore.Tx) error { return tx.Bucket("totals").Put([]byte("c1"), []byte("999")) })
-	n, err := s.RebuildProjections()
+	_ = s.Update(context.Background(), func(tx *eventstore.Tx) error { return tx.ViewBucket("totals").Put([]byte("c1"), []byte("999")) })
+	n, err := s.RebuildProjections(t.Context())
 	if err != nil || n != 10 {
 		t.Fatalf("rebuild: %d events, %v", n, err)
 	}
@@ -408,7 +403,7 @@ func TestPruneInbox(t *testing.T) {
 	// Entries e0..e4 were handled at hours 1..5.
 	removed := 0
 	for {
-		n, err := s.PruneInbox(time.Date(2026, 1, 1, 6, 0, 0, 0, time.UTC), 2)
+		n, err := s.PruneInbox(t.Context(), time.Date(2026, 1, 1, 6, 0, 0, 0, time.UTC), 2)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -420,7 +415,7 @@ func TestPruneInbox(t *testing.T) {
 	if removed != 5 {
 		t.Fatalf("removed %d, want 5", removed)
 	}
-	_ = s.View(func(tx *eventstore.Tx) error {
+	_ = s.View(t.Context(), func(tx *eventstore.Tx) error {
 		if tx.Handled("e4") || !tx.Handled("e5") {
 			t.Fatalf("pruned the wrong entries")
 		}
@@ -457,7 +452,7 @@ func TestRolledBackStateDoesNotPoisonCache(t *testing.T) {
 	}
 	reopened := func() counter {
 		var c counter
-		_ = s.View(func(tx *eventstore.Tx) error {
+		_ = s.View(t.Context(), func(tx *eventstore.Tx) error {
 			var err error
 			c, _, err = eventstore.Load(tx, counterAgg, "a")
 			return err
@@ -539,15 +534,15 @@ func TestRepublishRecentPublicEvents(t *testing.T) {
 	appendOne("a", added{N: 2})
 	appendOne("a", noted{})
 	appendOne("b", added{N: 3})
-	published, _ := s.PendingOutbox(100)
-	if err := s.AckOutbox(seqsOf(published)); err != nil {
+	published, _ := s.PendingOutbox(ctx, 100)
+	if err := s.AckOutbox(ctx, seqsOf(published)); err != nil {
 		t.Fatal(err)
 	}
 	n, err := s.Republish(ctx, now.Add(30*time.Minute))
 	if err != nil || n != 2 {
 		t.Fatalf("Republish = %d, %v; want 2", n, err)
 	}
-	again, _ := s.PendingOutbox(100)
+	again, _ := s.PendingOutbox(ctx, 100)
 	if len(again) != 2 || again[0].MsgID != published[1].MsgID || again[1].MsgID != published[2].MsgID ||
 		string(again[0].Body) != string(published[1].Body) || again[0].Subject != "test.events.Added.a" {
 		t.Fatalf("requeued %+v\nwant the last two of %+v", again, published)

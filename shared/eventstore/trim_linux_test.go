@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/choreo-dev/choreo/shared/eventstore"
-	bolt "go.etcd.io/bbolt"
 )
 
 // rssFileKiB is this process's file-backed resident set (RssFile).
@@ -45,11 +44,8 @@ func TestTrimMappedReleasesReadPages(t *testing.T) {
 	defer s.Close()
 	const n, size = 2048, 16 << 10
 	val := func(i int) []byte { return []byte(strings.Repeat(strconv.Itoa(i%10), size)) }
-	if err := s.DB().Update(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists([]byte("bulk"))
-		if err != nil {
-			return err
-		}
+	if err := s.Update(t.Context(), func(tx *eventstore.Tx) error {
+		b := tx.ViewBucket("bulk")
 		for i := range n {
 			if err := b.Put([]byte(strconv.Itoa(i)), val(i)); err != nil {
 				return err
@@ -61,8 +57,8 @@ func TestTrimMappedReleasesReadPages(t *testing.T) {
 	}
 	readAll := func() {
 		t.Helper()
-		if err := s.DB().View(func(tx *bolt.Tx) error {
-			b := tx.Bucket([]byte("bulk"))
+		if err := s.View(t.Context(), func(tx *eventstore.Tx) error {
+			b := tx.ViewBucket("bulk")
 			for i := range n {
 				if got := b.Get([]byte(strconv.Itoa(i))); string(got) != string(val(i)) {
 					t.Fatalf("value %d changed", i)

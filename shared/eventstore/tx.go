@@ -19,13 +19,20 @@ type Tx struct {
 	s        *Store
 	now      time.Time
 	outboxed bool
+	// dirty is set before the transaction's first write: every write goes
+	// through a Tx method, which calls wrote.
+	dirty bool
 	// states holds the state each Save left an aggregate in, by aggregate
 	// key: later loads in this transaction use it, and the store's cache
-	// takes it once the transaction commits.
+	// takes it once the transaction commits. The closures of one batch share
+	// it.
 	states map[string]cached
 	// appended lists the types of the events appended in this transaction,
 	// in order: a saga reaction checks it against what it declared.
 	appended []string
+	// undo lists what this Tx changed in states, oldest first, so that a
+	// closure dropped from its batch takes its changes back.
+	undo []stateUndo
 }
 
 // Appended returns the types of the events appended in this transaction so
@@ -46,6 +53,39 @@ type Meta struct {
 	// CausationID is the id of the command or event that caused these events.
 	CausationID string
 }
+
+// stateUndo is how to put back one entry of states.
+type stateUndo struct {
+	key  string
+	prev cached
+	had  bool
+}
+
+// setState sets the state of an aggregate key, keeping how to undo it.
+func (tx *Tx) setState(key string, e cached) {
+	if tx.states == nil {
+		// A write transaction not made by Update (a rebuild): keep it local.
+		tx.states = map[string]cached{}
+	}
+	prev, had := tx.states[key]
+	tx.undo = append(tx.undo, stateUndo{key: key, prev: prev, had: had})
+	tx.states[key] = e
+}
+
+// restoreStates undoes the changes to states after the first mark of them.
+func (tx *Tx) restoreStates(mark int) {
+	for i := len(tx.undo) - 1; i >= mark; i-- {
+		if u := tx.undo[i]; u.had {
+			tx.states[u.key] = u.prev
+		} else {
+			delete(tx.states, u.key)
+		}
+	}
+	tx.undo = tx.undo[:mark]
+}
+
+// wrote records that the transaction is about to write.
+func (tx *Tx) wrote() { tx.dirty = true }
 
 // Now is the transaction's clock reading, in UTC.
 func (tx *Tx) Now() time.Time { return tx.now }
@@ -152,6 +192,7 @@ func (tx *Tx) Append(aggType, aggID string, expected uint64, meta Meta, events .
 			return nil, fmt.Errorf("append %s/%s: %s is %d bytes, limit %d: %w", aggType, aggID, typ, len(body), MaxEventSize, ErrEventTooLarge)
 		}
 		ek := eventKey(ak, env.Version)
+		tx.wrote()
 		if err := tx.b.Bucket(bucketEvents).Put(ek, body); err != nil {
 			return nil, fmt.Errorf("append %s/%s: %w", aggType, aggID, err)
 		}
@@ -176,20 +217,4 @@ func (tx *Tx) Append(aggType, aggID string, expected uint64, meta Meta, events .
 		}
 	}
 	return envs, nil
-}
-
-// Bucket returns the projection bucket name, creating it in a write
-// transaction. In a read transaction it returns nil if the bucket was never
-// written.
-func (tx *Tx) Bucket(name string) *bolt.Bucket {
-	views := tx.b.Bucket(bucketViews)
-	if b := views.Bucket([]byte(name)); b != nil || !tx.b.Writable() {
-		return b
-	}
-	b, err := views.CreateBucket([]byte(name))
-	if err != nil {
-		// Only a bad name (empty, too long) can fail here: a programming error.
-		panic(fmt.Sprintf("eventstore: create view bucket %q: %v", name, err))
-	}
-	return b
 }

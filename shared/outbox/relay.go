@@ -136,10 +136,13 @@ func (r *Relay) Run(ctx context.Context) error {
 // returns how many were deleted.
 func (r *Relay) Flush(ctx context.Context) (int, error) {
 	r.defaults()
-	entries, err := r.Store.PendingOutbox(r.Batch)
+	entries, err := r.Store.PendingOutbox(ctx, r.Batch)
 	if err != nil || len(entries) == 0 {
 		return 0, err
 	}
+	// Deleting what JetStream has stored is right even once ctx is done:
+	// otherwise it is only published again.
+	ackCtx := context.WithoutCancel(ctx)
 	if r.Atomic && len(entries) > 1 {
 		err := r.publishAtomic(ctx, entries)
 		if err == nil {
@@ -148,7 +151,7 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 				seqs[i] = e.Seq
 			}
 			failpoint.Crash(r.Store.Service(), failpoint.OutboxAfterPublish)
-			if err := r.Store.AckOutbox(seqs); err != nil {
+			if err := r.Store.AckOutbox(ackCtx, seqs); err != nil {
 				return 0, err
 			}
 			return len(entries), nil
@@ -201,7 +204,7 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 			}
 		case <-ctx.Done():
 			// Unknown outcome: the entries stay and are republished next time.
-			return 0, r.Store.AckOutbox(acked)
+			return 0, r.Store.AckOutbox(ackCtx, acked)
 		}
 	}
 	if refusedAt >= 0 && ackErr == nil {
@@ -210,7 +213,7 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 	if len(acked) > 0 {
 		failpoint.Crash(r.Store.Service(), failpoint.OutboxAfterPublish)
 	}
-	if err := r.Store.AckOutbox(acked); err != nil {
+	if err := r.Store.AckOutbox(ackCtx, acked); err != nil {
 		return 0, err
 	}
 	for _, e := range park {

@@ -135,7 +135,7 @@ func testInOrder(t *testing.T, atomic bool) {
 	runRelay(t, js, st, atomic)
 	appendN(t, st, 25, 40)
 	natstest.Eventually(t, 10*time.Second, func() error {
-		if n, _ := st.OutboxLen(); n != 0 {
+		if n, _ := st.OutboxLen(t.Context()); n != 0 {
 			return fmt.Errorf("outbox has %d", n)
 		}
 		return nil
@@ -164,7 +164,7 @@ func testOutage(t *testing.T, atomic bool) {
 	appendN(t, st, 0, 10)
 	runRelay(t, js, st, atomic)
 	natstest.Eventually(t, 10*time.Second, func() error {
-		if n, _ := st.OutboxLen(); n != 0 {
+		if n, _ := st.OutboxLen(t.Context()); n != 0 {
 			return fmt.Errorf("outbox has %d", n)
 		}
 		return nil
@@ -173,12 +173,12 @@ func testOutage(t *testing.T, atomic bool) {
 	// Commits go on while NATS is away: they wait in the outbox.
 	appendN(t, st, 10, 30)
 	time.Sleep(300 * time.Millisecond) // let the relay fail a few times
-	if n, _ := st.OutboxLen(); n == 0 {
+	if n, _ := st.OutboxLen(t.Context()); n == 0 {
 		t.Fatal("outbox emptied while NATS was down")
 	}
 	srv.Restart(t)
 	natstest.Eventually(t, 20*time.Second, func() error {
-		if n, _ := st.OutboxLen(); n != 0 {
+		if n, _ := st.OutboxLen(t.Context()); n != 0 {
 			return fmt.Errorf("outbox has %d", n)
 		}
 		return nil
@@ -195,7 +195,7 @@ func TestRepublishAfterCrashIsDeduplicated(t *testing.T) { modes(t, testRepublis
 func testRepublish(t *testing.T, atomic bool) {
 	_, js, st := setup(t)
 	appendN(t, st, 0, 12)
-	entries, err := st.PendingOutbox(100)
+	entries, err := st.PendingOutbox(t.Context(), 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +209,7 @@ func testRepublish(t *testing.T, atomic bool) {
 	}
 	runRelay(t, js, st, atomic)
 	natstest.Eventually(t, 10*time.Second, func() error {
-		if n, _ := st.OutboxLen(); n != 0 {
+		if n, _ := st.OutboxLen(t.Context()); n != 0 {
 			return fmt.Errorf("outbox has %d", n)
 		}
 		return nil
@@ -274,7 +274,7 @@ func TestTooLargeEntryIsParkedAndDoesNotBlock(t *testing.T) {
 			done := make(chan error, 1)
 			go func() { done <- relay.Run(ctx) }()
 			natstest.Eventually(t, 10*time.Second, func() error {
-				if n, _ := st.OutboxLen(); n != 0 {
+				if n, _ := st.OutboxLen(context.Background()); n != 0 {
 					return fmt.Errorf("%d entries left in the outbox", n)
 				}
 				return nil

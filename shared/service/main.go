@@ -84,7 +84,10 @@ func main(specFn func(*config.Env) Spec, args []string, getenv func(string) stri
 			return 1
 		}
 		defer st.Close()
-		n, err := st.RebuildProjections()
+		// An interrupt rolls the rebuild back: the views stay as they were.
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		n, err := st.RebuildProjections(ctx)
 		if err != nil {
 			log.Error().Err(err).Msg("rebuild projections")
 			return 1

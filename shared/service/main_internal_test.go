@@ -22,7 +22,7 @@ type countView struct{}
 
 func (countView) Buckets() []string { return []string{"counts"} }
 func (countView) Apply(tx *eventstore.Tx, e envelope.Envelope, _ envelope.Event) error {
-	return tx.Bucket("counts").Put([]byte(e.AggregateID), []byte{byte(e.Version)})
+	return tx.ViewBucket("counts").Put([]byte(e.AggregateID), []byte{byte(e.Version)})
 }
 
 // The -rebuild-projections flag replays the log into emptied views and exits 0.
@@ -46,7 +46,7 @@ func TestRebuildProjectionsFlag(t *testing.T) {
 		}
 	}
 	// Damage the view, as a buggy projection would have.
-	_ = st.Update(context.Background(), func(tx *eventstore.Tx) error { return tx.Bucket("counts").Put([]byte("a"), []byte{99}) })
+	_ = st.Update(context.Background(), func(tx *eventstore.Tx) error { return tx.ViewBucket("counts").Put([]byte("a"), []byte{99}) })
 	st.Close()
 
 	if code := main(func(*config.Env) Spec { return spec }, []string{"-rebuild-projections"}, os.Getenv, io.Discard, io.Discard); code != 0 {
@@ -57,8 +57,8 @@ func TestRebuildProjectionsFlag(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	_ = st.View(func(tx *eventstore.Tx) error {
-		if got := tx.Bucket("counts").Get([]byte("a")); len(got) != 1 || got[0] != 3 {
+	_ = st.View(t.Context(), func(tx *eventstore.Tx) error {
+		if got := tx.ViewBucket("counts").Get([]byte("a")); len(got) != 1 || got[0] != 3 {
 			t.Fatalf("rebuilt view = %v, want [3]", got)
 		}
 		return nil

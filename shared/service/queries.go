@@ -46,11 +46,11 @@ func ViewQuery[R any, V any, PR interface {
 	*R
 	Key() (string, string)
 }](st *eventstore.Store, bucket, what string) endpoint.Handler[R] {
-	return func(_ context.Context, r *R) (any, error) {
+	return func(ctx context.Context, r *R) (any, error) {
 		field, id := PR(r).Key()
 		var v V
 		var ok bool
-		err := st.View(func(tx *eventstore.Tx) (err error) {
+		err := st.View(ctx, func(tx *eventstore.Tx) (err error) {
 			ok, err = eventstore.GetView(tx, bucket, id, &v)
 			return err
 		})

@@ -345,7 +345,7 @@ func pruneInbox(ctx context.Context, store *eventstore.Store, retention time.Dur
 	for {
 		total := 0
 		for ctx.Err() == nil {
-			n, err := store.PruneInbox(time.Now().Add(-retention), 1000)
+			n, err := store.PruneInbox(ctx, time.Now().Add(-retention), 1000)
 			if err != nil {
 				log.Warn().Err(err).Msg("prune inbox")
 				break

@@ -64,9 +64,9 @@ func spec() service.Spec {
 					return err
 				})
 				return map[string]string{"id": r.ID}, err
-			}), endpoint.New("shop.heard", func(_ context.Context, r *noteRequest) (any, error) {
+			}), endpoint.New("shop.heard", func(ctx context.Context, r *noteRequest) (any, error) {
 				var n uint64
-				err := st.View(func(tx *eventstore.Tx) error { n = tx.Version("heard", r.ID); return nil })
+				err := st.View(ctx, func(tx *eventstore.Tx) error { n = tx.Version("heard", r.ID); return nil })
 				return map[string]uint64{"effects": n}, err
 			})}
 		},
