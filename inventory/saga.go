@@ -19,6 +19,15 @@ import (
 //	on OrderCancelled    release a reservation, once                     → StockReleased
 //
 // A reservation (StockReserved) is an effect that StockReleased gives back.
+//
+// A partitioned inventory (section 6) owns each SKU in one partition; an
+// order whose lines span partitions is reserved in parts, which the order's
+// home partition collects into the same outcomes:
+//
+//	on PaymentCompleted        reserve the lines this partition owns   → StockPartReserved | StockPartFailed
+//	on StockPart…              (home) collect the parts                → StockReserved | StockReservationFailed | StockReleased
+//	on StockReservationFailed  give this partition's part back, once   → StockPartReleased
+//	on OrderCancelled          give this partition's part back, once   → StockPartReleased
 var Saga = saga.Service{
 	Name: inventoryevents.Service,
 	Publishes: []saga.Event{
@@ -26,44 +35,124 @@ var Saga = saga.Service{
 		saga.Publishes[inventoryevents.StockReservationFailed](saga.Failure),
 		saga.Publishes[inventoryevents.StockReleased](saga.Compensation),
 		saga.Publishes[inventoryevents.StockRestocked](saga.Outside, saga.Terminal()),
+		saga.Publishes[inventoryevents.StockPartReserved](saga.Step),
+		saga.Publishes[inventoryevents.StockPartFailed](saga.Step),
+		saga.Publishes[inventoryevents.StockPartReleased](saga.Step),
 	},
 	Reactions: []saga.Reaction{
-		saga.On(reserve, inventoryevents.StockReserved{}, inventoryevents.StockReservationFailed{}),
-		saga.On(release, inventoryevents.StockReleased{}),
+		saga.On(reserve, inventoryevents.StockReserved{}, inventoryevents.StockReservationFailed{},
+			inventoryevents.StockPartReserved{}, inventoryevents.StockPartFailed{}),
+		saga.On(release, inventoryevents.StockReleased{}, inventoryevents.StockPartReleased{}),
+		saga.On(endPart, inventoryevents.StockPartReleased{}),
+		saga.On(collect(domain.OnPartReserved), inventoryevents.StockReserved{}, inventoryevents.StockReservationFailed{}),
+		saga.On(collect(domain.OnPartFailed), inventoryevents.StockReserved{}, inventoryevents.StockReservationFailed{}),
+		saga.On(collect(domain.OnPartReleased), inventoryevents.StockReleased{}),
 	},
 }
 
-// reserve reserves a paid order's lines, all or nothing: the reservation and
-// every SKU it touches change in one transaction.
-func reserve(_ context.Context, tx *eventstore.Tx, env envelope.Envelope, e paymentevents.PaymentCompleted) error {
+// placement is where this partition stands among the inventory's partitions.
+var placement = func(context.Context) domain.Placement { return domain.Whole }
+
+// reserve reserves a paid order's lines, all or nothing. An order this
+// partition holds whole (always, with one partition) is reserved in one
+// transaction with every SKU it touches; otherwise this partition reserves
+// the lines it owns as a part, and the order's home opens its allocation.
+func reserve(ctx context.Context, tx *eventstore.Tx, env envelope.Envelope, e paymentevents.PaymentCompleted) error {
+	p := placement(ctx)
+	meta := eventstore.Meta{CorrelationID: e.OrderID, CausationID: env.ID}
 	r, err := eventstore.Get(tx, reservationAgg, e.OrderID)
 	if err != nil {
 		return err
 	}
-	skus, err := loadSKUs(tx, domain.SKUs(e.Items))
+	if p.Direct(e.OrderID, e.Items) {
+		skus, err := loadSKUs(tx, domain.SKUs(e.Items))
+		if err != nil {
+			return err
+		}
+		re, se, err := domain.OnPaymentCompleted(r.State, states(skus), e)
+		if err != nil {
+			return consumer.Permanent(err)
+		}
+		return save(tx, meta, r, re, skus, se)
+	}
+	if own := p.Lines(e.Items); len(own) > 0 {
+		skus, err := loadSKUs(tx, domain.SKUs(own))
+		if err != nil {
+			return err
+		}
+		re, se, err := domain.OnPaymentCompletedPart(r.State, states(skus), e, p)
+		if err != nil {
+			return consumer.Permanent(err)
+		}
+		if err := save(tx, meta, r, re, skus, se); err != nil {
+			return err
+		}
+	}
+	if !p.IsHome(e.OrderID) {
+		return nil
+	}
+	a, err := eventstore.Get(tx, allocationAgg, e.OrderID)
 	if err != nil {
 		return err
 	}
-	re, se, err := domain.OnPaymentCompleted(r.State, states(skus), e)
-	if err != nil {
-		return consumer.Permanent(err)
-	}
-	return save(tx, eventstore.Meta{CorrelationID: e.OrderID, CausationID: env.ID}, r, re, skus, se)
+	return a.Save(tx, meta, domain.OnPaymentCompletedHome(a.State, e, p)...)
 }
 
 // release gives a cancelled order's reserved stock back, once; a
 // cancellation heard first is remembered so that no reservation follows.
-func release(_ context.Context, tx *eventstore.Tx, env envelope.Envelope, e orderevents.OrderCancelled) error {
-	r, err := eventstore.Get(tx, reservationAgg, e.OrderID)
+// The home of an order reserved in parts records the end too.
+func release(ctx context.Context, tx *eventstore.Tx, env envelope.Envelope, e orderevents.OrderCancelled) error {
+	meta := eventstore.Meta{CorrelationID: e.OrderID, CausationID: env.ID}
+	if err := endReservation(tx, meta, e.OrderID, func(r domain.Reservation) ([]envelope.Event, map[string][]envelope.Event) {
+		return domain.OnOrderCancelled(r, e)
+	}); err != nil {
+		return err
+	}
+	if p := placement(ctx); p.Count == 1 || !p.IsHome(e.OrderID) {
+		return nil
+	}
+	a, err := eventstore.Get(tx, allocationAgg, e.OrderID)
 	if err != nil {
 		return err
 	}
-	re, se := domain.OnOrderCancelled(r.State, e)
+	return a.Save(tx, meta, domain.OnOrderCancelledHome(a.State, e)...)
+}
+
+// endPart gives this partition's part of an order back when the order's
+// reservation failed as a whole.
+func endPart(_ context.Context, tx *eventstore.Tx, env envelope.Envelope, e inventoryevents.StockReservationFailed) error {
+	meta := eventstore.Meta{CorrelationID: e.OrderID, CausationID: env.ID}
+	return endReservation(tx, meta, e.OrderID, func(r domain.Reservation) ([]envelope.Event, map[string][]envelope.Event) {
+		return domain.OnReservationFailed(r, e)
+	})
+}
+
+// endReservation applies decide to the order's reservation (or part) and the
+// SKUs it holds, in one transaction.
+func endReservation(tx *eventstore.Tx, meta eventstore.Meta, orderID string,
+	decide func(domain.Reservation) ([]envelope.Event, map[string][]envelope.Event)) error {
+	r, err := eventstore.Get(tx, reservationAgg, orderID)
+	if err != nil {
+		return err
+	}
+	re, se := decide(r.State)
 	skus, err := loadSKUs(tx, domain.SKUs(r.State.Items))
 	if err != nil {
 		return err
 	}
-	return save(tx, eventstore.Meta{CorrelationID: e.OrderID, CausationID: env.ID}, r, re, skus, se)
+	return save(tx, meta, r, re, skus, se)
+}
+
+// collect hands a part's report to the order's allocation, at its home.
+func collect[E envelope.Correlated](decide func(domain.Allocation, E) []envelope.Event) saga.Handler[E] {
+	return func(_ context.Context, tx *eventstore.Tx, env envelope.Envelope, e E) error {
+		id := e.Correlation()
+		a, err := eventstore.Get(tx, allocationAgg, id)
+		if err != nil {
+			return err
+		}
+		return a.Save(tx, eventstore.Meta{CorrelationID: id, CausationID: env.ID}, decide(a.State, e)...)
+	}
 }
 
 // loadSKUs loads the SKUs, in the given order.

@@ -24,6 +24,9 @@ var (
 	reservationAgg = eventstore.Aggregate[domain.Reservation]{
 		Type: domain.ReservationAggregate, New: domain.NewReservation, Evolve: domain.EvolveReservation,
 	}
+	allocationAgg = eventstore.Aggregate[domain.Allocation]{
+		Type: domain.AllocationAggregate, New: domain.NewAllocation, Evolve: domain.EvolveAllocation,
+	}
 )
 
 // Registry knows the inventory service's own events and the events it consumes.

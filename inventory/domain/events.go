@@ -34,4 +34,7 @@ func Register(r *envelope.Registry) {
 	envelope.Register[SKUReserved](r)
 	envelope.Register[SKUReleased](r)
 	envelope.Register[ReservationCancellationNoted](r)
+	envelope.Register[AllocationOpened](r)
+	envelope.Register[PartRecorded](r)
+	envelope.Register[AllocationEnded](r)
 }

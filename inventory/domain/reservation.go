@@ -27,11 +27,17 @@ const (
 // lines while reserved (and after release, for the record). CancelNoted is set
 // when the order was cancelled before inventory decided: it then never
 // reserves.
+//
+// In a partitioned inventory a Reservation is one partition's part of the
+// order's reservation: Part says so, and PartNo which partition it is; its
+// Items are the lines that partition owns.
 type Reservation struct {
 	OrderID     string             `json:"order_id"`
 	Status      string             `json:"status"`
 	CancelNoted bool               `json:"cancel_noted"`
 	Items       []orderevents.Item `json:"items,omitempty"`
+	Part        bool               `json:"part,omitempty"`
+	PartNo      int                `json:"part_no,omitempty"`
 }
 
 // NewReservation returns the state of an order's reservation with no events.
@@ -49,6 +55,12 @@ func EvolveReservation(r Reservation, e envelope.Event) Reservation {
 	case inventoryevents.StockReservationFailed:
 		r.Status = StatusFailed
 	case inventoryevents.StockReleased:
+		r.Status = StatusReleased
+	case inventoryevents.StockPartReserved:
+		r.Status, r.Items, r.Part, r.PartNo = StatusReserved, slices.Clone(e.Items), true, e.Part
+	case inventoryevents.StockPartFailed:
+		r.Status, r.Part, r.PartNo = StatusFailed, true, e.Part
+	case inventoryevents.StockPartReleased:
 		r.Status = StatusReleased
 	case ReservationCancellationNoted:
 		r.CancelNoted = true
@@ -112,6 +124,12 @@ func OnPaymentCompleted(r Reservation, skus map[string]SKU, e paymentevents.Paym
 // PaymentCompleted never reserves. Otherwise it returns nothing. The SKUs
 // written are SKUs(r.Items).
 func OnOrderCancelled(r Reservation, e orderevents.OrderCancelled) (reservationEvents []envelope.Event, skuEvents map[string][]envelope.Event) {
+	return release(r, e.OrderID)
+}
+
+// release gives a reservation (or a part of one) back once, and notes the
+// end of an order not decided yet so that it is never reserved.
+func release(r Reservation, orderID string) (reservationEvents []envelope.Event, skuEvents map[string][]envelope.Event) {
 	switch {
 	case r.Status == StatusReserved:
 		need, _ := quantities(r.Items) // checked when reserved
@@ -119,14 +137,55 @@ func OnOrderCancelled(r Reservation, e orderevents.OrderCancelled) (reservationE
 		for sku, q := range need {
 			skuEvents[sku] = []envelope.Event{SKUReleased{OrderID: r.OrderID, SKU: sku, Quantity: q}}
 		}
+		if r.Part {
+			return []envelope.Event{inventoryevents.StockPartReleased{OrderID: r.OrderID, Part: r.PartNo, Items: slices.Clone(r.Items)}}, skuEvents
+		}
 		return []envelope.Event{inventoryevents.StockReleased{
 			OrderID: r.OrderID,
 			Items:   slices.Clone(r.Items),
 		}}, skuEvents
 	case !r.Decided() && !r.CancelNoted:
-		return []envelope.Event{ReservationCancellationNoted{OrderID: e.OrderID}}, nil
+		return []envelope.Event{ReservationCancellationNoted{OrderID: orderID}}, nil
 	}
 	return nil, nil
+}
+
+// OnPaymentCompletedPart reserves, all or none, the lines of the paid order
+// that partition p owns, as one part of a reservation that spans partitions
+// (see Placement): StockPartReserved, or StockPartFailed naming the first
+// of its SKUs short of stock. skus holds the state of those lines' SKUs. It
+// returns nothing if p owns no line of the order, if this part already
+// decided, or if the order ended first.
+func OnPaymentCompletedPart(r Reservation, skus map[string]SKU, e paymentevents.PaymentCompleted, p Placement) (reservationEvents []envelope.Event, skuEvents map[string][]envelope.Event, err error) {
+	own := p.Lines(e.Items)
+	if len(own) == 0 {
+		return nil, nil, nil
+	}
+	part := e
+	part.Items = own
+	re, se, err := OnPaymentCompleted(r, skus, part)
+	if err != nil || len(re) == 0 {
+		return nil, nil, err
+	}
+	switch out := re[0].(type) {
+	case inventoryevents.StockReserved:
+		return []envelope.Event{inventoryevents.StockPartReserved{OrderID: e.OrderID, Part: p.Part, Items: out.Items}}, se, nil
+	case inventoryevents.StockReservationFailed:
+		return []envelope.Event{inventoryevents.StockPartFailed{OrderID: e.OrderID, Part: p.Part, SKU: out.SKU,
+			Requested: out.Requested, Available: out.Available}}, nil, nil
+	}
+	return nil, nil, fmt.Errorf("order %s: unexpected outcome %T", e.OrderID, re[0])
+}
+
+// OnReservationFailed ends this partition's part of an order whose
+// reservation failed as a whole (another part was short of stock): a part
+// reserved here is given back once (StockPartReleased); one not decided yet
+// is noted, so that it never reserves.
+func OnReservationFailed(r Reservation, e inventoryevents.StockReservationFailed) (reservationEvents []envelope.Event, skuEvents map[string][]envelope.Event) {
+	if r.Status == StatusReserved && !r.Part {
+		return nil, nil // a whole reservation is not ended by a failure: only by the cancellation
+	}
+	return release(r, e.OrderID)
 }
 
 // quantities sums the lines' quantities by SKU.

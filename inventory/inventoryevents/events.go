@@ -64,4 +64,7 @@ func Register(r *envelope.Registry) {
 	envelope.RegisterPublic[StockReservationFailed](r, Service)
 	envelope.RegisterPublic[StockReleased](r, Service)
 	envelope.RegisterPublic[StockRestocked](r, Service)
+	envelope.RegisterPublic[StockPartReserved](r, Service)
+	envelope.RegisterPublic[StockPartFailed](r, Service)
+	envelope.RegisterPublic[StockPartReleased](r, Service)
 }

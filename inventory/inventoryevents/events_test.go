@@ -22,6 +22,9 @@ var examples = []envelope.Event{
 	inventoryevents.StockReservationFailed{OrderID: "o1", SKU: "A", Requested: 3, Available: 2},
 	inventoryevents.StockReleased{OrderID: "o1", Items: items},
 	inventoryevents.StockRestocked{SKU: "A", Quantity: 5, Available: 7},
+	inventoryevents.StockPartReserved{OrderID: "o1", Part: 1, Items: items},
+	inventoryevents.StockPartFailed{OrderID: "o1", Part: 0, SKU: "A", Requested: 3, Available: 2},
+	inventoryevents.StockPartReleased{OrderID: "o1", Part: 1, Items: items},
 }
 
 func TestEventsRoundTripThroughRegistry(t *testing.T) {
