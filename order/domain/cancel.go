@@ -2,6 +2,7 @@ package domain
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/choreo-dev/choreo/order/orderevents"
@@ -27,7 +28,7 @@ func Cancel(o Order, reason, note string) ([]envelope.Event, error) {
 	default:
 		return nil, fmt.Errorf("cancel %s: %q: %w", o.OrderID, reason, ErrInvalidReason)
 	}
-	return []envelope.Event{orderevents.OrderCancelled{OrderID: o.OrderID, Reason: reason, Note: note}}, nil
+	return []envelope.Event{cancelled(o, reason, note)}, nil
 }
 
 // Expire cancels the order with ReasonTimeout iff it is placed, not terminal,
@@ -37,5 +38,17 @@ func Expire(o Order, now time.Time) []envelope.Event {
 	if !o.Placed() || o.Terminal() || now.Before(o.Deadline) {
 		return nil
 	}
-	return []envelope.Event{orderevents.OrderCancelled{OrderID: o.OrderID, Reason: orderevents.ReasonTimeout}}
+	return []envelope.Event{cancelled(o, orderevents.ReasonTimeout, "")}
+}
+
+// cancelled is the order's OrderCancelled: its reason, and the customer and
+// SKUs a partitioned deployment routes it by.
+func cancelled(o Order, reason, note string) orderevents.OrderCancelled {
+	var skus []string
+	for _, it := range o.Items {
+		if !slices.Contains(skus, it.SKU) {
+			skus = append(skus, it.SKU)
+		}
+	}
+	return orderevents.OrderCancelled{OrderID: o.OrderID, Reason: reason, Note: note, CustomerID: o.CustomerID, SKUs: skus}
 }

@@ -18,12 +18,13 @@ var (
 )
 
 func cancelledFor(reason string) orderevents.OrderCancelled {
-	return orderevents.OrderCancelled{OrderID: "o1", Reason: reason}
+	return orderevents.OrderCancelled{OrderID: "o1", Reason: reason, CustomerID: "c1", SKUs: []string{"A", "B"}}
 }
 
 func TestCancel(t *testing.T) {
 	t.Parallel()
-	byCustomer := orderevents.OrderCancelled{OrderID: "o1", Reason: orderevents.ReasonCustomerRequest, Note: "too slow"}
+	byCustomer := orderevents.OrderCancelled{OrderID: "o1", Reason: orderevents.ReasonCustomerRequest, Note: "too slow",
+		CustomerID: "c1", SKUs: []string{"A", "B"}}
 	for _, tc := range []struct {
 		name    string
 		order   domain.Order

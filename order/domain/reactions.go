@@ -131,7 +131,7 @@ func fail(o Order, implied, reason string) []envelope.Event {
 		}
 		return []envelope.Event{FailureRecorded{OrderID: o.OrderID, Step: step}}
 	}
-	return append(advance(o, implied, "", ""), orderevents.OrderCancelled{OrderID: o.OrderID, Reason: reason})
+	return append(advance(o, implied, "", ""), cancelled(o, reason, ""))
 }
 
 // compensate records a step's compensation, once.

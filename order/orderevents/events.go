@@ -75,10 +75,17 @@ type OrderCompleted struct {
 // OrderCancelled ends a saga unsuccessfully. Reason is one of the Reason
 // constants; Note is the customer's free text for ReasonCustomerRequest.
 // Every service that acted for the order compensates once on hearing it.
+//
+// CustomerID and SKUs name the order's customer and the SKUs of its lines:
+// a partitioned deployment routes the cancellation by them to the payment
+// partition that holds the customer's wallet and the inventory partitions
+// that hold the stock (docs/contract.md, section 6).
 type OrderCancelled struct {
-	OrderID string `json:"order_id"`
-	Reason  string `json:"reason"`
-	Note    string `json:"note,omitempty"`
+	OrderID    string   `json:"order_id"`
+	Reason     string   `json:"reason"`
+	Note       string   `json:"note,omitempty"`
+	CustomerID string   `json:"customer_id,omitempty"`
+	SKUs       []string `json:"skus,omitempty"`
 }
 
 func (OrderPlaced) EventType() string    { return "OrderPlaced" }

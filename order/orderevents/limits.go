@@ -1,6 +1,7 @@
 package orderevents
 
 import (
+	"fmt"
 	"math"
 	"time"
 
@@ -95,5 +96,12 @@ func (e OrderCancelled) Validate() error {
 		p.Add("reason", "must be one of the cancellation reasons, got %q", e.Reason)
 	}
 	p.Text("note", e.Note, false)
+	p.OptionalID("customer_id", e.CustomerID)
+	if len(e.SKUs) > MaxItems {
+		p.Add("skus", "must have at most %d entries, got %d", MaxItems, len(e.SKUs))
+	}
+	for i, sku := range e.SKUs {
+		p.ID(fmt.Sprintf("skus[%d]", i), sku)
+	}
 	return p.Err()
 }
