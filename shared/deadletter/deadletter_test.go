@@ -190,6 +190,7 @@ func TestRedriveMalformed(t *testing.T) {
 		t.Fatalf("delete missing = %v, want ErrNotFound", err)
 	}
 }
+
 // TestRedriveMsgIDWithoutOriginalID: a letter whose original had no
 // Nats-Msg-Id is redriven as redrive.<seq>, not "redrive.<seq>.".
 func TestRedriveMsgIDWithoutOriginalID(t *testing.T) {
@@ -206,4 +207,3 @@ func TestRedriveMsgIDWithoutOriginalID(t *testing.T) {
 		}
 	}
 }
-
