@@ -44,13 +44,6 @@ func (c *cli) parkedCmd() *cobra.Command {
 		}
 		return nil
 	}
-	seqArg := func(a []string) (uint64, error) {
-		seq, err := strconv.ParseUint(a[0], 10, 64)
-		if err != nil || seq == 0 {
-			return 0, usagef("parked: SEQ must be a positive integer, got %q", a[0])
-		}
-		return seq, nil
-	}
 	ls := &cobra.Command{
 		Use: "ls -service S", Short: "list a service's parked outbox entries", Args: args(0, 0),
 		ValidArgsFunction: cobra.NoFileCompletions,
@@ -81,14 +74,7 @@ func (c *cli) parkedCmd() *cobra.Command {
 		Use: "retry SEQ -service S", Short: "put a parked entry back in the outbox", Args: args(1, 1),
 		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(cmd *cobra.Command, a []string) error {
-			if err := need(); err != nil {
-				return err
-			}
-			seq, err := seqArg(a)
-			if err != nil {
-				return err
-			}
-			return c.parkedAct(cmd, service, seq, "requeued", (*client.Client).RetryParked)
+			return c.parkedAct(cmd, a, service, "requeued", (*client.Client).RetryParked)
 		},
 	}
 	var yes bool
@@ -96,17 +82,10 @@ func (c *cli) parkedCmd() *cobra.Command {
 		Use: "drop SEQ -service S -yes", Short: "delete a parked entry (its event is never published)", Args: args(1, 1),
 		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(cmd *cobra.Command, a []string) error {
-			if err := need(); err != nil {
-				return err
-			}
-			seq, err := seqArg(a)
-			if err != nil {
-				return err
-			}
 			if !yes {
 				return usagef("parked drop deletes the entry for good: add -yes")
 			}
-			return c.parkedAct(cmd, service, seq, "dropped", (*client.Client).DropParked)
+			return c.parkedAct(cmd, a, service, "dropped", (*client.Client).DropParked)
 		},
 	}
 	drop.Flags().BoolVar(&yes, "yes", false, "really delete")
@@ -114,8 +93,16 @@ func (c *cli) parkedCmd() *cobra.Command {
 	return cmd
 }
 
-func (c *cli) parkedAct(cmd *cobra.Command, service string, seq uint64, what string,
+// parkedAct runs act on the parked entry a[0] of service.
+func (c *cli) parkedAct(cmd *cobra.Command, a []string, service, what string,
 	act func(*client.Client, context.Context, string, uint64) error) error {
+	if service == "" {
+		return usagef("parked: -service is required")
+	}
+	seq, err := strconv.ParseUint(a[0], 10, 64)
+	if err != nil || seq == 0 {
+		return usagef("parked: SEQ must be a positive integer, got %q", a[0])
+	}
 	cl, err := c.client()
 	if err != nil {
 		return err

@@ -366,24 +366,36 @@ func TestTooLargeEvents(t *testing.T) {
 			len(letter.Data), len(body), letter.Header, ack.Sequence)
 	}
 	// A real order behind it goes through.
-	v, err := w.c.Place(ctx, w.newOrder(nil2rng(), "after-huge", good))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := waitFor(30*time.Second, 100*time.Millisecond, func() error {
-		o, err := w.c.Get(ctx, v.OrderID)
-		if err == nil && o.Status != "completed" {
-			err = fmt.Errorf("%s is %s", o.OrderID, o.Status)
-		}
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	w.placeAndWait(ctx, "after-huge", "completed", 30*time.Second)
 	if err := purgeDLQ(w.js); err != nil {
 		t.Fatal(err)
 	}
 	w.mustSettle(time.Minute)
 	w.shutdown()
+}
+
+// placeAndWait places a good order id and waits until it has the status.
+func (w *world) placeAndWait(ctx context.Context, id, status string, timeout time.Duration) {
+	w.t.Helper()
+	v, err := w.c.Place(ctx, w.newOrder(nil2rng(), id, good))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.waitStatus(ctx, v.OrderID, status, timeout)
+}
+
+// waitStatus waits until the order has the status.
+func (w *world) waitStatus(ctx context.Context, id, status string, timeout time.Duration) {
+	w.t.Helper()
+	if err := waitFor(timeout, 20*time.Millisecond, func() error {
+		o, err := w.c.Get(ctx, id)
+		if err == nil && o.Status != status {
+			err = fmt.Errorf("%s is %s, want %s", id, o.Status, status)
+		}
+		return err
+	}); err != nil {
+		w.t.Fatal(err)
+	}
 }
 
 // nil2rng is a fixed random source for one-off orders.
@@ -452,19 +464,7 @@ func TestHotOrder(t *testing.T) {
 	start := time.Now()
 	var latencies []time.Duration
 	for _, id := range []string{"cold-1", "cold-2"} {
-		v, err := w.c.Place(ctx, w.newOrder(nil2rng(), id, good))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := waitFor(2*time.Minute, 20*time.Millisecond, func() error {
-			o, err := w.c.Get(ctx, v.OrderID)
-			if err == nil && o.Status != "completed" {
-				err = fmt.Errorf("%s is %s", o.OrderID, o.Status)
-			}
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
+		w.placeAndWait(ctx, id, "completed", 2*time.Minute)
 		latencies = append(latencies, time.Since(start))
 	}
 	// They completed while the hot order's events were still being worked
@@ -602,15 +602,7 @@ func TestEventTooLargeToPublishIsParked(t *testing.T) {
 	// The entries behind it went out: the other order completes, and the big
 	// one is cancelled at its deadline.
 	for id, want := range map[string]string{normal.OrderID: "completed", v.OrderID: "cancelled"} {
-		if err := waitFor(40*time.Second, 100*time.Millisecond, func() error {
-			o, err := w.c.Get(ctx, id)
-			if err == nil && o.Status != want {
-				err = fmt.Errorf("%s is %s, want %s", id, o.Status, want)
-			}
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
+		w.waitStatus(ctx, id, want, 40*time.Second)
 	}
 	if n := countLines(t, w.cl.Proc("order").Log, "not ready: outbox.parked"); n != 1 {
 		t.Errorf("the order service said %d times that an entry is parked, want once", n)
