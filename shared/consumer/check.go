@@ -38,7 +38,7 @@ func (r *runner) decode(msg jetstream.Msg, meta *jetstream.MsgMetadata) (envelop
 	if want := streams.Name(publisher); meta.Stream != want {
 		return env, nil, inconsistent("%s is published by %s on %s, but this one came from stream %s", env.Type, publisher, want, meta.Stream)
 	}
-	if want := streams.Subject(publisher, env.Type, env.AggregateID); msg.Subject() != want {
+	if want := streams.Stored(streams.Subject(publisher, env.Type, env.AggregateID), r.cfg.Partitions); msg.Subject() != want {
 		return env, nil, inconsistent("subject %s does not match the envelope (type %s, aggregate_id %s): want %s",
 			msg.Subject(), env.Type, env.AggregateID, want)
 	}

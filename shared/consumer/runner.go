@@ -60,6 +60,10 @@ type Config struct {
 	// it was deleted replays only what its inbox can still recognise.
 	// Default 7 days; negative starts at the beginning.
 	Horizon time.Duration
+	// Partitions is how many partitions the deployment's streams store
+	// their subjects in (see streams.Options): a delivered subject carries
+	// the partition of its id as a last token then. Default 1.
+	Partitions int
 	// Checks, if set, hears the consumer's readiness ("consumer:<stream>"):
 	// failing while it cannot bind or while its handler meets transient
 	// faults, passing once a message is handled.

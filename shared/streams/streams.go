@@ -12,8 +12,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/choreo-dev/choreo/shared/partition"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -44,14 +47,44 @@ func Filter(service, eventType string) string {
 	return service + ".events." + eventType + ".>"
 }
 
+// PartitionFilter selects one event type's share of partition part, in a
+// stream that partitions its subjects (see Options.Partitions):
+// "<service>.events.<Type>.*.<part>".
+func PartitionFilter(service, eventType string, part int) string {
+	return service + ".events." + eventType + ".*." + strconv.Itoa(part)
+}
+
 // ParseSubject splits an event subject into its service, event type and
-// aggregate id; ok is false if the subject is not of that shape.
+// aggregate id; ok is false if the subject is not of that shape. The
+// partition token a partitioned stream adds to what it stores is accepted
+// and left out (see Stored).
 func ParseSubject(subject string) (service, eventType, aggID string, ok bool) {
-	parts := strings.SplitN(subject, ".", 4)
+	parts := strings.Split(subject, ".")
+	if len(parts) == 5 {
+		if _, err := strconv.Atoi(parts[4]); err != nil {
+			return "", "", "", false
+		}
+		parts = parts[:4]
+	}
 	if len(parts) != 4 || parts[1] != "events" || parts[0] == "" || parts[2] == "" || parts[3] == "" {
 		return "", "", "", false
 	}
 	return parts[0], parts[2], parts[3], true
+}
+
+// Stored is the subject a stream stores an event published on subject under:
+// subject itself, or with the partition of its id token appended when the
+// stream partitions its subjects into partitions (> 1) — what a consumer of
+// that stream sees.
+func Stored(subject string, partitions int) string {
+	if partitions <= 1 {
+		return subject
+	}
+	_, _, id, ok := ParseSubject(subject)
+	if !ok {
+		return subject
+	}
+	return subject + "." + strconv.Itoa(partition.Of(id, partitions))
 }
 
 // DeadLetterSubject is where a service's dead letter of a message first
@@ -63,6 +96,13 @@ type Options struct {
 	// Replicas is each stream's replication factor: 1 on a single server,
 	// 3 in a three-node cluster. Default 1.
 	Replicas int
+	// Partitions, above 1, is how many partitions the services run as: each
+	// event stream then stores "<service>.events.<Type>.<id>" as
+	// "<service>.events.<Type>.<id>.<partition of id>" (JetStream's
+	// deterministic partition() mapping), so a partition's consumer is
+	// delivered only its share. Publishers and core subscribers keep the
+	// contract's subjects. Default 1: subjects stored as published.
+	Partitions int
 }
 
 func (o Options) replicas() int { return max(1, o.Replicas) }
@@ -81,6 +121,19 @@ func EventStream(service string, o Options) jetstream.StreamConfig {
 		// The outbox relay publishes in atomic batches: one request and one
 		// fsync for many events.
 		AllowAtomicPublish: true,
+		SubjectTransform:   partitionTransform(service, o.Partitions),
+	}
+}
+
+// partitionTransform appends the partition of the id token to every event
+// subject, when there is more than one partition.
+func partitionTransform(service string, partitions int) *jetstream.SubjectTransformConfig {
+	if partitions <= 1 {
+		return nil
+	}
+	return &jetstream.SubjectTransformConfig{
+		Source:      service + ".events.*.*",
+		Destination: service + ".events.{{wildcard(1)}}.{{wildcard(2)}}.{{partition(" + strconv.Itoa(partitions) + ",2)}}",
 	}
 }
 

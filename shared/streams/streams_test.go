@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/choreo-dev/choreo/shared/natstest"
+	"github.com/choreo-dev/choreo/shared/partition"
 	"github.com/choreo-dev/choreo/shared/streams"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -58,6 +59,61 @@ func TestEnsureIsIdempotentAndRestoresConfig(t *testing.T) {
 		got := s.CachedInfo().Config
 		if got.Storage != jetstream.FileStorage || got.Duplicates != streams.DuplicateWindow || got.Subjects[0] != subject || got.Replicas != 1 {
 			t.Errorf("%s: %+v", name, got)
+		}
+	}
+}
+
+// A partitioned stream stores each event with the partition of its id
+// appended — the partition package's own hash — while publishers keep the
+// contract's subjects; a partition's filter selects exactly its share.
+func TestPartitionedStream(t *testing.T) {
+	t.Parallel()
+	js := natstest.RunJetStream(t).JetStream(t)
+	ctx := context.Background()
+	o := streams.Options{Partitions: 2}
+	if err := streams.Ensure(ctx, js, []string{"shop"}, o); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"o-1", "o-2", "o-3", "o-4"} {
+		if _, err := js.Publish(ctx, streams.Subject("shop", "Sold", id), []byte("{}")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := js.Stream(ctx, streams.Name("shop"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seq, id := range []string{"o-1", "o-2", "o-3", "o-4"} {
+		m, err := st.GetMsg(ctx, uint64(seq+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := streams.Stored(streams.Subject("shop", "Sold", id), 2)
+		if m.Subject != want {
+			t.Errorf("stored %s, want %s", m.Subject, want)
+		}
+		svc, typ, got, ok := streams.ParseSubject(m.Subject)
+		if !ok || svc != "shop" || typ != "Sold" || got != id {
+			t.Errorf("ParseSubject(%s) = %s %s %s %v", m.Subject, svc, typ, got, ok)
+		}
+	}
+	for part := range 2 {
+		c, err := st.CreateConsumer(ctx, jetstream.ConsumerConfig{FilterSubject: streams.PartitionFilter("shop", "Sold", part)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := c.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, id := range []string{"o-1", "o-2", "o-3", "o-4"} {
+			if partition.Of(id, 2) == part {
+				n++
+			}
+		}
+		if int(info.NumPending) != n {
+			t.Errorf("partition %d's filter selects %d messages, want %d", part, info.NumPending, n)
 		}
 	}
 }
