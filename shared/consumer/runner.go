@@ -36,6 +36,10 @@ type Config struct {
 	Subjects []string
 	Store    *eventstore.Store
 	Handler  Handler
+	// Accept, if set, says whether this consumer handles a delivered event at
+	// all: one it does not accept (a partition's share of another's keys)
+	// is acknowledged at once, with no transaction.
+	Accept func(env envelope.Envelope, ev envelope.Event) bool
 	// MaxDeliver is how many times a handler may fail on a message for an
 	// unknown reason (a bug, a panic) before the message is dead-lettered.
 	// Default 5. Poison is dead-lettered at once; transient failures (the
@@ -401,6 +405,12 @@ func (r *runner) handle(ctx context.Context, msg jetstream.Msg) {
 	log := r.log.With().Str("event_id", env.ID).Str("event_type", env.Type).
 		Str("order_id", env.CorrelationID).Str("correlation_id", env.CorrelationID).
 		Uint64("attempt", meta.NumDelivered).Logger()
+	if r.cfg.Accept != nil && !r.cfg.Accept(env, ev) {
+		if err := msg.Ack(); err != nil {
+			log.Debug().Err(err).Msg("ack failed")
+		}
+		return
+	}
 	// A redelivery of a handled event is common after a crash or a pause:
 	// a read is enough to recognise it, with no write and no fsync.
 	var handled bool

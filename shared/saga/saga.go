@@ -19,6 +19,8 @@ import (
 
 	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shared/eventstore"
+	"github.com/choreo-dev/choreo/shared/partition"
+	"github.com/choreo-dev/choreo/shared/streams"
 )
 
 // Role is what a published event means to the saga.
@@ -96,15 +98,37 @@ type Handler[T envelope.Event] func(ctx context.Context, tx *eventstore.Tx, env 
 type Reaction struct {
 	On    string
 	Emits []string
+	// Route says which partition of a partitioned service handles an event
+	// (see Route).
+	Route Route
 	// handle decodes nothing: the consumer hands it the registry's value.
 	handle func(ctx context.Context, tx *eventstore.Tx, env envelope.Envelope, ev envelope.Event) error
+	keys   func(envelope.Event) []string
 }
+
+// Route says which partition of a partitioned service (package partition)
+// handles an event. Unpartitioned, every route is the same: the one
+// instance handles everything.
+type Route string
+
+const (
+	// BySaga, the default: the partition that owns the event's saga (its
+	// order), the id token of its subject. The stream delivers each
+	// partition only its share.
+	BySaga Route = "saga"
+	// ByKeys: the partitions that own one of the keys the reaction names
+	// (OnKeyed): a customer, the SKUs of an order. Every partition is
+	// delivered the event and the others let it pass untouched.
+	ByKeys Route = "keys"
+	// ToAll: every partition handles it (ToAll).
+	ToAll Route = "all"
+)
 
 // On declares a reaction to events of T's type. emits are zero values of the
 // event types the handler may append (the runtime refuses any other).
 func On[T envelope.Event](h Handler[T], emits ...envelope.Event) Reaction {
 	var zero T
-	r := Reaction{On: zero.EventType()}
+	r := Reaction{On: zero.EventType(), Route: BySaga}
 	for _, e := range emits {
 		r.Emits = append(r.Emits, e.EventType())
 	}
@@ -116,6 +140,38 @@ func On[T envelope.Event](h Handler[T], emits ...envelope.Event) Reaction {
 		return h(ctx, tx, env, e)
 	}
 	return r
+}
+
+// OnKeyed declares a reaction to events of T's type that a partitioned
+// service routes by the keys the event names (ByKeys): its customer, say,
+// or the SKUs of its lines. An event that names no key is handled by every
+// partition.
+func OnKeyed[T envelope.Event](h Handler[T], keys func(T) []string, emits ...envelope.Event) Reaction {
+	r := On(h, emits...)
+	r.Route = ByKeys
+	r.keys = func(ev envelope.Event) []string {
+		if e, ok := ev.(T); ok {
+			return keys(e)
+		}
+		return nil
+	}
+	return r
+}
+
+// ToAll makes the reaction run in every partition of a partitioned service.
+func (r Reaction) ToAll() Reaction {
+	r.Route, r.keys = ToAll, nil
+	return r
+}
+
+// Accepts reports whether partition p handles ev: always, unless the
+// reaction is routed by keys and p owns none of ev's.
+func (r Reaction) Accepts(p partition.Partition, ev envelope.Event) bool {
+	if !p.Partitioned() || r.Route != ByKeys {
+		return true
+	}
+	keys := r.keys(ev)
+	return len(keys) == 0 || p.OwnsAny(keys)
 }
 
 // Handle runs the reaction's handler for ev and then checks that it appended
@@ -205,7 +261,7 @@ func (s Service) Validate(reg *envelope.Registry) error {
 func (s Service) Describe(reg *envelope.Registry) Description {
 	d := Description{Service: s.Name, Publishes: slices.Clone(s.Publishes)}
 	for _, r := range s.Reactions {
-		d.Reactions = append(d.Reactions, ReactionInfo{On: r.On, From: reg.Publisher(r.On), Emits: slices.Clone(r.Emits)})
+		d.Reactions = append(d.Reactions, ReactionInfo{On: r.On, From: reg.Publisher(r.On), Emits: slices.Clone(r.Emits), Route: r.Route})
 	}
 	return d
 }
@@ -224,6 +280,7 @@ type ReactionInfo struct {
 	On    string   `json:"on"`
 	From  string   `json:"from"`
 	Emits []string `json:"emits"`
+	Route Route    `json:"route,omitempty"`
 }
 
 // Sources returns, for each service whose events this one hears, the event
@@ -237,6 +294,11 @@ func (d Description) Sources() []Source {
 			i = len(out) - 1
 		}
 		out[i].Types = append(out[i].Types, r.On)
+		route := r.Route
+		if route == "" {
+			route = BySaga
+		}
+		out[i].Routes = append(out[i].Routes, route)
 	}
 	return out
 }
@@ -245,4 +307,21 @@ func (d Description) Sources() []Source {
 type Source struct {
 	Service string
 	Types   []string
+	Routes  []Route // Routes[i] is how Types[i] is routed
+}
+
+// Filters are the consumer filter subjects of a source for partition p of
+// the hearing service: a type routed by its saga is filtered to p's share
+// of a partitioned stream; every other type (and every type, unpartitioned)
+// to all of it.
+func (s Source) Filters(p partition.Partition) []string {
+	out := make([]string, len(s.Types))
+	for i, t := range s.Types {
+		if p.Partitioned() && s.Routes[i] == BySaga {
+			out[i] = streams.PartitionFilter(s.Service, t, p.Index)
+		} else {
+			out[i] = streams.Filter(s.Service, t)
+		}
+	}
+	return out
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/choreo-dev/choreo/shared/eventstore"
 	"github.com/choreo-dev/choreo/shared/health"
 	"github.com/choreo-dev/choreo/shared/outbox"
+	"github.com/choreo-dev/choreo/shared/partition"
 	"github.com/choreo-dev/choreo/shared/saga"
 	"github.com/choreo-dev/choreo/shared/streams"
 	"github.com/nats-io/nats.go"
@@ -73,14 +74,22 @@ func (s Spec) Describe() saga.Description { return s.Saga.Describe(s.Registry) }
 // whose events it hears, filtered to exactly the event types it reacts to,
 // dispatching each event to its reaction. Service, Store and Logger are
 // left for the host to fill in.
-func (s Spec) Consumers() []consumer.Config {
+func (s Spec) Consumers() []consumer.Config { return s.ConsumersFor(partition.Whole) }
+
+// ConsumersFor derives the consumers of partition p of the service: named
+// after the service and the partition ("payment-p1"), filtered to p's share
+// of what each source stream carries (saga.Source.Filters), and letting
+// pass, untouched, an event routed by keys that p does not own.
+func (s Spec) ConsumersFor(p partition.Partition) []consumer.Config {
 	var out []consumer.Config
 	for _, src := range s.Describe().Sources() {
-		subjects := make([]string, len(src.Types))
-		for i, t := range src.Types {
-			subjects[i] = streams.Filter(src.Service, t)
-		}
-		out = append(out, consumer.Config{Stream: streams.Name(src.Service), Subjects: subjects, Handler: s.dispatch})
+		out = append(out, consumer.Config{
+			Stream: streams.Name(src.Service), Subjects: src.Filters(p), Handler: s.dispatch,
+			Accept: func(env envelope.Envelope, ev envelope.Event) bool {
+				r, ok := s.Saga.Reaction(env.Type)
+				return !ok || r.Accepts(p, ev)
+			},
+		})
 	}
 	return out
 }
