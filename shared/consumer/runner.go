@@ -75,7 +75,7 @@ type Config struct {
 	Horizon time.Duration
 	// Checks, if set, hears the consumer's readiness ("consumer:<stream>"):
 	// failing while it cannot bind or while its handler meets transient
-	// faults, passing once a message is handled.
+	// faults, passing once bound and once a message is handled.
 	Checks *health.Checks
 	// AckWait is how long JetStream waits for an ack before redelivering.
 	// Default 10s: a message that was delivered just before nats-server
@@ -85,6 +85,10 @@ type Config struct {
 	AckWait time.Duration
 	// MaxAckPending bounds unacknowledged messages. Default 1024.
 	MaxAckPending int
+	// Provisioned says the durable consumer is provisioned for the service
+	// (`choreo provision`): the runner only looks it up, never creates or
+	// updates it, and while it is missing says so on its check and waits.
+	Provisioned bool
 	// Bound, if set, is called once the durable consumer exists on the
 	// server: the service reports ready only after all are bound.
 	Bound  func()
@@ -121,10 +125,10 @@ func (c *Config) defaults() error {
 		c.Workers = 32
 	}
 	if c.AckWait <= 0 {
-		c.AckWait = 10 * time.Second
+		c.AckWait = DefaultAckWait
 	}
 	if c.MaxAckPending <= 0 {
-		c.MaxAckPending = 1024
+		c.MaxAckPending = DefaultMaxAckPending
 	}
 	if c.PerKey <= 0 {
 		c.PerKey = 64
@@ -133,7 +137,7 @@ func (c *Config) defaults() error {
 		c.Heal = 5 * time.Second
 	}
 	if c.Horizon == 0 {
-		c.Horizon = 7 * 24 * time.Hour
+		c.Horizon = DefaultHorizon
 	}
 	return nil
 }
@@ -142,7 +146,16 @@ func (c *Config) defaults() error {
 // MaxDeliver is left unlimited on the server on purpose: the runner decides
 // when a message is dead-lettered, and if writing the dead letter fails the
 // message must come back, not be dropped by the server.
+//
+// Unset AckWait and MaxAckPending take their defaults, so that the config
+// derived by For (provisioning's) is the one the runner binds with.
 func (c Config) ConsumerConfig() jetstream.ConsumerConfig {
+	if c.AckWait <= 0 {
+		c.AckWait = DefaultAckWait
+	}
+	if c.MaxAckPending <= 0 {
+		c.MaxAckPending = DefaultMaxAckPending
+	}
 	cc := jetstream.ConsumerConfig{
 		Durable:       c.Service,
 		Description:   "Choreo " + c.Service + " service",
@@ -222,6 +235,9 @@ func Run(ctx context.Context, js jetstream.JetStream, cfg Config) error {
 			cfg.Bound()
 		}
 		bound = true
+		// Bound is ready: a durable that was missing (not provisioned yet,
+		// say) is no longer reported missing in a quiet system.
+		cfg.Checks.Pass(r.check)
 		r.consume(ctx, cons)
 	}
 	return nil
@@ -254,7 +270,10 @@ func (r *runner) bind(ctx context.Context) (jetstream.Consumer, error) {
 			return nil, fmt.Errorf("consumer %s on %s: %w", r.cfg.Service, r.cfg.Stream, err)
 		}
 		reason := fault.Reason(err)
-		if errors.Is(err, jetstream.ErrStreamNotFound) {
+		switch {
+		case errors.Is(err, ErrNotProvisioned):
+			reason = "durable " + r.cfg.Service + " on " + r.cfg.Stream + " missing: provisioning is external, run `choreo provision`"
+		case errors.Is(err, jetstream.ErrStreamNotFound):
 			reason = "stream " + r.cfg.Stream + " missing"
 		}
 		r.cfg.Checks.Fail(r.check, reason, err)
@@ -265,29 +284,14 @@ func (r *runner) bind(ctx context.Context) (jetstream.Consumer, error) {
 }
 
 func (r *runner) bindOnce(ctx context.Context) (jetstream.Consumer, error) {
-	want := r.cfg.ConsumerConfig()
-	cons, err := r.js.Consumer(ctx, r.cfg.Stream, want.Durable)
-	switch {
-	case err == nil:
-		// Keep where it started: a deliver policy cannot change.
-		have := cons.CachedInfo().Config
-		want.DeliverPolicy, want.OptStartSeq, want.OptStartTime = have.DeliverPolicy, have.OptStartSeq, have.OptStartTime
-		return r.js.UpdateConsumer(ctx, r.cfg.Stream, want)
-	case errors.Is(err, jetstream.ErrConsumerNotFound):
-		if r.cfg.Horizon > 0 {
-			from := time.Now().Add(-r.cfg.Horizon)
-			want.DeliverPolicy, want.OptStartTime = jetstream.DeliverByStartTimePolicy, &from
-		}
-		cons, err = r.js.CreateConsumer(ctx, r.cfg.Stream, want)
-		if errors.Is(err, jetstream.ErrConsumerExists) {
-			return r.bindOnce(ctx) // another instance made it meanwhile
-		}
-		if err == nil {
-			r.log.Info().Msg("durable consumer created")
-		}
-		return cons, err
+	if r.cfg.Provisioned {
+		return lookUp(ctx, r.js, r.cfg)
 	}
-	return nil, err
+	cons, created, err := Ensure(ctx, r.js, r.cfg)
+	if created {
+		r.log.Info().Msg("durable consumer created")
+	}
+	return cons, err
 }
 
 // refused reports whether the server refused the consumer's configuration

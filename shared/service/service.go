@@ -68,19 +68,13 @@ func (s Spec) Validate() error {
 // Describe returns the service's declaration as data.
 func (s Spec) Describe() saga.Description { return s.Saga.Describe(s.Registry) }
 
-// Consumers derives the service's consumers from its declaration: one
-// durable consumer, named after the service, on the stream of each service
-// whose events it hears, filtered to exactly the event types it reacts to,
-// dispatching each event to its reaction. Service, Store and Logger are
-// left for the host to fill in.
+// Consumers derives the service's consumers from its declaration
+// (consumer.For), each dispatching an event to its reaction. Store and
+// Logger are left for the host to fill in.
 func (s Spec) Consumers() []consumer.Config {
-	var out []consumer.Config
-	for _, src := range s.Describe().Sources() {
-		subjects := make([]string, len(src.Types))
-		for i, t := range src.Types {
-			subjects[i] = streams.Filter(src.Service, t)
-		}
-		out = append(out, consumer.Config{Stream: streams.Name(src.Service), Subjects: subjects, Handler: s.dispatch})
+	out := consumer.For(s.Describe())
+	for i := range out {
+		out[i].Handler = s.dispatch
 	}
 	return out
 }
@@ -132,6 +126,12 @@ type Options struct {
 	// Checks, if set, receives the service's readiness checks (streams,
 	// consumers, outbox); Run makes its own otherwise.
 	Checks *health.Checks
+	// ExternalProvisioning says the streams and durable consumers are
+	// provisioned for the service (`choreo provision`, by an identity that
+	// may): the service never creates or changes them, it only checks that
+	// they exist, says on its readiness checks what is missing, and waits.
+	// A service whose NATS identity may not create them needs it.
+	ExternalProvisioning bool
 	// HealEvery is how often the service checks that its streams exist on
 	// the broker (and on every reconnect). Default 5s.
 	HealEvery time.Duration
@@ -165,7 +165,8 @@ func Run(ctx context.Context, spec Spec, opts Options) error {
 		checks = health.New(log)
 	}
 	heal := &healer{store: store, name: name, owners: spec.streamOwners(), opts: opts.Streams,
-		horizon: opts.InboxRetention, checks: checks, log: log, kick: make(chan struct{}, 1)}
+		horizon: opts.InboxRetention, checks: checks, log: log, kick: make(chan struct{}, 1),
+		external: opts.ExternalProvisioning}
 	nc, err := Connect(opts.NATSURL, name, log, heal.connected, opts.NATSOptions...)
 	if err != nil {
 		return err
@@ -234,6 +235,7 @@ func Run(ctx context.Context, spec Spec, opts Options) error {
 	for _, cc := range consumers {
 		cc.Service, cc.Store, cc.Logger, cc.Checks = name, store, log, checks
 		cc.Horizon = opts.InboxRetention
+		cc.Provisioned = opts.ExternalProvisioning
 		bound.Add(1)
 		done := sync.OnceFunc(bound.Done)
 		cc.Bound = done
