@@ -9,7 +9,7 @@ export GONOSUMDB = github.com/mattn/goreman,github.com/nats-io/natscli,github.co
 SAGAS ?= 300
 KILLS ?= 12
 
-.PHONY: build tools run test bench bench-go chaos fuzz clean
+.PHONY: build tools run run-secure test bench bench-go chaos fuzz clean
 
 ## build: the services and CLI (./cmd/...) and the tools, all into bin/
 build: tools
@@ -26,6 +26,16 @@ tools:
 run: build
 	mkdir -p data
 	go tool goreman -f Procfile start
+
+## run-secure: the production profile: TLS, an nkey identity per service and
+## per role, each allowed only what it needs (docs/permissions.md). Makes the
+## CA, certificates and seeds in data/secure on first run (mode 0600, never
+## committed), then starts nats, provisions the streams and durables as admin,
+## and starts the services, which may not create them
+run-secure: build
+	mkdir -p data
+	bin/choreo secure init
+	go tool goreman -f data/secure/Procfile start
 
 ## test: vet, then every test with the race detector (embedded NATS, no system
 ## server), then a short run of every fuzz target
