@@ -5,9 +5,11 @@
 # exempt from the checksum database should one ever have to be fetched again.
 export GONOSUMDB = github.com/mattn/goreman,github.com/nats-io/natscli,github.com/nats-io/jsm.go
 
-# Chaos run size (make chaos SAGAS=1000 KILLS=40).
+# Chaos run size (make chaos SAGAS=1000 KILLS=40); SECURE=1 runs it in the
+# secure profile (TLS, an identity per service, provisioning by the admin).
 SAGAS ?= 300
 KILLS ?= 12
+SECURE ?= 0
 
 .PHONY: build tools run run-secure test bench bench-go chaos fuzz clean
 
@@ -55,7 +57,7 @@ bench-go:
 
 ## chaos: the crash-and-restart saga run (real processes, killed at random)
 chaos: build
-	CHOREO_CHAOS_SAGAS=$(SAGAS) CHOREO_CHAOS_KILLS=$(KILLS) \
+	CHOREO_CHAOS_SAGAS=$(SAGAS) CHOREO_CHAOS_KILLS=$(KILLS) CHOREO_CHAOS_SECURE=$(SECURE) \
 		go test -count=1 -timeout 30m -run Chaos -v ./sagatest/chaos/...
 
 ## schemas: rewrite the committed event schemas that may be rewritten: each
