@@ -47,9 +47,11 @@ test:
 	$(MAKE) fuzz FUZZTIME=5s
 
 ## bench: the end-to-end benchmark: the stack as the Procfile starts it, with
-## JetStream's sync_interval: always and with the default; writes bench/results*
+## JetStream's sync_interval: always and with the default, then the secure
+## profile (TLS, an identity per process) with always, compared with the plain
+## run; writes bench/results*
 bench: build
-	bin/choreo bench -sync both
+	bin/choreo bench -sync both -secure
 
 ## bench-go: every Go benchmark, no tests (benchstat-ready output)
 bench-go:
