@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/choreo-dev/choreo/shared/natsauth"
+	"github.com/choreo-dev/choreo/shared/natscreds"
 	"github.com/choreo-dev/choreo/stack"
 	"github.com/spf13/cobra"
 )
@@ -63,7 +64,7 @@ func (c *cli) secureCmd() *cobra.Command {
 			return err
 		}
 		pf := secureProcfile(entries, files, os.Args[0])
-		if err := os.WriteFile(filepath.Join(*dir, "Procfile"), []byte(pf), 0o600); err != nil {
+		if err := natscreds.WriteSecret(filepath.Join(*dir, "Procfile"), []byte(pf)); err != nil {
 			return err
 		}
 		names := make([]string, len(ids))

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -24,7 +23,6 @@ import (
 	"github.com/choreo-dev/choreo/shared/streams"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/nats-io/nkeys"
 )
 
 // attempt is one forbidden action: as an identity, a publish (sent as a
@@ -129,13 +127,8 @@ func attempts() []attempt {
 			return "Authorization Violation", err
 		}},
 		attempt{as: "(unknown key)", what: "connect with TLS and a key the server does not know", connect: func(p *profile, dir string) (string, error) {
-			kp, err := nkeys.CreateUser()
-			if err != nil {
-				return "", err
-			}
-			seed, _ := kp.Seed()
 			path := filepath.Join(dir, "stranger.nk")
-			if err := os.WriteFile(path, natscreds.SeedFile("stranger", seed), 0o600); err != nil {
+			if _, err := natscreds.WriteSeed(path, "stranger"); err != nil {
 				return "", err
 			}
 			opts, _, err := natscreds.Options(path, p.st.SecureFiles().CA())

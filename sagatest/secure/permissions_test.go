@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/choreo-dev/choreo/client"
@@ -56,24 +55,6 @@ func identities(t *testing.T) []natsauth.Identity {
 // docs/permissions.md's table is the one the declarations derive.
 func TestPermissionTableIsUpToDate(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join("..", "..", "docs", "permissions.md")
-	doc, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := string(doc)
-	i, j := strings.Index(s, tableBegin), strings.Index(s, tableEnd)
-	if i < 0 || j < i {
-		t.Fatalf("docs/permissions.md has no permission table block (%q … %q)", tableBegin, tableEnd)
-	}
-	want := natsauth.Markdown(identities(t))
-	if got := s[i+len(tableBegin) : j]; got != want {
-		if *update {
-			if err := os.WriteFile(path, []byte(s[:i+len(tableBegin)]+want+s[j:]), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			return
-		}
-		t.Fatalf("docs/permissions.md's permission table is out of date: run go test ./sagatest/secure -run PermissionTable -update")
-	}
+	sagatest.CheckGenerated(t, filepath.Join("..", "..", "docs", "permissions.md"), tableBegin, tableEnd,
+		natsauth.Markdown(identities(t)), *update, "run go test ./sagatest/secure -run PermissionTable -update")
 }

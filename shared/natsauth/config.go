@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/choreo-dev/choreo/shared/natscreds"
 )
 
 // configMarker starts what ServerConfig adds to the base configuration.
@@ -62,7 +64,7 @@ func WriteConfig(base string, f Files, ids []Identity, keys Keys) error {
 	if err != nil {
 		return err
 	}
-	return writeSecret(f.Config(), []byte(conf))
+	return natscreds.WriteSecret(f.Config(), []byte(conf))
 }
 
 func subjects(gs []Grant) string {

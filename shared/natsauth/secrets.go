@@ -1,7 +1,6 @@
 package natsauth
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -15,7 +14,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/choreo-dev/choreo/shared/natscreds"
@@ -100,10 +98,6 @@ func (f Files) ensureCA() (*x509.Certificate, *ecdsa.PrivateKey, error) {
 	if certErr == nil && keyErr == nil && cert.IsCA && key.PublicKey.Equal(cert.PublicKey) && time.Until(cert.NotAfter) > renewBefore {
 		return cert, key, nil
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial(),
@@ -115,21 +109,39 @@ func (f Files) ensureCA() (*x509.Certificate, *ecdsa.PrivateKey, error) {
 		MaxPathLenZero:        true,
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	cert, key, err := issue(f.CA(), f.CAKey(), tmpl, nil, nil)
 	if err != nil {
-		return nil, nil, err
-	}
-	if cert, err = x509.ParseCertificate(der); err != nil {
-		return nil, nil, err
-	}
-	if err := writeKey(f.CAKey(), key); err != nil {
-		return nil, nil, err
-	}
-	if err := writeSecret(f.CA(), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})); err != nil {
 		return nil, nil, err
 	}
 	// A new CA: whatever the old one signed goes.
 	_ = os.Remove(f.ServerCert())
+	return cert, key, nil
+}
+
+// issue makes a key and a certificate of tmpl for it, signed by parent
+// (self-signed if parent is nil), and writes both.
+func issue(certPath, keyPath string, tmpl, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	if parent == nil {
+		parent, parentKey = tmpl, key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := writeKey(keyPath, key); err != nil {
+		return nil, nil, err
+	}
+	if err := natscreds.WriteSecret(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})); err != nil {
+		return nil, nil, err
+	}
 	return cert, key, nil
 }
 
@@ -139,10 +151,6 @@ func (f Files) ensureServerCert(ca *x509.Certificate, caKey *ecdsa.PrivateKey) e
 	if certErr == nil && keyErr == nil && key.PublicKey.Equal(cert.PublicKey) && cert.CheckSignatureFrom(ca) == nil &&
 		time.Until(cert.NotAfter) > renewBefore && coversHosts(cert) {
 		return nil
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
 	}
 	now := time.Now()
 	tmpl := &x509.Certificate{
@@ -160,14 +168,8 @@ func (f Files) ensureServerCert(ca *x509.Certificate, caKey *ecdsa.PrivateKey) e
 			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		return err
-	}
-	if err := writeKey(f.ServerKey(), key); err != nil {
-		return err
-	}
-	return writeSecret(f.ServerCert(), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	_, _, err := issue(f.ServerCert(), f.ServerKey(), tmpl, ca, caKey)
+	return err
 }
 
 func coversHosts(cert *x509.Certificate) bool {
@@ -194,20 +196,7 @@ func (f Files) ensureSeed(identity string) (string, error) {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return "", err
 	}
-	kp, err := nkeys.CreateUser()
-	if err != nil {
-		return "", err
-	}
-	defer kp.Wipe()
-	seed, err := kp.Seed()
-	if err != nil {
-		return "", err
-	}
-	pub, err := kp.PublicKey()
-	if err != nil {
-		return "", err
-	}
-	return pub, writeSecret(path, natscreds.SeedFile(identity, seed))
+	return natscreds.WriteSeed(path, identity)
 }
 
 func serial() *big.Int {
@@ -255,45 +244,5 @@ func writeKey(path string, key *ecdsa.PrivateKey) error {
 	if err != nil {
 		return err
 	}
-	return writeSecret(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
-}
-
-// writeSecret writes data to path with mode 0600, replacing it atomically
-// (a crash leaves the old file or the new one). An unchanged file is left
-// alone.
-func writeSecret(path string, data []byte) error {
-	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
-		return os.Chmod(path, 0o600)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
-
-// sortedNames are the keys of k in order.
-func (k Keys) sortedNames() []string {
-	names := make([]string, 0, len(k))
-	for n := range k {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
+	return natscreds.WriteSecret(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
 }

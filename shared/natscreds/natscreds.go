@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -48,6 +49,54 @@ func SeedFile(identity string, seed []byte) []byte {
 	b.Write(seed)
 	b.WriteString("\n")
 	return b.Bytes()
+}
+
+// WriteSeed makes a new user nkey for identity and writes its seed file to
+// path, mode 0600 (replacing what was there), and returns its public key:
+// what the server's configuration lists.
+func WriteSeed(path, identity string) (string, error) {
+	kp, err := nkeys.CreateUser()
+	if err != nil {
+		return "", err
+	}
+	defer kp.Wipe()
+	seed, err := kp.Seed()
+	if err != nil {
+		return "", err
+	}
+	pub, err := kp.PublicKey()
+	if err != nil {
+		return "", err
+	}
+	return pub, WriteSecret(path, SeedFile(identity, seed))
+}
+
+// WriteSecret writes data to path with mode 0600, replacing it atomically
+// (a crash leaves the old file or the new one); an unchanged file is left
+// as it is, but for its mode.
+func WriteSecret(path string, data []byte) error {
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
+		return os.Chmod(path, 0o600)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	err = tmp.Chmod(0o600)
+	if err == nil {
+		_, err = tmp.Write(data)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 // Identity is the identity a seed file names on its header line, "" if it

@@ -14,14 +14,13 @@ import (
 func TestOptions(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	kp, err := nkeys.CreateUser()
+	creds := filepath.Join(dir, "order.nk")
+	pub, err := natscreds.WriteSeed(creds, "order")
 	if err != nil {
 		t.Fatal(err)
 	}
-	seed, _ := kp.Seed()
-	creds := filepath.Join(dir, "order.nk")
-	if err := os.WriteFile(creds, natscreds.SeedFile("order", seed), 0o600); err != nil {
-		t.Fatal(err)
+	if st, err := os.Stat(creds); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("seed file mode %v (%v), want 0600", st.Mode().Perm(), err)
 	}
 	opts, id, err := natscreds.Options(creds, "")
 	if err != nil || id != "order" {
@@ -33,16 +32,17 @@ func TestOptions(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	pub, _ := kp.PublicKey()
 	if o.Nkey != pub || o.InboxPrefix != "_INBOX_order" || o.Secure {
 		t.Errorf("options: nkey %q inbox prefix %q secure %v", o.Nkey, o.InboxPrefix, o.Secure)
 	}
 
 	// A bare seed (no header) works, with the default inbox.
-	bare := filepath.Join(dir, "bare.nk")
-	if err := os.WriteFile(bare, append(seed, '\n'), 0o600); err != nil {
+	kp, err := nkeys.CreateUser()
+	if err != nil {
 		t.Fatal(err)
 	}
+	seed, _ := kp.Seed()
+	bare := writeFile(t, dir, "bare.nk", string(seed)+"\n")
 	if _, id, err := natscreds.Options(bare, ""); err != nil || id != "" {
 		t.Errorf("bare seed: %v, identity %q", err, id)
 	}

@@ -3,7 +3,6 @@ package service
 import (
 	"bytes"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,7 +11,6 @@ import (
 	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shared/natscreds"
 	"github.com/choreo-dev/choreo/shared/saga"
-	"github.com/nats-io/nkeys"
 )
 
 // A service given another identity's credentials, or credentials that are
@@ -20,13 +18,8 @@ import (
 func TestRefusesAnotherIdentity(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	kp, err := nkeys.CreateUser()
-	if err != nil {
-		t.Fatal(err)
-	}
-	seed, _ := kp.Seed()
 	bank := filepath.Join(dir, "bank.nk")
-	if err := os.WriteFile(bank, natscreds.SeedFile("bank", seed), 0o600); err != nil {
+	if _, err := natscreds.WriteSeed(bank, "bank"); err != nil {
 		t.Fatal(err)
 	}
 	reg := envelope.NewRegistry()
