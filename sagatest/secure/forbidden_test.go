@@ -211,8 +211,9 @@ func (p *profile) forbidden(t *testing.T) {
 	// waits out its timeout); then one subtest per attempt reports it.
 	results, problems := make([]string, len(table)), make([]error, len(table))
 	var wg sync.WaitGroup
+	dir := t.TempDir()
 	for i, a := range table {
-		wg.Go(func() { results[i], problems[i] = p.try(a, t.TempDir()) })
+		wg.Go(func() { results[i], problems[i] = p.try(a, dir) })
 	}
 	wg.Wait()
 	t.Run("attempts", func(t *testing.T) {
