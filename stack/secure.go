@@ -2,14 +2,10 @@ package stack
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/choreo-dev/choreo/client"
@@ -33,48 +29,14 @@ type secure struct {
 	services []saga.Description
 }
 
-// Describe runs each service entry of entries with -describe, in dir, and
-// returns the declarations in Procfile order: what the secure profile's
-// permissions and provisioning are derived from. An entry whose program
-// describes a service of another name is an error: its identity would not
-// be the service's.
-func Describe(ctx context.Context, dir string, entries []Entry) ([]saga.Description, error) {
-	var out []saga.Description
-	var errs []error
-	for _, e := range entries {
-		if e.NATS() {
-			continue
-		}
-		cmd := exec.CommandContext(ctx, "/bin/sh", "-c", "exec "+e.Command+" -describe")
-		cmd.Dir = dir
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		b, err := cmd.Output()
-		if err != nil {
-			errs = append(errs, fmt.Errorf("Procfile entry %s: %s -describe: %w: %s", e.Name, e.Command, err, strings.TrimSpace(stderr.String())))
-			continue
-		}
-		var d saga.Description
-		if err := json.Unmarshal(b, &d); err != nil {
-			errs = append(errs, fmt.Errorf("Procfile entry %s: %s -describe: %w", e.Name, e.Command, err))
-			continue
-		}
-		if d.Service != e.Name {
-			errs = append(errs, fmt.Errorf("Procfile entry %s runs the service %q: name the entry after its service", e.Name, d.Service))
-			continue
-		}
-		out = append(out, d)
-	}
-	return out, errors.Join(errs...)
-}
-
-// SecureProfile generates the secure profile of the Procfile's entries in
+// SecureProfile generates the secure profile of the Procfile's services in
 // dir (natsauth.Generate: what is missing) and writes its nats-server
-// configuration, base plus TLS and the identities. It returns the files and
-// identities, and the declarations they were derived from. `choreo secure
-// init` and a Config.Secure stack both make theirs with it.
-func SecureProfile(ctx context.Context, runDir, dir, base string, entries []Entry) (natsauth.Files, []natsauth.Identity, []saga.Description, error) {
-	descs, err := Describe(ctx, runDir, entries)
+// configuration, base plus TLS and the identities. The services are
+// described as Describe does, running their commands in runDir. It returns
+// the files and identities, and the declarations they were derived from.
+// `choreo secure init` and a Config.Secure stack both make theirs with it.
+func SecureProfile(ctx context.Context, procfile, runDir, dir, base string) (natsauth.Files, []natsauth.Identity, []saga.Description, error) {
+	descs, err := Describe(ctx, procfile, runDir)
 	if err != nil {
 		return natsauth.Files{}, nil, nil, err
 	}
@@ -97,7 +59,7 @@ func SecureProfile(ctx context.Context, runDir, dir, base string, entries []Entr
 func (s *Stack) makeSecure(runConf string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	files, ids, descs, err := SecureProfile(ctx, s.dir, filepath.Join(s.DataDir(), secureDir), runConf, s.entries)
+	files, ids, descs, err := SecureProfile(ctx, s.cfg.Procfile, s.dir, filepath.Join(s.DataDir(), secureDir), runConf)
 	if err != nil {
 		return err
 	}

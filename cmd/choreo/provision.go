@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/choreo-dev/choreo/shared/provision"
-	"github.com/choreo-dev/choreo/shared/saga"
 	"github.com/choreo-dev/choreo/shared/streams"
 	"github.com/choreo-dev/choreo/stack"
 	"github.com/nats-io/nats.go"
@@ -47,7 +46,7 @@ func (c *cli) provisionCmd() *cobra.Command {
 		if *wait < 0 {
 			return usagef("--wait must not be negative")
 		}
-		descs, err := describe(cmd.Context(), *procfile)
+		descs, err := stack.Describe(cmd.Context(), *procfile, filepath.Dir(*procfile))
 		if err != nil {
 			return err
 		}
@@ -80,15 +79,7 @@ func (c *cli) provisionCmd() *cobra.Command {
 	return cmd
 }
 
-// describe reads the Procfile and describes each of its services.
-func describe(ctx context.Context, procfile string) ([]saga.Description, error) {
-	entries, err := readProcfile(procfile)
-	if err != nil {
-		return nil, err
-	}
-	return stack.Describe(ctx, filepath.Dir(procfile), entries)
-}
-
+// readProcfile reads the Procfile at path.
 func readProcfile(path string) ([]stack.Entry, error) {
 	f, err := os.Open(path)
 	if err != nil {

@@ -59,7 +59,7 @@ func (c *cli) secureCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		files, ids, _, err := stack.SecureProfile(cmd.Context(), filepath.Dir(*procfile), *dir, string(base), entries)
+		files, ids, _, err := stack.SecureProfile(cmd.Context(), *procfile, filepath.Dir(*procfile), *dir, string(base))
 		if err != nil {
 			return err
 		}
