@@ -3,14 +3,12 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
+	"github.com/choreo-dev/choreo/shared/natstest"
 )
 
 // secure init writes the profile and its Procfile from a Procfile whose
@@ -47,21 +45,7 @@ func TestSecureInitAndProvision(t *testing.T) {
 		}
 	}
 
-	opts, err := server.ProcessConfigFile(filepath.Join(sec, "nats.conf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts.NoLog, opts.NoSigs = true, true
-	srv, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Start()
-	t.Cleanup(srv.Shutdown)
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	url := fmt.Sprintf("nats://127.0.0.1:%d", srv.Addr().(*net.TCPAddr).Port)
+	url := natstest.RunConfigFile(t, filepath.Join(sec, "nats.conf"))
 	as := func(identity string, args ...string) result {
 		return choreo(t, nil, append([]string{"-server", url, "-creds", filepath.Join(sec, identity+".nk"), "-tlsca", filepath.Join(sec, "ca.pem")}, args...)...)
 	}

@@ -3,7 +3,6 @@ package natsauth_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,10 +12,10 @@ import (
 
 	"github.com/choreo-dev/choreo/shared/natsauth"
 	"github.com/choreo-dev/choreo/shared/natscreds"
+	"github.com/choreo-dev/choreo/shared/natstest"
 	"github.com/choreo-dev/choreo/shared/provision"
 	"github.com/choreo-dev/choreo/shared/saga"
 	"github.com/choreo-dev/choreo/shared/streams"
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -198,21 +197,7 @@ func runServer(t *testing.T) (url string, f natsauth.Files) {
 	if err := natsauth.WriteConfig(base, f, ids, keys); err != nil {
 		t.Fatal(err)
 	}
-	opts, err := server.ProcessConfigFile(f.Config())
-	if err != nil {
-		t.Fatalf("nats-server refuses the generated configuration: %v", err)
-	}
-	opts.NoLog, opts.NoSigs = true, true
-	s, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Start()
-	t.Cleanup(s.Shutdown)
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	return fmt.Sprintf("nats://127.0.0.1:%d", s.Addr().(*net.TCPAddr).Port), f
+	return natstest.RunConfigFile(t, f.Config()), f
 }
 
 // connect connects as identity, collecting the server's asynchronous
