@@ -7,13 +7,15 @@ export GONOSUMDB = github.com/mattn/goreman,github.com/nats-io/natscli,github.co
 
 # Chaos run size (make chaos SAGAS=1000 KILLS=40), and the size of the fault
 # scenarios it runs too: orders flowing through a full disk, a wiped broker or
-# a 409 storm, and events for one hot order.
+# a 409 storm, and events for one hot order. SECURE=1 runs the crash run in
+# the secure profile (TLS, an identity per service, provisioning by the admin).
 SAGAS ?= 300
 KILLS ?= 12
 FAULT_ORDERS ?= 1500
 HOT_EVENTS ?= 20000
+SECURE ?= 0
 
-.PHONY: build tools run test bench bench-go chaos fuzz clean
+.PHONY: build tools run run-secure test bench bench-go chaos fuzz clean
 
 ## build: every command of the module (the services, the CLI, and a service
 ## added in a folder of its own) and the tools, all into bin/
@@ -32,6 +34,16 @@ run: build
 	mkdir -p data
 	go tool goreman -f Procfile start
 
+## run-secure: the production profile: TLS, an nkey identity per service and
+## per role, each allowed only what it needs (docs/permissions.md). Makes the
+## CA, certificates and seeds in data/secure on first run (mode 0600, never
+## committed), then starts nats, provisions the streams and durables as admin,
+## and starts the services, which may not create them
+run-secure: build
+	mkdir -p data
+	bin/choreo secure init
+	go tool goreman -f data/secure/Procfile start
+
 ## test: vet, then every test with the race detector (embedded NATS, no system
 ## server), then a short run of every fuzz target
 test:
@@ -40,9 +52,11 @@ test:
 	$(MAKE) fuzz FUZZTIME=5s
 
 ## bench: the end-to-end benchmark: the stack as the Procfile starts it, with
-## JetStream's sync_interval: always and with the default; writes bench/results*
+## JetStream's sync_interval: always and with the default, then the secure
+## profile (TLS, an identity per process) with always, compared with the plain
+## run; writes bench/results*
 bench: build
-	bin/choreo bench -sync both
+	bin/choreo bench -sync both -secure
 
 ## bench-go: every Go benchmark, no tests (benchstat-ready output)
 bench-go:
@@ -52,7 +66,7 @@ bench-go:
 ## then the fault scenarios at full size (disk full on a service and on NATS,
 ## a wiped broker, too-large events, a hot order, a 409 storm)
 chaos: build
-	CHOREO_CHAOS_SAGAS=$(SAGAS) CHOREO_CHAOS_KILLS=$(KILLS) \
+	CHOREO_CHAOS_SAGAS=$(SAGAS) CHOREO_CHAOS_KILLS=$(KILLS) CHOREO_CHAOS_SECURE=$(SECURE) \
 		go test -count=1 -timeout 30m -run 'Chaos' -v ./sagatest/chaos/...
 	CHOREO_CHAOS_FAULT_ORDERS=$(FAULT_ORDERS) CHOREO_CHAOS_HOT_EVENTS=$(HOT_EVENTS) \
 		go test -count=1 -timeout 60m -run 'DiskFull|Wiped|TooLarge|Parked|HotOrder|ConflictStorm' -v ./sagatest/chaos/...

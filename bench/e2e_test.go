@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -100,5 +101,60 @@ func TestRunEndToEnd(t *testing.T) {
 	}
 	if err := r.Write(o.Out); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The secure profile's variant: the same run over TLS with the load
+// generator as the client identity and the event tracker as the observer;
+// no raw ceiling; compared with a plain run, its Markdown says what TLS and
+// authentication cost, and it is written to results-secure.*.
+func TestRunSecureEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole stack as processes")
+	}
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("needs the go command to build the binaries")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	rates, _ := bench.ParseRates("20")
+	o := bench.Options{
+		Repo: stacktest.Repo(t), Bin: stacktest.Bin(t), WorkDir: t.TempDir(), Out: t.TempDir(),
+		Duration: 2 * time.Second, OpenDuration: time.Second, SagaTimeout: 30 * time.Second,
+		Workers: 8, Rates: rates, RatesText: "20", Customers: 10, SKUs: 5,
+	}
+	r, err := bench.RunSecure(ctx, o, bench.SyncAlways, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := r.ClosedLoop
+	if r.Profile != bench.ProfileSecure || cl.Terminal == 0 || cl.Terminal != cl.Placed || cl.PlaceErrors != 0 || cl.Unexpected != 0 {
+		t.Fatalf("secure closed loop (profile %q): %+v", r.Profile, cl)
+	}
+	if len(r.OpenLoop) != 1 || r.OpenLoop[0].Terminal != r.OpenLoop[0].Placed {
+		t.Errorf("secure open loop: %+v", r.OpenLoop)
+	}
+	if r.RawAsyncPerSec != 0 || r.CPUMsPerSaga["total"] <= 0 || r.CPUMsPerSaga["nats"] <= 0 {
+		t.Errorf("raw %v, CPU per saga %v", r.RawAsyncPerSec, r.CPUMsPerSaga)
+	}
+	for name, code := range r.Exits {
+		if code != 0 {
+			t.Errorf("%s exit code %d", name, code)
+		}
+	}
+	plain := *r
+	plain.Profile, plain.SagasPerSec = bench.ProfilePlain, 2*r.SagasPerSec
+	r.SecureCost = bench.CompareSecure(&plain, r)
+	md := r.Markdown()
+	for _, want := range []string{"secure profile (TLS", "### Cost of TLS and authentication", "| closed loop sagas/s |", "-50.0%", "CPU ms per saga: all processes"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the secure run's Markdown has no %q:\n%s", want, md)
+		}
+	}
+	if err := r.Write(o.Out); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(o.Out, "results-secure.json")); err != nil {
+		t.Error(err)
 	}
 }

@@ -442,7 +442,7 @@ func (l *Loader) OpenLoop(ctx context.Context, name string, rate float64, d time
 	c := newCollector()
 	n := int(rate*d.Seconds() + 0.5)
 	interval := time.Duration(float64(time.Second) / rate)
-	inbox := nats.NewInbox()
+	inbox := l.NC.NewInbox() // the connection's prefix: an identity reads only its own inbox
 	sub, err := l.NC.Subscribe(inbox+".*", func(msg *nats.Msg) {
 		if client.ReplyError(msg) == nil {
 			return

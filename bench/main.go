@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/choreo-dev/choreo/shared/natsauth"
 	"github.com/choreo-dev/choreo/stack"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -48,6 +49,10 @@ type Options struct {
 	Profile string
 	// JSON prints each run's results as one line of JSON instead of Markdown.
 	JSON bool
+	// Secure also runs the secure profile (TLS, an nkey identity per
+	// process, least privilege; stack.Config.Secure) with sync always, and
+	// reports what it costs against the plain run with sync always.
+	Secure bool
 }
 
 // Rate is an open-loop offered rate: sagas/s, or a percentage of the
@@ -118,11 +123,33 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	prog := NewProgress(stderr)
+	type variant struct {
+		sync   string
+		secure bool
+	}
+	var variants []variant
 	for _, mode := range opts.Syncs {
-		prog.Logf("choreo bench: sync %s — stack from %s/Procfile, results to %s", mode, opts.Repo, opts.Out)
-		res, err := Run(ctx, opts, mode, prog)
+		variants = append(variants, variant{mode, false})
+	}
+	if opts.Secure {
+		variants = append(variants, variant{SyncAlways, true})
+	}
+	var plainAlways *Results
+	for _, v := range variants {
+		label := "sync " + v.sync
+		if v.secure {
+			label += ", secure profile"
+		}
+		prog.Logf("choreo bench: %s — stack from %s/Procfile, results to %s", label, opts.Repo, opts.Out)
+		res, err := run(ctx, opts, v.sync, v.secure, prog)
 		if err != nil {
-			return fmt.Errorf("bench (sync %s): %w", mode, err)
+			return fmt.Errorf("bench (%s): %w", label, err)
+		}
+		switch {
+		case !v.secure && v.sync == SyncAlways:
+			plainAlways = res
+		case v.secure && plainAlways != nil:
+			res.SecureCost = CompareSecure(plainAlways, res)
 		}
 		if err := res.Write(opts.Out); err != nil {
 			return fmt.Errorf("write results: %w", err)
@@ -134,7 +161,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		} else {
 			fmt.Fprintln(stdout, res.Markdown())
 		}
-		sfx := Suffix(mode)
+		sfx := res.FileSuffix()
 		prog.Logf("wrote %s", strings.Join([]string{
 			filepath.Join(opts.Out, "results"+sfx+".json"), filepath.Join(opts.Out, "results"+sfx+".md"),
 			filepath.Join(opts.Out, "latency"+sfx+".svg")}, ", "))
@@ -165,10 +192,11 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs.IntVar(&o.Customers, "customers", 500, "funded customers")
 	fs.IntVar(&o.SKUs, "skus", 200, "stocked SKUs")
 	fs.BoolVar(&o.Keep, "keep", false, "keep each run's directory (data and logs)")
-	fs.StringVar(&o.Profile, "profile", "", "directory for CPU profiles of each service over the closed loop (<dir>/<sync>/<service>.pprof; off if empty)")
+	fs.StringVar(&o.Profile, "profile", "", "directory for CPU profiles of each service over the closed loop (<dir>/<sync>[-secure]/<service>.pprof; off if empty)")
 	output := fs.String("o", "text", "output `format`: text (Markdown) or json")
 	fs.StringVar(output, "output", "text", "same as -o")
 	fs.BoolVar(&o.JSON, "json", false, "same as -o json")
+	fs.BoolVar(&o.Secure, "secure", false, "also run the secure profile (TLS, an identity per process, least privilege) with sync always, and compare")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -314,8 +342,20 @@ func takeSnapshot(ctx context.Context, st *stack.Stack, js jetstream.JetStream) 
 // set up customers and stock, measure the raw ceiling, the closed loop and
 // the open-loop rates, stop the stack and read its files.
 func Run(ctx context.Context, o Options, mode string, prog *Progress) (*Results, error) {
+	return run(ctx, o, mode, false, prog)
+}
+
+// RunSecure is Run in the secure profile (stack.Config.Secure): TLS, the
+// load generator as the client identity and its event tracker and stream
+// counts as the observer. The raw ceiling is not measured there: no
+// identity may create a stream outside the platform's.
+func RunSecure(ctx context.Context, o Options, mode string, prog *Progress) (*Results, error) {
+	return run(ctx, o, mode, true, prog)
+}
+
+func run(ctx context.Context, o Options, mode string, secure bool, prog *Progress) (*Results, error) {
 	selfStart, _ := stack.ReadUsage(0) // the load generator's CPU so far (an earlier run's, say)
-	st, err := stack.New(stack.Config{Repo: o.Repo, Bin: o.Bin, WorkDir: o.WorkDir, Sync: mode, Keep: o.Keep,
+	st, err := stack.New(stack.Config{Repo: o.Repo, Bin: o.Bin, WorkDir: o.WorkDir, Sync: mode, Keep: o.Keep, Secure: secure,
 		Env: []string{"CHOREO_SAGA_TIMEOUT=" + o.SagaTimeout.String(), "CHOREO_SHIPPING_COUNTRIES=" + strings.Join(ServedCountries, ",")}})
 	if err != nil {
 		return nil, err
@@ -340,27 +380,37 @@ func Run(ctx context.Context, o Options, mode string, prog *Progress) (*Results,
 		return nil, err
 	}
 	peaks := sampleRSS(ctx, st)
-	res := &Results{Sync: mode, Machine: machine(o.Repo), Config: RunConfig{
+	res := &Results{Sync: mode, Profile: ProfilePlain, Machine: machine(o.Repo), Config: RunConfig{
 		DurationSec: o.Duration.Seconds(), Workers: o.Workers, OpenDurationSec: o.OpenDuration.Seconds(),
 		Rates: o.RatesText, SagaTimeout: o.SagaTimeout.String(), Customers: o.Customers, SKUs: o.SKUs,
 	}}
+	if secure {
+		res.Profile = ProfileSecure
+	}
 	warn := func(format string, args ...any) {
 		res.Warnings = append(res.Warnings, fmt.Sprintf(format, args...))
 	}
-	connect := func(name string) (*nats.Conn, error) {
-		return nats.Connect(st.URL(), nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectBufSize(64<<20))
+	// In the secure profile the load goes as the client identity, and the
+	// events and stream counts are read as the observer; in the plain one
+	// both are the same anonymous user.
+	connect := func(name, identity string) (*nats.Conn, error) {
+		opts, err := st.ConnectOptions(identity)
+		if err != nil {
+			return nil, err
+		}
+		return nats.Connect(st.URL(), append(opts, nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectBufSize(64<<20))...)
 	}
-	nc, err := connect("choreo bench")
+	nc, err := connect("choreo bench", natsauth.Client)
 	if err != nil {
 		return nil, err
 	}
 	defer nc.Close()
-	ncEv, err := connect("choreo-bench-events")
+	ncEv, err := connect("choreo-bench-events", natsauth.Observer)
 	if err != nil {
 		return nil, err
 	}
 	defer ncEv.Close()
-	js, err := jetstream.New(nc)
+	js, err := jetstream.New(ncEv)
 	if err != nil {
 		return nil, err
 	}
@@ -387,16 +437,18 @@ func Run(ctx context.Context, o Options, mode string, prog *Progress) (*Results,
 	}
 	totalSagas := 1
 
-	prog.Logf("raw JetStream ceiling on %s: async publish, then atomic batches of %d (%v each)", RawStream, o.Raw.BatchSize, o.Raw.Duration)
-	async, batch, err := RawCeiling(ctx, nc, o.Raw)
-	if err != nil {
-		return nil, err
-	}
-	res.Raw.Async, res.Raw.Batch = async, batch
-	res.RawAsyncPerSec, res.RawBatchPerSec = async.PerSec, batch.PerSec
-	prog.Logf("raw: async %.0f msg/s, atomic batch %.0f msg/s", async.PerSec, batch.PerSec)
-	if async.Errors > 0 || batch.Errors > 0 {
-		warn("raw publish errors: async %d, batch %d", async.Errors, batch.Errors)
+	if !secure {
+		prog.Logf("raw JetStream ceiling on %s: async publish, then atomic batches of %d (%v each)", RawStream, o.Raw.BatchSize, o.Raw.Duration)
+		async, batch, err := RawCeiling(ctx, nc, o.Raw)
+		if err != nil {
+			return nil, err
+		}
+		res.Raw.Async, res.Raw.Batch = async, batch
+		res.RawAsyncPerSec, res.RawBatchPerSec = async.PerSec, batch.PerSec
+		prog.Logf("raw: async %.0f msg/s, atomic batch %.0f msg/s", async.PerSec, batch.PerSec)
+		if async.Errors > 0 || batch.Errors > 0 {
+			warn("raw publish errors: async %d, batch %d", async.Errors, batch.Errors)
+		}
 	}
 
 	if o.Warmup > 0 {
@@ -422,6 +474,9 @@ func Run(ctx context.Context, o Options, mode string, prog *Progress) (*Results,
 	waitProfiles := func() error { return nil }
 	if o.Profile != "" {
 		dir := filepath.Join(o.Profile, mode)
+		if secure {
+			dir += "-secure"
+		}
 		waitProfiles = profileServices(ctx, pprof, dir, o.Duration)
 		prog.Logf("CPU profiles of the closed loop: %s", dir)
 	}

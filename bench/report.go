@@ -12,7 +12,10 @@ import (
 // Results is one run of the benchmark: what results.json holds. The first
 // block of fields are the ones scripts compare runs by.
 type Results struct {
-	Sync                  string             `json:"sync"`
+	Sync string `json:"sync"`
+	// Profile is ProfilePlain (make run's: no authentication) or
+	// ProfileSecure (make run-secure's: TLS, an identity per process).
+	Profile               string             `json:"profile"`
 	SagasPerSec           float64            `json:"sagas_per_sec"`
 	CompletedPerSec       float64            `json:"completed_sagas_per_sec"`
 	P50At500              *float64           `json:"p50_ms_at_500"`
@@ -40,11 +43,14 @@ type Results struct {
 		Async RawResult `json:"async"`
 		Batch RawResult `json:"batch"`
 	} `json:"raw"`
-	Targets  []Target       `json:"targets"`
-	Exits    map[string]int `json:"exit_codes"`
-	Warnings []string       `json:"warnings,omitempty"`
-	Machine  Machine        `json:"machine"`
-	Config   RunConfig      `json:"config"`
+	// SecureCost compares a secure run with the plain run of the same
+	// invocation (sync always): what TLS and authentication cost.
+	SecureCost *SecureCost    `json:"secure_cost,omitempty"`
+	Targets    []Target       `json:"targets"`
+	Exits      map[string]int `json:"exit_codes"`
+	Warnings   []string       `json:"warnings,omitempty"`
+	Machine    Machine        `json:"machine"`
+	Config     RunConfig      `json:"config"`
 }
 
 // Machine says where and when a run happened.
@@ -98,6 +104,35 @@ func (r *Results) checkTargets() {
 	}
 }
 
+// The profiles a run can be of (Results.Profile).
+const (
+	ProfilePlain  = "plain"
+	ProfileSecure = "secure"
+)
+
+// SecureCost is what the secure profile costs: the plain and the secure
+// run's figures side by side, from one invocation on one machine.
+type SecureCost struct {
+	PlainSagasPerSec      float64            `json:"plain_sagas_per_sec"`
+	SecureSagasPerSec     float64            `json:"secure_sagas_per_sec"`
+	PlainCompletedPerSec  float64            `json:"plain_completed_sagas_per_sec"`
+	SecureCompletedPerSec float64            `json:"secure_completed_sagas_per_sec"`
+	PlainP99At500         *float64           `json:"plain_p99_ms_at_500"`
+	SecureP99At500        *float64           `json:"secure_p99_ms_at_500"`
+	PlainCPUMsPerSaga     map[string]float64 `json:"plain_cpu_ms_per_saga"`
+	SecureCPUMsPerSaga    map[string]float64 `json:"secure_cpu_ms_per_saga"`
+}
+
+// CompareSecure compares a secure run with a plain one.
+func CompareSecure(plain, secure *Results) *SecureCost {
+	return &SecureCost{
+		PlainSagasPerSec: plain.SagasPerSec, SecureSagasPerSec: secure.SagasPerSec,
+		PlainCompletedPerSec: plain.CompletedPerSec, SecureCompletedPerSec: secure.CompletedPerSec,
+		PlainP99At500: plain.P99At500, SecureP99At500: secure.P99At500,
+		PlainCPUMsPerSaga: plain.CPUMsPerSaga, SecureCPUMsPerSaga: secure.CPUMsPerSaga,
+	}
+}
+
 // Suffix is the file name suffix of a sync setting: results.json is for
 // always, results-default-sync.json for the default.
 func Suffix(sync string) string {
@@ -107,13 +142,22 @@ func Suffix(sync string) string {
 	return "-" + sync + "-sync"
 }
 
+// FileSuffix is the suffix of r's files: Suffix of its sync setting, and
+// -secure for the secure profile (results-secure.json).
+func (r *Results) FileSuffix() string {
+	if r.Profile == ProfileSecure {
+		return "-secure" + Suffix(r.Sync)
+	}
+	return Suffix(r.Sync)
+}
+
 // Write puts results<suffix>.json, results<suffix>.md and latency<suffix>.svg
 // in dir.
 func (r *Results) Write(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	sfx := Suffix(r.Sync)
+	sfx := r.FileSuffix()
 	js, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err
@@ -137,7 +181,7 @@ func (r *Results) Markdown() string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	m := r.Machine
-	w("## Choreo benchmark — JetStream sync: %s\n\n", syncLabel(r.Sync))
+	w("## Choreo benchmark — JetStream sync: %s%s\n\n", syncLabel(r.Sync), profileLabel(r.Profile))
 	w("%s · %s · %s · %d CPUs (%s) · %d MiB · commit %s · load average %.2f at the start, %.2f at the end\n\n",
 		m.Date, m.GoVersion, m.OSArch, m.CPUs, m.CPUModel, m.MemoryMiB, m.Commit, m.LoadAvgStart, m.LoadAvgEnd)
 	w("| metric | value | goal |\n| --- | --: | --- |\n")
@@ -151,10 +195,15 @@ func (r *Results) Markdown() string {
 	w("| events per saga | %.2f | |\n", r.EventsPerSaga)
 	w("| bytes per saga (stream storage) | %.0f | |\n", r.BytesPerSaga)
 	w("| bbolt commits per saga (all services) | %.2f | |\n", r.BboltCommitsPerSaga["total"])
-	w("| raw JetStream async publish (window %d, %d B) | %.0f msg/s | |\n", r.Raw.Async.Window, r.Raw.Async.MsgBytes, r.RawAsyncPerSec)
-	w("| raw JetStream atomic batch publish (%d/batch, %d in flight) | %.0f msg/s | |\n", r.Raw.Batch.BatchSize, r.Raw.Batch.Concurrency, r.RawBatchPerSec)
-	w("| events published/s during the closed loop | %.0f | |\n", r.EventsPublishedPerSec)
-	w("| ratio to raw (events/s ÷ best raw msg/s) | **%.3f** | |\n", r.RatioToRaw)
+	if r.Profile == ProfileSecure {
+		w("| raw JetStream ceiling | not measured: no identity of the secure profile may create a stream outside the platform's | |\n")
+		w("| events published/s during the closed loop | %.0f | |\n", r.EventsPublishedPerSec)
+	} else {
+		w("| raw JetStream async publish (window %d, %d B) | %.0f msg/s | |\n", r.Raw.Async.Window, r.Raw.Async.MsgBytes, r.RawAsyncPerSec)
+		w("| raw JetStream atomic batch publish (%d/batch, %d in flight) | %.0f msg/s | |\n", r.Raw.Batch.BatchSize, r.Raw.Batch.Concurrency, r.RawBatchPerSec)
+		w("| events published/s during the closed loop | %.0f | |\n", r.EventsPublishedPerSec)
+		w("| ratio to raw (events/s ÷ best raw msg/s) | **%.3f** | |\n", r.RatioToRaw)
+	}
 	w("\n### Open loop (latency from the scheduled `order.place` to `OrderCompleted`/`OrderCancelled`)\n\n")
 	w("| offered/s | achieved/s | p50 ms | p95 ms | p99 ms | max ms | sagas | cancelled | unexpected | errors | unfinished | drain s |\n")
 	w("| --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |\n")
@@ -192,6 +241,24 @@ func (r *Results) Markdown() string {
 			"stacks, runtime) and file-backed pages (the binary, and the pages of bbolt's memory-mapped file the process has\n" +
 			"read: page cache, shared and reclaimable).\n")
 	}
+	if c := r.SecureCost; c != nil {
+		w("\n### Cost of TLS and authentication (against the plain profile of the same invocation, sync always)\n\n")
+		w("| | plain | secure | change |\n| --- | --: | --: | --: |\n")
+		w("| closed loop sagas/s | %.0f | %.0f | %s |\n", c.PlainSagasPerSec, c.SecureSagasPerSec, change(c.PlainSagasPerSec, c.SecureSagasPerSec))
+		w("| closed loop completed/s | %.0f | %.0f | %s |\n", c.PlainCompletedPerSec, c.SecureCompletedPerSec, change(c.PlainCompletedPerSec, c.SecureCompletedPerSec))
+		if c.PlainP99At500 != nil && c.SecureP99At500 != nil {
+			w("| open loop at 500/s: p99 ms | %s | %s | %s |\n", num(*c.PlainP99At500), num(*c.SecureP99At500), change(*c.PlainP99At500, *c.SecureP99At500))
+		}
+		names := slices.DeleteFunc(sortedKeys(c.SecureCPUMsPerSaga), func(n string) bool { return n == "total" })
+		slices.SortStableFunc(names, func(a, b string) int { return procRank(a) - procRank(b) })
+		for _, n := range append(names, "total") {
+			label := "CPU ms per saga: " + n
+			if n == "total" {
+				label = "**CPU ms per saga: all processes**"
+			}
+			w("| %s | %.3f | %.3f | %s |\n", label, c.PlainCPUMsPerSaga[n], c.SecureCPUMsPerSaga[n], change(c.PlainCPUMsPerSaga[n], c.SecureCPUMsPerSaga[n]))
+		}
+	}
 	if len(r.Targets) > 0 {
 		w("\n### Goals (issue 4)\n\n| goal | value | met |\n| --- | --: | --- |\n")
 		for _, t := range r.Targets {
@@ -221,6 +288,21 @@ func syncLabel(s string) string {
 		return "`sync_interval: always` (fsync before every PubAck)"
 	}
 	return "nats-server default (fsync every 2 min)"
+}
+
+func profileLabel(p string) string {
+	if p == ProfileSecure {
+		return " · secure profile (TLS, an nkey identity per process, least privilege)"
+	}
+	return ""
+}
+
+// change is the relative change from a to b, "+12.3%".
+func change(a, b float64) string {
+	if a == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%+.1f%%", (b-a)/a*100)
 }
 
 func yesNo(b bool) string {

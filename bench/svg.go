@@ -29,7 +29,7 @@ func LatencySVG(r *Results) string {
 	w(`<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", W, H, W, H)
 	w(`<rect width="100%%" height="100%%" fill="white"/>` + "\n")
 	w(`<text x="%d" y="24" font-size="15" font-weight="bold">%s</text>`+"\n", left,
-		html.EscapeString(fmt.Sprintf("Choreo saga latency vs throughput — JetStream sync %s", r.Sync)))
+		html.EscapeString(fmt.Sprintf("Choreo saga latency vs throughput — JetStream sync %s%s", r.Sync, map[bool]string{true: ", secure profile"}[r.Profile == ProfileSecure])))
 	w(`<text x="%d" y="40" fill="#555">%s</text>`+"\n", left, html.EscapeString(fmt.Sprintf(
 		"open loop, %0.fs per rate; closed-loop max %.0f sagas/s (%d workers); %s, %d CPUs",
 		r.Config.OpenDurationSec, r.SagasPerSec, r.ClosedLoop.Workers, r.Machine.Date, r.Machine.CPUs)))

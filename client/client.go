@@ -91,59 +91,59 @@ func call[V any](ctx context.Context, c *Client, subject string, req any) (V, er
 
 // Place places an order (order.place) and returns it, pending.
 func (c *Client) Place(ctx context.Context, r PlaceRequest) (OrderView, error) {
-	return call[OrderView](ctx, c, "order.place", r)
+	return call[OrderView](ctx, c, SubjectPlace, r)
 }
 
 // Cancel cancels an order at the customer's request (order.cancel); reason
 // is optional free text, kept with the cancellation.
 func (c *Client) Cancel(ctx context.Context, orderID, reason string) (OrderView, error) {
-	return call[OrderView](ctx, c, "order.cancel", cancelRequest{OrderID: orderID, Reason: reason})
+	return call[OrderView](ctx, c, SubjectCancel, cancelRequest{OrderID: orderID, Reason: reason})
 }
 
 // Get reads an order (order.get).
 func (c *Client) Get(ctx context.Context, orderID string) (OrderView, error) {
-	return call[OrderView](ctx, c, "order.get", byOrderID{orderID})
+	return call[OrderView](ctx, c, SubjectGet, byOrderID{orderID})
 }
 
 // List reads orders, newest first (order.list).
 func (c *Client) List(ctx context.Context, r ListRequest) ([]OrderView, error) {
-	l, err := call[OrderList](ctx, c, "order.list", r)
+	l, err := call[OrderList](ctx, c, SubjectList, r)
 	return l.Orders, err
 }
 
 // History reads an order's stored events, oldest first (order.history).
 func (c *Client) History(ctx context.Context, orderID string) ([]envelope.Envelope, error) {
-	h, err := call[History](ctx, c, "order.history", byOrderID{orderID})
+	h, err := call[History](ctx, c, SubjectHistory, byOrderID{orderID})
 	return h.Events, err
 }
 
 // Deposit adds money to a customer's wallet (payment.deposit) and returns
 // the new balance.
 func (c *Client) Deposit(ctx context.Context, customerID string, amountCents int64) (BalanceView, error) {
-	return call[BalanceView](ctx, c, "payment.deposit", depositRequest{CustomerID: customerID, AmountCents: amountCents})
+	return call[BalanceView](ctx, c, SubjectDeposit, depositRequest{CustomerID: customerID, AmountCents: amountCents})
 }
 
 // Balance reads a customer's wallet (payment.balance).
 func (c *Client) Balance(ctx context.Context, customerID string) (BalanceView, error) {
-	return call[BalanceView](ctx, c, "payment.balance", byCustomerID{customerID})
+	return call[BalanceView](ctx, c, SubjectBalance, byCustomerID{customerID})
 }
 
 // Payment reads an order's payment (payment.get).
 func (c *Client) Payment(ctx context.Context, orderID string) (PaymentView, error) {
-	return call[PaymentView](ctx, c, "payment.get", byOrderID{orderID})
+	return call[PaymentView](ctx, c, SubjectPayment, byOrderID{orderID})
 }
 
 // Restock adds stock of a SKU (inventory.restock) and returns its stock.
 func (c *Client) Restock(ctx context.Context, sku string, quantity int64) (StockView, error) {
-	return call[StockView](ctx, c, "inventory.restock", restockRequest{SKU: sku, Quantity: quantity})
+	return call[StockView](ctx, c, SubjectRestock, restockRequest{SKU: sku, Quantity: quantity})
 }
 
 // Stock reads a SKU's stock (inventory.get).
 func (c *Client) Stock(ctx context.Context, sku string) (StockView, error) {
-	return call[StockView](ctx, c, "inventory.get", bySKU{sku})
+	return call[StockView](ctx, c, SubjectStock, bySKU{sku})
 }
 
 // Shipment reads an order's shipment (shipping.get).
 func (c *Client) Shipment(ctx context.Context, orderID string) (ShipmentView, error) {
-	return call[ShipmentView](ctx, c, "shipping.get", byOrderID{orderID})
+	return call[ShipmentView](ctx, c, SubjectShipment, byOrderID{orderID})
 }

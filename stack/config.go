@@ -44,6 +44,15 @@ type Config struct {
 	ReadyTimeout time.Duration
 	// Keep leaves the run directory (data, logs) in place after Close.
 	Keep bool
+	// Secure runs the secure profile, as `make run-secure` does: New
+	// describes each service (its program's -describe), generates a CA, a
+	// server certificate and an nkey seed per identity in data/secure
+	// (package natsauth) and adds TLS and the identities' permissions to
+	// the run's nats.conf; each service runs with NATS_CREDS (its own
+	// identity) and NATS_TLS_CA, so it provisions nothing itself, and
+	// StartAll provisions as the admin identity before starting them.
+	// ConnectOptions connects as an identity.
+	Secure bool
 }
 
 // withDefaults fills in the defaults of the unset fields.

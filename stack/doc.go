@@ -29,9 +29,20 @@
 //   - logs/<name>.log, each process's output, a restart appending to it;
 //   - bin, a symlink to Config.Bin.
 //
-// Each process gets the harness's environment without any CHOREO_ or
-// NATS_URL setting, then NATS_URL, CHOREO_DATA_DIR and CHOREO_LOG_LEVEL
-// for the run, then Config.Env, then what Stack.Setenv gave its entry.
+// Each process gets the harness's environment without any CHOREO_,
+// NATS_URL, NATS_CREDS or NATS_TLS_CA setting, then NATS_URL,
+// CHOREO_DATA_DIR and CHOREO_LOG_LEVEL for the run (and, in the secure
+// profile, its identity), then Config.Env, then what Stack.Setenv gave its
+// entry.
+//
+// With Config.Secure the run is the secure profile, as `make run-secure`
+// has it: New describes each service (its program's -describe) and makes
+// data/secure (a CA, a server certificate, an nkey seed per identity) and a
+// nats.conf with TLS and every identity's permissions (package natsauth);
+// each service runs with NATS_CREDS (its own identity) and NATS_TLS_CA;
+// StartAll provisions the streams and durables as the admin between
+// nats-server and the services; ConnectOptions(identity) connects a test or
+// the benchmark as client, observer or admin.
 //
 // A process is ready by one rule, in one function (ready): nats-server when
 // its client port accepts and JetStream answers; a service once this run of

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/choreo-dev/choreo/shared/natsauth"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -29,7 +30,11 @@ const readyMessage = "service started"
 // else.
 func (s *Stack) ready(ctx context.Context, p *Proc) error {
 	if p.Entry.NATS() {
-		return jetStreamAnswers(ctx, s.url)
+		opts, err := s.ConnectOptions(natsauth.Observer) // none outside the secure profile
+		if err != nil {
+			return err
+		}
+		return jetStreamAnswers(ctx, s.url, opts...)
 	}
 	if !loggedReady(p.Output()) {
 		return errors.New(`no "` + readyMessage + `" in its log yet`)
@@ -37,8 +42,8 @@ func (s *Stack) ready(ctx context.Context, p *Proc) error {
 	return nil
 }
 
-func jetStreamAnswers(ctx context.Context, url string) error {
-	nc, err := nats.Connect(url, nats.Name("stack readiness probe"), nats.Timeout(time.Second))
+func jetStreamAnswers(ctx context.Context, url string, opts ...nats.Option) error {
+	nc, err := nats.Connect(url, append(opts, nats.Name("stack readiness probe"), nats.Timeout(time.Second))...)
 	if err != nil {
 		return err
 	}

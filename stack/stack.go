@@ -27,6 +27,8 @@ type Stack struct {
 	monitor string
 
 	mu     sync.Mutex
+	secure *secure // the secure profile's, if Config.Secure
+
 	env    map[string][]string // Setenv's, by entry name
 	wrap   map[string]string   // Wrap's command prefixes, by entry name
 	procs  map[string]*Proc    // the current run of each entry
@@ -94,6 +96,12 @@ func New(cfg Config) (*Stack, error) {
 		func() error { return os.Mkdir(filepath.Join(dir, "logs"), 0o755) },
 		func() error { return os.Symlink(bin, filepath.Join(dir, "bin")) },
 		s.checkPrograms,
+		func() error {
+			if !cfg.Secure {
+				return nil
+			}
+			return s.makeSecure(rc)
+		},
 	} {
 		if err := step(); err != nil {
 			s.Close()
@@ -205,8 +213,14 @@ func (s *Stack) entry(name string) (Entry, error) {
 
 // StartAll starts nats-server and waits until it is ready, then starts every
 // service and waits until each is ready.
+//
+// In the secure profile it provisions the streams and durables (Provision)
+// between the two, as `make run-secure` does.
 func (s *Stack) StartAll(ctx context.Context) error {
 	if err := s.Start(ctx, s.nats); err != nil {
+		return err
+	}
+	if err := s.Provision(ctx); err != nil {
 		return err
 	}
 	return s.EnsureRunning(ctx)
@@ -322,13 +336,16 @@ func (s *Stack) spawn(id string, e Entry) (*Proc, error) {
 }
 
 // environ is a process's environment: the harness's own without any Choreo
-// or NATS_URL setting (so a user's CHOREO_DATA_DIR cannot point a run at
-// real data), then the run's, Config.Env and the entry's Setenv; the last
-// setting of a key wins. s.mu is held.
+// or NATS_URL, NATS_CREDS or NATS_TLS_CA setting (so a user's
+// CHOREO_DATA_DIR cannot point a run at real data, nor their credentials
+// leak into it), then the run's (in the secure profile, the entry's
+// identity and the CA), Config.Env and the entry's Setenv; the last setting
+// of a key wins. s.mu is held.
 func (s *Stack) environ(name string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "CHOREO_") || strings.HasPrefix(kv, "NATS_URL=") {
+		if strings.HasPrefix(kv, "CHOREO_") || strings.HasPrefix(kv, "NATS_URL=") ||
+			strings.HasPrefix(kv, "NATS_CREDS=") || strings.HasPrefix(kv, "NATS_TLS_CA=") {
 			continue
 		}
 		env = append(env, kv)
@@ -338,6 +355,9 @@ func (s *Stack) environ(name string) []string {
 		"CHOREO_DATA_DIR="+s.DataDir(),
 		"CHOREO_LOG_LEVEL="+s.cfg.LogLevel,
 	)
+	if e, err := s.entry(name); err == nil {
+		env = append(env, s.secureEnv(e)...)
+	}
 	env = append(env, s.cfg.Env...)
 	return append(env, s.env[name]...)
 }

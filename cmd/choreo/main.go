@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/choreo-dev/choreo/client"
+	"github.com/choreo-dev/choreo/shared/natscreds"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
@@ -47,6 +48,7 @@ func main() {
 type cli struct {
 	stdout, stderr io.Writer
 	server         string
+	creds, tlsCA   string // the identity's credentials and the CA (secure profile)
 	timeout        time.Duration
 	output         string // text or json
 	json           bool   // -json, the older spelling of -o json
@@ -105,6 +107,8 @@ func (c *cli) root() *cobra.Command {
 	}
 	pf := root.PersistentFlags()
 	pf.StringVarP(&c.server, "server", "s", server, "NATS server `URL` ($NATS_URL if set)")
+	pf.StringVar(&c.creds, "creds", os.Getenv("NATS_CREDS"), "the identity's nkey seed or credentials `file` ($NATS_CREDS): secure profile")
+	pf.StringVar(&c.tlsCA, "tlsca", os.Getenv("NATS_TLS_CA"), "the CA `file` nats-server's certificate is verified with ($NATS_TLS_CA); TLS is then required")
 	pf.DurationVar(&c.timeout, "timeout", 5*time.Second, "how long to wait for a reply (and for place -wait)")
 	pf.StringVarP(&c.output, "output", "o", "text", "output `format`: text or json")
 	pf.BoolVar(&c.json, "json", false, "same as -o json")
@@ -115,7 +119,7 @@ func (c *cli) root() *cobra.Command {
 	root.AddCommand(
 		c.depositCmd(), c.balanceCmd(), c.restockCmd(), c.stockCmd(),
 		c.placeCmd(), c.cancelCmd(), c.getCmd(), c.listCmd(), c.historyCmd(), c.paymentCmd(), c.shipmentCmd(),
-		c.watchCmd(), c.dlqCmd(), c.benchCmd(), c.checkCmd(), c.parkedCmd(),
+		c.watchCmd(), c.dlqCmd(), c.provisionCmd(), c.secureCmd(), c.benchCmd(), c.checkCmd(), c.parkedCmd(),
 	)
 	return root
 }
@@ -169,12 +173,25 @@ func (c *cli) conn() (*nats.Conn, error) {
 	if c.nc != nil {
 		return c.nc, nil
 	}
-	nc, err := nats.Connect(c.server, nats.Name("choreo-cli"), nats.Timeout(c.timeout))
+	opts, err := c.identity()
+	if err != nil {
+		return nil, err
+	}
+	nc, err := nats.Connect(c.server, append(opts, nats.Name("choreo-cli"), nats.Timeout(c.timeout))...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", c.server, err)
 	}
 	c.nc = nc
 	return nc, nil
+}
+
+// identity is the connection options of -creds and -tlsca (natscreds).
+func (c *cli) identity() ([]nats.Option, error) {
+	opts, _, err := natscreds.Options(c.creds, c.tlsCA)
+	if err != nil {
+		return nil, fmt.Errorf("%w (or -creds, -tlsca)", err)
+	}
+	return opts, nil
 }
 
 // client returns a contract client on the connection; each request waits at

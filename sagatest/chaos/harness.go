@@ -24,10 +24,12 @@ package chaos
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/choreo-dev/choreo/shared/natsauth"
 	"github.com/choreo-dev/choreo/stack"
 	"github.com/nats-io/nats.go"
 )
@@ -40,6 +42,10 @@ type Options struct {
 	Env []string
 	// NATSConfExtra is appended to the run's nats.conf (see stack.Config).
 	NATSConfExtra string
+	// Secure runs the secure profile (stack.Config.Secure): TLS, an identity
+	// per service, provisioning by the admin. Default: CHOREO_CHAOS_SECURE=1
+	// in the environment (make chaos SECURE=1).
+	Secure bool
 }
 
 // Cluster is the Procfile's processes, run for one test.
@@ -59,7 +65,10 @@ func New(t testing.TB, bin string, opts Options) *Cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := stack.New(stack.Config{Repo: repo, Bin: bin, WorkDir: t.TempDir(), Env: append([]string{
+	if os.Getenv("CHOREO_CHAOS_SECURE") == "1" {
+		opts.Secure = true
+	}
+	s, err := stack.New(stack.Config{Repo: repo, Bin: bin, WorkDir: t.TempDir(), Secure: opts.Secure, Env: append([]string{
 		"CHOREO_SAGA_TIMEOUT=" + opts.SagaTimeout.String(),
 		"CHOREO_SHIPPING_COUNTRIES=US,CA,GB,DE,FR,NL,JP,AU",
 	}, opts.Env...), NATSConfExtra: opts.NATSConfExtra})
@@ -108,17 +117,30 @@ func (c *Cluster) Start(name string) {
 // DBPath is a service's bbolt file.
 func (c *Cluster) DBPath(name string) string { return filepath.Join(c.DataDir(), name+".db") }
 
-// Connect returns a client that reconnects forever, closed in t.Cleanup.
+// Connect returns a client that reconnects forever, closed in t.Cleanup;
+// in the secure profile it is the client identity (the contract's requests).
 func (c *Cluster) Connect(t testing.TB, opts ...nats.Option) *nats.Conn {
 	t.Helper()
-	defaults := []nats.Option{
+	return c.ConnectAs(t, natsauth.Client, opts...)
+}
+
+// ConnectAs is Connect as the named identity of the secure profile
+// (natsauth.Admin to inspect and change streams and durables, say); outside
+// it, every identity is the same anonymous user.
+func (c *Cluster) ConnectAs(t testing.TB, identity string, opts ...nats.Option) *nats.Conn {
+	t.Helper()
+	identityOpts, err := c.ConnectOptions(identity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defaults := append(identityOpts,
 		nats.Name(t.Name()),
 		nats.MaxReconnects(-1),
 		nats.RetryOnFailedConnect(true),
-		nats.ReconnectWait(50 * time.Millisecond),
+		nats.ReconnectWait(50*time.Millisecond),
 		nats.ReconnectJitter(0, 0),
-		nats.ReconnectBufSize(16 << 20),
-	}
+		nats.ReconnectBufSize(16<<20),
+	)
 	nc, err := nats.Connect(c.URL(), append(defaults, opts...)...)
 	if err != nil {
 		t.Fatalf("chaos: connect %s: %v", c.URL(), err)

@@ -18,6 +18,7 @@ import (
 	"github.com/choreo-dev/choreo/sagatest/chaos"
 	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shared/eventstore"
+	"github.com/choreo-dev/choreo/shared/natsauth"
 	"github.com/choreo-dev/choreo/shared/streams"
 	"github.com/choreo-dev/choreo/shipping"
 	"github.com/choreo-dev/choreo/stack/stacktest"
@@ -95,7 +96,9 @@ func newWorldWith(t *testing.T, opts chaos.Options, customers, skus int, setup f
 	}
 	cl.StartAll()
 	nc := cl.Connect(t)
-	js, err := jetstream.New(nc)
+	// Streams and durables are inspected, and in some scenarios changed, as
+	// the admin (the same anonymous user outside the secure profile).
+	js, err := jetstream.New(cl.ConnectAs(t, natsauth.Admin))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,24 @@ type Config struct {
 	DataDir   string        // CHOREO_DATA_DIR
 	LogLevel  zerolog.Level // CHOREO_LOG_LEVEL
 	PprofAddr string        // CHOREO_PPROF_ADDR: net/http/pprof on host:port, off if empty
+	// NATSCreds is the identity's credentials (an nkey seed file, or a JWT
+	// .creds file): NATS_CREDS, none if empty.
+	NATSCreds string
+	// NATSTLSCA is the CA that signed nats-server's certificate: NATS_TLS_CA.
+	// With it the connection requires TLS.
+	NATSTLSCA string
+	// Provisioning is CHOREO_PROVISIONING: ProvisionSelf (the service
+	// creates and updates its streams and durables) or ProvisionExternal
+	// (`choreo provision` does; the service only checks they exist).
+	// Default: external with NATS_CREDS, self without.
+	Provisioning string
 }
+
+// The values of CHOREO_PROVISIONING.
+const (
+	ProvisionSelf     = "self"
+	ProvisionExternal = "external"
+)
 
 // Defaults are the contract's defaults.
 func Defaults() Config {
@@ -52,6 +69,20 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		} else {
 			c.LogLevel = lvl
 		}
+	}
+	c.NATSCreds, c.NATSTLSCA = getenv("NATS_CREDS"), getenv("NATS_TLS_CA")
+	c.Provisioning = ProvisionSelf
+	if c.NATSCreds != "" {
+		// An identity of the secure profile may not create streams or
+		// consumers: someone else provisions them.
+		c.Provisioning = ProvisionExternal
+	}
+	switch v := getenv("CHOREO_PROVISIONING"); v {
+	case "":
+	case ProvisionSelf, ProvisionExternal:
+		c.Provisioning = v
+	default:
+		errs = append(errs, fmt.Errorf("CHOREO_PROVISIONING: %q is not %s or %s", v, ProvisionSelf, ProvisionExternal))
 	}
 	if v := getenv("CHOREO_PPROF_ADDR"); v != "" {
 		if _, port, err := net.SplitHostPort(v); err != nil || port == "" {

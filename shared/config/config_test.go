@@ -20,9 +20,21 @@ func TestFromEnv(t *testing.T) {
 	if err != nil || c.LogLevel.String() != "debug" || c.PprofAddr != "127.0.0.1:6061" {
 		t.Fatalf("set: %+v %v", c, err)
 	}
+	if c.Provisioning != config.ProvisionSelf || c.NATSCreds != "" {
+		t.Errorf("without credentials: provisioning %q, creds %q", c.Provisioning, c.NATSCreds)
+	}
+	// Credentials imply external provisioning, unless told otherwise.
+	c, err = config.FromEnv(env(map[string]string{"NATS_CREDS": "x.nk", "NATS_TLS_CA": "ca.pem"}))
+	if err != nil || c.Provisioning != config.ProvisionExternal || c.NATSCreds != "x.nk" || c.NATSTLSCA != "ca.pem" {
+		t.Fatalf("with credentials: %+v %v", c, err)
+	}
+	c, err = config.FromEnv(env(map[string]string{"NATS_CREDS": "x.nk", "CHOREO_PROVISIONING": "self"}))
+	if err != nil || c.Provisioning != config.ProvisionSelf {
+		t.Fatalf("CHOREO_PROVISIONING=self: %+v %v", c, err)
+	}
 	// Every problem is reported at once.
-	_, err = config.FromEnv(env(map[string]string{"CHOREO_LOG_LEVEL": "loud", "CHOREO_PPROF_ADDR": "6061"}))
-	for _, want := range []string{"CHOREO_LOG_LEVEL", "CHOREO_PPROF_ADDR"} {
+	_, err = config.FromEnv(env(map[string]string{"CHOREO_LOG_LEVEL": "loud", "CHOREO_PPROF_ADDR": "6061", "CHOREO_PROVISIONING": "nobody"}))
+	for _, want := range []string{"CHOREO_LOG_LEVEL", "CHOREO_PPROF_ADDR", `CHOREO_PROVISIONING: "nobody"`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not name %s", err, want)
 		}

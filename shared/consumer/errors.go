@@ -16,6 +16,10 @@ var ErrPermanent = fault.ErrPoison
 // envelope does not agree with where it came from (see decode).
 var ErrInconsistent = errors.New("inconsistent event")
 
+// ErrNotProvisioned is why a consumer whose durable is provisioned for it
+// (Config.Provisioned) cannot bind: the durable, or its stream, is missing.
+var ErrNotProvisioned = errors.New("not provisioned")
+
 // Permanent marks err as not worth retrying (fault.MarkPoison).
 func Permanent(err error) error { return fault.MarkPoison(err) }
 

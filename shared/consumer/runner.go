@@ -27,9 +27,13 @@ type Handler func(ctx context.Context, tx *eventstore.Tx, env envelope.Envelope,
 
 // Config describes one consumer.
 type Config struct {
-	// Service is the consuming service: the durable consumer's name and the
-	// second token of its dead letters' subjects.
+	// Service is the consuming service: the durable consumer's name (unless
+	// Durable says otherwise) and the second token of its dead letters'
+	// subjects.
 	Service string
+	// Durable is the durable consumer's name; default Service. A partition
+	// of a partitioned service has its own ("payment-p1").
+	Durable string
 	// Stream is the stream consumed.
 	Stream string
 	// Subjects filter the stream to the events the service reacts to.
@@ -70,7 +74,7 @@ type Config struct {
 	Partitions int
 	// Checks, if set, hears the consumer's readiness ("consumer:<stream>"):
 	// failing while it cannot bind or while its handler meets transient
-	// faults, passing once a message is handled.
+	// faults, passing once bound and once a message is handled.
 	Checks *health.Checks
 	// AckWait is how long JetStream waits for an ack before redelivering.
 	// Default 10s: a message that was delivered just before nats-server
@@ -80,6 +84,10 @@ type Config struct {
 	AckWait time.Duration
 	// MaxAckPending bounds unacknowledged messages. Default 1024.
 	MaxAckPending int
+	// Provisioned says the durable consumer is provisioned for the service
+	// (`choreo provision`): the runner only looks it up, never creates or
+	// updates it, and while it is missing says so on its check and waits.
+	Provisioned bool
 	// Bound, if set, is called once the durable consumer exists on the
 	// server: the service reports ready only after all are bound.
 	Bound  func()
@@ -116,10 +124,10 @@ func (c *Config) defaults() error {
 		c.Workers = 32
 	}
 	if c.AckWait <= 0 {
-		c.AckWait = 10 * time.Second
+		c.AckWait = DefaultAckWait
 	}
 	if c.MaxAckPending <= 0 {
-		c.MaxAckPending = 1024
+		c.MaxAckPending = DefaultMaxAckPending
 	}
 	if c.PerKey <= 0 {
 		c.PerKey = 64
@@ -128,18 +136,34 @@ func (c *Config) defaults() error {
 		c.Heal = 5 * time.Second
 	}
 	if c.Horizon == 0 {
-		c.Horizon = 7 * 24 * time.Hour
+		c.Horizon = DefaultHorizon
 	}
 	return nil
+}
+
+func (c Config) durable() string {
+	if c.Durable != "" {
+		return c.Durable
+	}
+	return c.Service
 }
 
 // ConsumerConfig is the JetStream durable consumer the runner binds to.
 // MaxDeliver is left unlimited on the server on purpose: the runner decides
 // when a message is dead-lettered, and if writing the dead letter fails the
 // message must come back, not be dropped by the server.
+//
+// Unset AckWait and MaxAckPending take their defaults, so that the config
+// derived by For (provisioning's) is the one the runner binds with.
 func (c Config) ConsumerConfig() jetstream.ConsumerConfig {
+	if c.AckWait <= 0 {
+		c.AckWait = DefaultAckWait
+	}
+	if c.MaxAckPending <= 0 {
+		c.MaxAckPending = DefaultMaxAckPending
+	}
 	cc := jetstream.ConsumerConfig{
-		Durable:       c.Service,
+		Durable:       c.durable(),
 		Description:   "Choreo " + c.Service + " service",
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       c.AckWait,
@@ -217,6 +241,9 @@ func Run(ctx context.Context, js jetstream.JetStream, cfg Config) error {
 			cfg.Bound()
 		}
 		bound = true
+		// Bound is ready: a durable that was missing (not provisioned yet,
+		// say) is no longer reported missing in a quiet system.
+		cfg.Checks.Pass(r.check)
 		r.consume(ctx, cons)
 	}
 	return nil
@@ -249,7 +276,10 @@ func (r *runner) bind(ctx context.Context) (jetstream.Consumer, error) {
 			return nil, fmt.Errorf("consumer %s on %s: %w", r.cfg.Service, r.cfg.Stream, err)
 		}
 		reason := fault.Reason(err)
-		if errors.Is(err, jetstream.ErrStreamNotFound) {
+		switch {
+		case errors.Is(err, ErrNotProvisioned):
+			reason = "durable " + r.cfg.Service + " on " + r.cfg.Stream + " missing: provisioning is external, run `choreo provision`"
+		case errors.Is(err, jetstream.ErrStreamNotFound):
 			reason = "stream " + r.cfg.Stream + " missing"
 		}
 		r.cfg.Checks.Fail(r.check, reason, err)
@@ -260,29 +290,14 @@ func (r *runner) bind(ctx context.Context) (jetstream.Consumer, error) {
 }
 
 func (r *runner) bindOnce(ctx context.Context) (jetstream.Consumer, error) {
-	want := r.cfg.ConsumerConfig()
-	cons, err := r.js.Consumer(ctx, r.cfg.Stream, want.Durable)
-	switch {
-	case err == nil:
-		// Keep where it started: a deliver policy cannot change.
-		have := cons.CachedInfo().Config
-		want.DeliverPolicy, want.OptStartSeq, want.OptStartTime = have.DeliverPolicy, have.OptStartSeq, have.OptStartTime
-		return r.js.UpdateConsumer(ctx, r.cfg.Stream, want)
-	case errors.Is(err, jetstream.ErrConsumerNotFound):
-		if r.cfg.Horizon > 0 {
-			from := time.Now().Add(-r.cfg.Horizon)
-			want.DeliverPolicy, want.OptStartTime = jetstream.DeliverByStartTimePolicy, &from
-		}
-		cons, err = r.js.CreateConsumer(ctx, r.cfg.Stream, want)
-		if errors.Is(err, jetstream.ErrConsumerExists) {
-			return r.bindOnce(ctx) // another instance made it meanwhile
-		}
-		if err == nil {
-			r.log.Info().Msg("durable consumer created")
-		}
-		return cons, err
+	if r.cfg.Provisioned {
+		return lookUp(ctx, r.js, r.cfg)
 	}
-	return nil, err
+	cons, created, err := Ensure(ctx, r.js, r.cfg)
+	if created {
+		r.log.Info().Msg("durable consumer created")
+	}
+	return cons, err
 }
 
 // refused reports whether the server refused the consumer's configuration

@@ -2,6 +2,9 @@ package service
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/choreo-dev/choreo/shared/eventstore"
@@ -32,11 +35,18 @@ type healer struct {
 	log     zerolog.Logger
 	kick    chan struct{}
 	started bool // the first check (at start) has set the streams' configuration
+	// external: the streams are provisioned for the service; it only checks
+	// that they exist (Options.ExternalProvisioning).
+	external bool
 }
 
 // streamIdentity is the store's meta key for the creation time of the
 // service's own stream, as last seen.
 const streamIdentity = "stream-created"
+
+// errNotProvisioned: a stream a service with external provisioning needs
+// is not there.
+var errNotProvisioned = errors.New("streams not provisioned")
 
 // check is the healer's readiness check.
 const checkStreams = "streams"
@@ -69,12 +79,21 @@ func (h *healer) run(ctx context.Context, period time.Duration) error {
 func (h *healer) heal(ctx context.Context) bool {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	// At start, create or update (a restart puts a hand-edited setting
-	// back); later, only re-create what is gone.
+	// Provisioned for us: only look. Otherwise, at start, create or update
+	// (a restart puts a hand-edited setting back); later, only re-create
+	// what is gone.
 	var err error
-	if !h.started {
+	switch {
+	case h.external:
+		var missing []string
+		if missing, err = streams.Missing(ctx, h.js, h.owners); err == nil && len(missing) > 0 {
+			err = fmt.Errorf("%w: %s", errNotProvisioned, strings.Join(missing, ", "))
+			h.checks.Fail(checkStreams, "missing "+strings.Join(missing, ", ")+": provisioning is external, run `choreo provision`", err)
+			return false
+		}
+	case !h.started:
 		err = streams.Ensure(ctx, h.js, h.owners, h.opts)
-	} else {
+	default:
 		var created []string
 		if created, err = streams.Recreate(ctx, h.js, h.owners, h.opts); len(created) > 0 {
 			h.log.Warn().Strs("streams", created).Msg("streams were missing on the broker: re-created them")

@@ -18,6 +18,8 @@ import (
 
 	"github.com/choreo-dev/choreo/shared/config"
 	"github.com/choreo-dev/choreo/shared/eventstore"
+	"github.com/choreo-dev/choreo/shared/natscreds"
+	"github.com/nats-io/nats.go"
 )
 
 // The services' garbage collector settings, unless GOMEMLIMIT or GOGC say
@@ -113,14 +115,35 @@ func main(specFn func(*config.Env) Spec, args []string, getenv func(string) stri
 			}
 		}()
 	}
+	natsOpts, err := identityOptions(cfg, name)
+	if err != nil {
+		log.Error().Err(err).Msg("bad configuration")
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return 2
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := Run(ctx, spec, Options{NATSURL: cfg.NATSURL, DataDir: cfg.DataDir, Logger: log}); err != nil {
+	if err := Run(ctx, spec, Options{NATSURL: cfg.NATSURL, DataDir: cfg.DataDir, Logger: log,
+		NATSOptions: natsOpts, ExternalProvisioning: cfg.Provisioning == config.ProvisionExternal}); err != nil {
 		log.Error().Err(err).Msg("service stopped with an error")
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 1
 	}
 	return 0
+}
+
+// identityOptions are the connection options of NATS_CREDS and NATS_TLS_CA.
+// Credentials made for another identity are refused: a service under
+// another's identity could do nothing right.
+func identityOptions(cfg config.Config, service string) ([]nats.Option, error) {
+	opts, identity, err := natscreds.Options(cfg.NATSCreds, cfg.NATSTLSCA)
+	if err != nil {
+		return nil, err
+	}
+	if identity != "" && identity != service {
+		return nil, fmt.Errorf("NATS_CREDS %s holds the identity of %s, not of %s", cfg.NATSCreds, identity, service)
+	}
+	return opts, nil
 }
 
 // pprofMux serves net/http/pprof's handlers, on a mux of their own rather

@@ -16,6 +16,12 @@ import (
 // lists, puts back for another try (after raising the server's limit) or
 // drops. In the secure profile only the admin identity may call them.
 
+// ParkedSubjects are the parked area's operator endpoints of the named
+// service: list, put back, drop.
+func ParkedSubjects(service string) []string {
+	return []string{service + ".parked", service + ".parked_retry", service + ".parked_drop"}
+}
+
 // ParkedEntry is one parked outbox entry as the endpoints show it.
 type ParkedEntry struct {
 	Seq      uint64    `json:"seq"`
@@ -61,8 +67,9 @@ func parkedEndpoints(name string, store *eventstore.Store, relay *outbox.Relay) 
 			return map[string]any{"seq": *r.Seq, what: true}, nil
 		}
 	}
+	subjects := ParkedSubjects(name)
 	return []endpoint.Endpoint{
-		endpoint.New(name+".parked", func(ctx context.Context, _ *noRequest) (any, error) {
+		endpoint.New(subjects[0], func(ctx context.Context, _ *noRequest) (any, error) {
 			es, err := store.Parked(ctx)
 			if err != nil {
 				return nil, err
@@ -73,7 +80,7 @@ func parkedEndpoints(name string, store *eventstore.Store, relay *outbox.Relay) 
 			}
 			return out, nil
 		}),
-		endpoint.New(name+".parked_retry", take("requeued", store.UnparkOutbox)),
-		endpoint.New(name+".parked_drop", take("dropped", store.DropParked)),
+		endpoint.New(subjects[1], take("requeued", store.UnparkOutbox)),
+		endpoint.New(subjects[2], take("dropped", store.DropParked)),
 	}
 }

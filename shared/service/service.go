@@ -69,27 +69,23 @@ func (s Spec) Validate() error {
 // Describe returns the service's declaration as data.
 func (s Spec) Describe() saga.Description { return s.Saga.Describe(s.Registry) }
 
-// Consumers derives the service's consumers from its declaration: one
-// durable consumer, named after the service, on the stream of each service
-// whose events it hears, filtered to exactly the event types it reacts to,
-// dispatching each event to its reaction. Service, Store and Logger are
-// left for the host to fill in.
+// Consumers derives the service's consumers from its declaration
+// (consumer.For), each dispatching an event to its reaction. Store and
+// Logger are left for the host to fill in.
 func (s Spec) Consumers() []consumer.Config { return s.ConsumersFor(partition.Whole) }
 
-// ConsumersFor derives the consumers of partition p of the service: named
-// after the service and the partition ("payment-p1"), filtered to p's share
-// of what each source stream carries (saga.Source.Filters), and letting
-// pass, untouched, an event routed by keys that p does not own.
+// ConsumersFor derives the consumers of partition p of the service
+// (consumer.For: named after the service and the partition, "payment-p1",
+// filtered to p's share of each source stream), letting pass, untouched, an
+// event routed by keys that p does not own.
 func (s Spec) ConsumersFor(p partition.Partition) []consumer.Config {
-	var out []consumer.Config
-	for _, src := range s.Describe().Sources() {
-		out = append(out, consumer.Config{
-			Stream: streams.Name(src.Service), Subjects: src.Filters(p), Handler: s.dispatch,
-			Accept: func(env envelope.Envelope, ev envelope.Event) bool {
-				r, ok := s.Saga.Reaction(env.Type)
-				return !ok || r.Accepts(p, ev)
-			},
-		})
+	out := consumer.For(s.Describe(), p)
+	for i := range out {
+		out[i].Handler = s.dispatch
+		out[i].Accept = func(env envelope.Envelope, ev envelope.Event) bool {
+			r, ok := s.Saga.Reaction(env.Type)
+			return !ok || r.Accepts(p, ev)
+		}
 	}
 	return out
 }
@@ -141,6 +137,12 @@ type Options struct {
 	// Checks, if set, receives the service's readiness checks (streams,
 	// consumers, outbox); Run makes its own otherwise.
 	Checks *health.Checks
+	// ExternalProvisioning says the streams and durable consumers are
+	// provisioned for the service (`choreo provision`, by an identity that
+	// may): the service never creates or changes them, it only checks that
+	// they exist, says on its readiness checks what is missing, and waits.
+	// A service whose NATS identity may not create them needs it.
+	ExternalProvisioning bool
 	// HealEvery is how often the service checks that its streams exist on
 	// the broker (and on every reconnect). Default 5s.
 	HealEvery time.Duration
@@ -174,7 +176,8 @@ func Run(ctx context.Context, spec Spec, opts Options) error {
 		checks = health.New(log)
 	}
 	heal := &healer{store: store, name: name, owners: spec.streamOwners(), opts: opts.Streams,
-		horizon: opts.InboxRetention, checks: checks, log: log, kick: make(chan struct{}, 1)}
+		horizon: opts.InboxRetention, checks: checks, log: log, kick: make(chan struct{}, 1),
+		external: opts.ExternalProvisioning}
 	nc, err := Connect(opts.NATSURL, name, log, heal.connected, opts.NATSOptions...)
 	if err != nil {
 		return err
@@ -243,6 +246,7 @@ func Run(ctx context.Context, spec Spec, opts Options) error {
 	for _, cc := range consumers {
 		cc.Service, cc.Store, cc.Logger, cc.Checks = name, store, log, checks
 		cc.Horizon = opts.InboxRetention
+		cc.Provisioned = opts.ExternalProvisioning
 		bound.Add(1)
 		done := sync.OnceFunc(bound.Done)
 		cc.Bound = done

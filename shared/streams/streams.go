@@ -150,6 +150,16 @@ func DLQStream(o Options) jetstream.StreamConfig {
 	}
 }
 
+// Configs are the streams of the named services and the DLQ: what Ensure
+// and Recreate make, and what provisioning creates for services that may not.
+func Configs(services []string, o Options) []jetstream.StreamConfig {
+	cfgs := []jetstream.StreamConfig{DLQStream(o)}
+	for _, s := range services {
+		cfgs = append(cfgs, EventStream(s, o))
+	}
+	return cfgs
+}
+
 // Ensure creates or updates the event streams of the named services and the
 // DLQ (see also Recreate). It is idempotent: a service calls it on every start for its own
 // stream and the streams of the services it hears, so that no service waits
@@ -157,11 +167,7 @@ func DLQStream(o Options) jetstream.StreamConfig {
 // configuration from the same name). In a deployment where services may not
 // create streams, provisioning does it instead.
 func Ensure(ctx context.Context, js jetstream.JetStream, services []string, o Options) error {
-	cfgs := []jetstream.StreamConfig{DLQStream(o)}
-	for _, s := range services {
-		cfgs = append(cfgs, EventStream(s, o))
-	}
-	for _, cfg := range cfgs {
+	for _, cfg := range Configs(services, o) {
 		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
 			return fmt.Errorf("ensure stream %s: %w", cfg.Name, err)
 		}
@@ -175,12 +181,8 @@ func Ensure(ctx context.Context, js jetstream.JetStream, services []string, o Op
 // stream rm`) but an operator's change to one that exists is not its
 // business until it restarts. It returns the names it created.
 func Recreate(ctx context.Context, js jetstream.JetStream, services []string, o Options) ([]string, error) {
-	cfgs := []jetstream.StreamConfig{DLQStream(o)}
-	for _, s := range services {
-		cfgs = append(cfgs, EventStream(s, o))
-	}
 	var created []string
-	for _, cfg := range cfgs {
+	for _, cfg := range Configs(services, o) {
 		_, err := js.Stream(ctx, cfg.Name)
 		if err == nil {
 			continue
@@ -194,4 +196,21 @@ func Recreate(ctx context.Context, js jetstream.JetStream, services []string, o 
 		created = append(created, cfg.Name)
 	}
 	return created, nil
+}
+
+// Missing returns the names of those of the named services' event streams
+// and the DLQ that do not exist, changing nothing: what a service whose
+// streams are provisioned for it checks.
+func Missing(ctx context.Context, js jetstream.JetStream, services []string) ([]string, error) {
+	var missing []string
+	for _, cfg := range Configs(services, Options{}) {
+		_, err := js.Stream(ctx, cfg.Name)
+		switch {
+		case errors.Is(err, jetstream.ErrStreamNotFound):
+			missing = append(missing, cfg.Name)
+		case err != nil:
+			return missing, fmt.Errorf("look up stream %s: %w", cfg.Name, err)
+		}
+	}
+	return missing, nil
 }

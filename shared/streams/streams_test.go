@@ -2,6 +2,8 @@ package streams_test
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -115,5 +117,26 @@ func TestPartitionedStream(t *testing.T) {
 		if int(info.NumPending) != n {
 			t.Errorf("partition %d's filter selects %d messages, want %d", part, info.NumPending, n)
 		}
+	}
+}
+
+// Missing names what is not there and creates nothing.
+func TestMissingChangesNothing(t *testing.T) {
+	t.Parallel()
+	js := natstest.RunJetStream(t).JetStream(t)
+	ctx := context.Background()
+	services := []string{"shop", "bank"}
+	missing, err := streams.Missing(ctx, js, services)
+	if err != nil || !slices.Equal(missing, []string{streams.DLQ, "SHOP_EVENTS", "BANK_EVENTS"}) {
+		t.Fatalf("Missing on an empty server = %v, %v", missing, err)
+	}
+	if err := streams.Ensure(ctx, js, []string{"shop"}, streams.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if missing, err = streams.Missing(ctx, js, services); err != nil || !slices.Equal(missing, []string{"BANK_EVENTS"}) {
+		t.Fatalf("Missing = %v, %v, want [BANK_EVENTS]", missing, err)
+	}
+	if _, err := js.Stream(ctx, "BANK_EVENTS"); !errors.Is(err, jetstream.ErrStreamNotFound) {
+		t.Errorf("Missing created BANK_EVENTS: %v", err)
 	}
 }
