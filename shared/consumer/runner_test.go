@@ -29,7 +29,7 @@ type pinged struct {
 	Seq     int    `json:"seq"`
 	Fail    int    `json:"fail"` // fail this many deliveries, -1 for permanently
 	// Mode picks another behaviour: "enospc" fails Fail times with a full
-	// disk; "panic" panics every time; "slow" takes a millisecond.
+	// disk; "panic" panics every time; "slow" takes 10ms.
 	Mode string `json:"mode,omitempty"`
 }
 
@@ -108,7 +108,7 @@ func (f *fixture) handle(_ context.Context, tx *eventstore.Tx, env envelope.Enve
 	case "panic":
 		panic("handler bug")
 	case "slow":
-		time.Sleep(time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
 	if p.Fail < 0 {
 		return consumer.Permanent(errors.New("this can never work"))
