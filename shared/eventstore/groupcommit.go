@@ -2,6 +2,7 @@ package eventstore
 
 import (
 	"errors"
+	"time"
 
 	"github.com/choreo-dev/choreo/shared/fault"
 
@@ -59,6 +60,7 @@ func (s *Store) commitLoop() {
 func (s *Store) commit(batch []*write) {
 	for len(batch) > 0 {
 		failed := -1
+		began := time.Now()
 		err := s.db.Update(func(btx *bolt.Tx) error {
 			for i, w := range batch {
 				if err := w.fn(btx); err != nil {
@@ -72,6 +74,9 @@ func (s *Store) commit(batch []*write) {
 			batch[failed].done <- errTrySolo
 			batch = append(batch[:failed], batch[failed+1:]...)
 			continue
+		}
+		if s.opts.CommitObserver != nil {
+			s.opts.CommitObserver(time.Since(began), len(batch))
 		}
 		for _, w := range batch {
 			w.done <- err

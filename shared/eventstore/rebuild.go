@@ -3,20 +3,23 @@ package eventstore
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/choreo-dev/choreo/shared/envelope"
 	bolt "go.etcd.io/bbolt"
 )
 
 // RebuildProjections empties every projection bucket and replays the whole
-// log, in commit order, through the projections, in one transaction: the
-// views are rebuilt from the source of truth or left as they were.
+// log, in commit order, through the projections, then the consumed events
+// kept (see RecordConsumed) through the ConsumedProjections, in one
+// transaction: the views are rebuilt from the source of truth or left as
+// they were. events counts both.
 func (s *Store) RebuildProjections() (events int, err error) {
 	err = s.db.Update(func(btx *bolt.Tx) error {
 		events = 0
-		tx := &Tx{b: btx, s: s, now: s.opts.Now().UTC()}
+		tx := &Tx{b: btx, s: s, now: s.opts.Now().UTC(), rebuilding: true}
 		views := btx.Bucket(bucketViews)
-		for _, p := range s.opts.Projections {
+		for _, p := range append(slices.Clone(s.opts.Projections), s.opts.ConsumedProjections...) {
 			for _, name := range p.Buckets() {
 				if views.Bucket([]byte(name)) != nil {
 					if err := views.DeleteBucket([]byte(name)); err != nil {
@@ -47,7 +50,9 @@ func (s *Store) RebuildProjections() (events int, err error) {
 			}
 			events++
 		}
-		return nil
+		n, err := tx.replayConsumed()
+		events += n
+		return err
 	})
 	return events, err
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shared/streams"
+	"github.com/choreo-dev/choreo/shared/tracing"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -26,6 +27,11 @@ type Tx struct {
 	// appended lists the types of the events appended in this transaction,
 	// in order: a saga reaction checks it against what it declared.
 	appended []string
+	// trace is the trace context of the ctx Update was given: the events
+	// appended in the transaction happen in it (see trace.go).
+	trace tracing.Context
+	// rebuilding is set while RebuildProjections replays the log.
+	rebuilding bool
 }
 
 // Appended returns the types of the events appended in this transaction so
@@ -45,6 +51,10 @@ type Meta struct {
 	CorrelationID string
 	// CausationID is the id of the command or event that caused these events.
 	CausationID string
+	// Trace is the trace context the events happen in, kept with each public
+	// event and its outbox entry. Zero means the transaction's: the one the
+	// ctx given to Update carried.
+	Trace tracing.Context
 }
 
 // Now is the transaction's clock reading, in UTC.
@@ -120,6 +130,10 @@ func (tx *Tx) Append(aggType, aggID string, expected uint64, meta Meta, events .
 	}
 	ak := aggKey(aggType, aggID)
 	reg := tx.s.opts.Registry
+	tc := meta.Trace
+	if tc.IsZero() {
+		tc = tx.trace
+	}
 	envs := make([]envelope.Envelope, len(events))
 	for i, ev := range events {
 		typ := ev.EventType()
@@ -161,7 +175,10 @@ func (tx *Tx) Append(aggType, aggID string, expected uint64, meta Meta, events .
 			return nil, fmt.Errorf("append %s/%s: log: %w", aggType, aggID, err)
 		}
 		if publisher != "" {
-			if err := tx.enqueue(streams.Subject(tx.s.opts.Service, typ, aggID), env.ID, body); err != nil {
+			if err := tx.keepTrace(ek, tc); err != nil {
+				return nil, fmt.Errorf("append %s/%s: trace: %w", aggType, aggID, err)
+			}
+			if err := tx.enqueue(streams.Subject(tx.s.opts.Service, typ, aggID), env.ID, body, tc); err != nil {
 				return nil, fmt.Errorf("append %s/%s: outbox: %w", aggType, aggID, err)
 			}
 		}

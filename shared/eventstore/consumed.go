@@ -1,0 +1,79 @@
+package eventstore
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/choreo-dev/choreo/shared/envelope"
+)
+
+// Consumed events.
+//
+// A service's log holds its own events only; what it heard from the others
+// is in their stores. A read model of what it heard (a saga's timeline, say)
+// must still be rebuildable, so a store with ConsumedProjections keeps each
+// handled event's envelope (bucket consumed, in the order handled) and
+// RebuildProjections replays them too. A store without any keeps nothing.
+
+var bucketConsumed = []byte("consumed") // position(8) -> envelope JSON, in the order handled
+
+// RecordConsumed keeps env, an event of another service that this
+// transaction handled, and applies the ConsumedProjections to it. Call it
+// once per event, in the transaction that handles it (the consumer's inbox
+// sees to once). Without ConsumedProjections it does nothing.
+func (tx *Tx) RecordConsumed(env envelope.Envelope, ev envelope.Event) error {
+	if len(tx.s.opts.ConsumedProjections) == 0 {
+		return nil
+	}
+	if !tx.b.Writable() {
+		return ErrReadOnly
+	}
+	b, err := tx.b.CreateBucketIfNotExists(bucketConsumed)
+	if err != nil {
+		return fmt.Errorf("record consumed %s: %w", env.ID, err)
+	}
+	body, err := envelope.Encode(env)
+	if err != nil {
+		return fmt.Errorf("record consumed %s: %w", env.ID, err)
+	}
+	pos, _ := b.NextSequence()
+	if err := b.Put(u64(pos), body); err != nil {
+		return fmt.Errorf("record consumed %s: %w", env.ID, err)
+	}
+	return tx.applyConsumed(env, ev)
+}
+
+func (tx *Tx) applyConsumed(env envelope.Envelope, ev envelope.Event) error {
+	for _, p := range tx.s.opts.ConsumedProjections {
+		if err := p.Apply(tx, env, ev); err != nil {
+			return fmt.Errorf("project consumed %s %s: %w", env.Type, env.ID, err)
+		}
+	}
+	return nil
+}
+
+// replayConsumed applies the ConsumedProjections to every kept consumed
+// event, in the order handled; it returns how many.
+func (tx *Tx) replayConsumed() (int, error) {
+	b := tx.b.Bucket(bucketConsumed)
+	if b == nil || len(tx.s.opts.ConsumedProjections) == 0 {
+		return 0, nil
+	}
+	n := 0
+	c := b.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		var env envelope.Envelope
+		if err := json.Unmarshal(v, &env); err != nil {
+			return n, fmt.Errorf("read consumed event %x: %w", k, err)
+		}
+		ev, err := tx.s.opts.Registry.Decode(env)
+		if err != nil {
+			return n, err
+		}
+		if err := tx.applyConsumed(env, ev); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
