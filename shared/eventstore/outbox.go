@@ -2,7 +2,9 @@ package eventstore
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/choreo-dev/choreo/shared/tracing"
 	bolt "go.etcd.io/bbolt"
@@ -163,4 +165,29 @@ func (s *Store) AckOutbox(seqs []uint64) error {
 		}
 		return nil
 	})
+}
+
+// OutboxOldest returns when the oldest waiting entry's event occurred; ok
+// is false if the outbox is empty. How far the relay is behind is
+// time.Since of it.
+func (s *Store) OutboxOldest() (at time.Time, ok bool, err error) {
+	err = s.db.View(func(btx *bolt.Tx) error {
+		k, v := btx.Bucket(bucketOutbox).Cursor().First()
+		if k == nil {
+			return nil
+		}
+		e, err := decodeOutbox(k, v)
+		if err != nil {
+			return err
+		}
+		var head struct {
+			OccurredAt time.Time `json:"occurred_at"`
+		}
+		if err := json.Unmarshal(e.Body, &head); err != nil {
+			return fmt.Errorf("outbox entry %d: %w", e.Seq, err)
+		}
+		at, ok = head.OccurredAt, true
+		return nil
+	})
+	return at, ok, err
 }
