@@ -56,6 +56,10 @@ func SettingsFromEnv(env *config.Env) Settings {
 	return Settings{SagaTimeout: env.Duration("CHOREO_SAGA_TIMEOUT", DefaultSagaTimeout)}
 }
 
+// DefaultHTTPAddr is where the order service serves /metrics, /healthz and
+// /readyz unless CHOREO_HTTP_ADDR says otherwise.
+const DefaultHTTPAddr = "127.0.0.1:9101"
+
 // Spec describes the order service to the service host.
 func Spec(s Settings) service.Spec {
 	if s.Now == nil {
@@ -68,6 +72,7 @@ func Spec(s Settings) service.Spec {
 		s.DeadlineTick = time.Second
 	}
 	return service.Spec{
+		HTTPAddr:    DefaultHTTPAddr,
 		Saga:        Saga,
 		Registry:    Registry(),
 		Schemas:     orderevents.Schemas,

@@ -23,6 +23,10 @@ type Config struct {
 	DataDir   string        // CHOREO_DATA_DIR
 	LogLevel  zerolog.Level // CHOREO_LOG_LEVEL
 	PprofAddr string        // CHOREO_PPROF_ADDR: net/http/pprof on host:port, off if empty
+	// HTTPAddr is CHOREO_HTTP_ADDR: host:port of the service's /metrics,
+	// /healthz and /readyz, "off" for none, empty if unset (the service's
+	// own default then applies).
+	HTTPAddr string
 }
 
 // Defaults are the contract's defaults.
@@ -51,6 +55,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("CHOREO_LOG_LEVEL: %q is not one of trace, debug, info, warn, error", v))
 		} else {
 			c.LogLevel = lvl
+		}
+	}
+	if v := getenv("CHOREO_HTTP_ADDR"); v != "" {
+		if _, port, err := net.SplitHostPort(v); v != "off" && (err != nil || port == "") {
+			errs = append(errs, fmt.Errorf("CHOREO_HTTP_ADDR: %q is not host:port or off", v))
+		} else {
+			c.HTTPAddr = v
 		}
 	}
 	if v := getenv("CHOREO_PPROF_ADDR"); v != "" {

@@ -234,6 +234,8 @@ func Run(ctx context.Context, js jetstream.JetStream, cfg Config) error {
 			cfg.Bound()
 		}
 		bound = true
+		// Bound is ready: a consumer with nothing to do is not failing.
+		cfg.Checks.Pass(r.check)
 		r.consume(ctx, cons)
 	}
 	return nil

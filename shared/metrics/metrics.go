@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/choreo-dev/choreo/shared/health"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -194,4 +195,30 @@ func (m *Service) GaugeFunc(name, help string, fn func() float64) {
 		return
 	}
 	m.wrap.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, fn))
+}
+
+// Checks exposes the readiness checks as choreo_ready{check}: 1 passing, 0
+// failing, read at every scrape.
+func (m *Service) Checks(c *health.Checks) {
+	if m == nil || c == nil {
+		return
+	}
+	m.wrap.MustRegister(readyCollector{c})
+}
+
+var readyDesc = prometheus.NewDesc("choreo_ready",
+	"Readiness checks (what /readyz reports): 1 passing, 0 failing.", []string{"check"}, nil)
+
+type readyCollector struct{ c *health.Checks }
+
+func (r readyCollector) Describe(ch chan<- *prometheus.Desc) { ch <- readyDesc }
+
+func (r readyCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, s := range r.c.Report().Checks {
+		v := 0.0
+		if s.OK {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(readyDesc, prometheus.GaugeValue, v, s.Name)
+	}
 }
