@@ -1,8 +1,10 @@
 package eventstore
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/choreo-dev/choreo/shared/envelope"
 )
@@ -15,12 +17,14 @@ import (
 // handled event's envelope (bucket consumed, in the order handled) and
 // RebuildProjections replays them too. A store without any keeps nothing.
 
-var bucketConsumed = []byte("consumed") // position(8) -> envelope JSON, in the order handled
+var bucketConsumed = []byte("consumed") // position(8) -> handled at, unix nanos(8) envelope JSON, in the order handled
 
 // RecordConsumed keeps env, an event of another service that this
-// transaction handled, and applies the ConsumedProjections to it. Call it
-// once per event, in the transaction that handles it (the consumer's inbox
-// sees to once). Without ConsumedProjections it does nothing.
+// transaction handled, with the transaction's time, and applies the
+// ConsumedProjections to it. Call it once per event, in the transaction
+// that handles it (the consumer's inbox sees to once). Without
+// ConsumedProjections it does nothing. When a rebuild replays the event,
+// tx.Now() is the time it was first handled.
 func (tx *Tx) RecordConsumed(env envelope.Envelope, ev envelope.Event) error {
 	if len(tx.s.opts.ConsumedProjections) == 0 {
 		return nil
@@ -37,7 +41,10 @@ func (tx *Tx) RecordConsumed(env envelope.Envelope, ev envelope.Event) error {
 		return fmt.Errorf("record consumed %s: %w", env.ID, err)
 	}
 	pos, _ := b.NextSequence()
-	if err := b.Put(u64(pos), body); err != nil {
+	v := make([]byte, 0, 8+len(body))
+	v = append(v, u64(uint64(tx.now.UnixNano()))...)
+	v = append(v, body...)
+	if err := b.Put(u64(pos), v); err != nil {
 		return fmt.Errorf("record consumed %s: %w", env.ID, err)
 	}
 	return tx.applyConsumed(env, ev)
@@ -63,9 +70,13 @@ func (tx *Tx) replayConsumed() (int, error) {
 	c := b.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		var env envelope.Envelope
-		if err := json.Unmarshal(v, &env); err != nil {
+		if len(v) < 8 {
+			return n, fmt.Errorf("consumed event %x is corrupt", k)
+		}
+		if err := json.Unmarshal(v[8:], &env); err != nil {
 			return n, fmt.Errorf("read consumed event %x: %w", k, err)
 		}
+		tx.now = time.Unix(0, int64(binary.BigEndian.Uint64(v[:8]))).UTC()
 		ev, err := tx.s.opts.Registry.Decode(env)
 		if err != nil {
 			return n, err
