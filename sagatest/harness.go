@@ -189,7 +189,7 @@ func (s *Stack) StartService(name string) {
 			NATSURL: s.NATS.URL(), DataDir: s.data, Logger: log, Ready: ready,
 			HTTPAddr: httpAddr, HTTPBound: func(addr string) { bound <- addr }, Tracer: tracer,
 			ObserveEvery: 100 * time.Millisecond,
-			NATSOptions: []nats.Option{nats.ReconnectWait(20 * time.Millisecond)},
+			NATSOptions:  []nats.Option{nats.ReconnectWait(20 * time.Millisecond)},
 			ConsumerTuning: func(c *consumer.Config) {
 				// Short backoffs keep retry and dead-letter scenarios quick.
 				c.Backoff, c.BackoffMax = 20*time.Millisecond, 200*time.Millisecond
