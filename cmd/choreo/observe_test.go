@@ -108,7 +108,9 @@ func TestWatchOrderFollowsOneSaga(t *testing.T) {
 	done := make(chan error, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	go func() { done <- run(ctx, []string{"-server", s.NATS.URL(), "watch", "-order", "o-watched"}, &out, &errOut) }()
+	go func() {
+		done <- run(ctx, []string{"-server", s.NATS.URL(), "watch", "-order", "o-watched"}, &out, &errOut)
+	}()
 	select {
 	case err := <-done:
 		t.Fatalf("watch -order returned before the saga was over: %v\n%s", err, out.String())
