@@ -48,6 +48,11 @@ type Options struct {
 	Profile string
 	// JSON prints each run's results as one line of JSON instead of Markdown.
 	JSON bool
+	// TelemetryRounds is how many closed loops of each mode the
+	// observability cost is measured over (RunTelemetry); 0 skips it.
+	TelemetryRounds int
+	// TelemetryDuration is each of those loops' measurement time.
+	TelemetryDuration time.Duration
 }
 
 // Rate is an open-loop offered rate: sagas/s, or a percentage of the
@@ -139,6 +144,24 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			filepath.Join(opts.Out, "results"+sfx+".json"), filepath.Join(opts.Out, "results"+sfx+".md"),
 			filepath.Join(opts.Out, "latency"+sfx+".svg")}, ", "))
 	}
+	if opts.TelemetryRounds > 0 {
+		prog.Logf("choreo bench: the cost of metrics and tracing — %d rounds of %v, off and on", opts.TelemetryRounds, opts.TelemetryDuration)
+		res, err := RunTelemetry(ctx, opts, prog)
+		if err != nil {
+			return fmt.Errorf("bench (telemetry): %w", err)
+		}
+		if err := res.Write(opts.Out); err != nil {
+			return fmt.Errorf("write results: %w", err)
+		}
+		if opts.JSON {
+			if err := json.NewEncoder(stdout).Encode(res); err != nil {
+				return err
+			}
+		} else {
+			fmt.Fprintln(stdout, res.Markdown())
+		}
+		prog.Logf("wrote %s, %s", filepath.Join(opts.Out, "results-telemetry.json"), filepath.Join(opts.Out, "results-telemetry.md"))
+	}
 	return nil
 }
 
@@ -165,6 +188,8 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs.IntVar(&o.Customers, "customers", 500, "funded customers")
 	fs.IntVar(&o.SKUs, "skus", 200, "stocked SKUs")
 	fs.BoolVar(&o.Keep, "keep", false, "keep each run's directory (data and logs)")
+	fs.IntVar(&o.TelemetryRounds, "telemetry-rounds", 2, "closed loops of each mode, metrics and tracing off and on, for their cost (0 skips it)")
+	fs.DurationVar(&o.TelemetryDuration, "telemetry-duration", 15*time.Second, "measurement time of each of those loops")
 	fs.StringVar(&o.Profile, "profile", "", "directory for CPU profiles of each service over the closed loop (<dir>/<sync>/<service>.pprof; off if empty)")
 	output := fs.String("o", "text", "output `format`: text (Markdown) or json")
 	fs.StringVar(output, "output", "text", "same as -o")
@@ -196,6 +221,9 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 		problems = append(problems, err.Error())
 	}
 	o.Rates = rates
+	if o.TelemetryRounds < 0 || (o.TelemetryRounds > 0 && o.TelemetryDuration <= 0) {
+		problems = append(problems, "-telemetry-rounds must not be negative, -telemetry-duration positive")
+	}
 	if o.Duration <= 0 || o.OpenDuration <= 0 || o.Warmup < 0 || o.SagaTimeout <= 0 {
 		problems = append(problems, "durations must be positive")
 	}

@@ -248,6 +248,8 @@ type runner struct {
 	log   zerolog.Logger
 	sched *scheduler
 	check string // its health check's name
+	// spanNames caches the span name of each event type.
+	spanNames sync.Map
 }
 
 // bind returns the durable consumer, creating it if it does not exist (from
@@ -426,16 +428,18 @@ func (r *runner) handle(ctx context.Context, msg jetstream.Msg) {
 		r.observe(env, r.deadLetter(msg, meta, err), began)
 		return
 	}
-	ctx, span := r.cfg.Tracer.Start(tracing.FromHeader(msg.Headers()).Into(ctx), "handle "+env.Type,
-		trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(
-			attribute.String("messaging.system", "nats"), attribute.String("messaging.operation.type", "process"),
-			attribute.String("messaging.destination.name", msg.Subject()), attribute.String("messaging.consumer.group.name", r.cfg.Service),
-			attribute.String("messaging.message.id", env.ID), attribute.Int64("messaging.nats.delivered", int64(meta.NumDelivered))))
+	// Attributes cost on every event: the id says which event it was (the
+	// span's name its type, the resource the consuming service), and an
+	// outcome other than applied is added at the end.
+	ctx, span := r.cfg.Tracer.Start(tracing.FromHeader(msg.Headers()).Into(ctx), r.spanName(env.Type),
+		trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(attribute.String("messaging.message.id", env.ID)))
 	outcome := metrics.Retried
 	defer func() {
 		r.observe(env, outcome, began)
 		if span.IsRecording() {
-			span.SetAttributes(attribute.String("choreo.outcome", outcome))
+			if outcome != metrics.Applied {
+				span.SetAttributes(attribute.String("choreo.outcome", outcome))
+			}
 			if outcome == metrics.DeadLettered {
 				span.SetStatus(codes.Error, "dead-lettered")
 			}
@@ -524,6 +528,19 @@ func (r *runner) handle(ctx context.Context, msg jetstream.Msg) {
 			_ = msg.NakWithDelay(delay)
 		}
 	}
+}
+
+// spanName is "handle <type>", made once per type.
+func (r *runner) spanName(typ string) string {
+	if !r.cfg.Tracer.Enabled() {
+		return ""
+	}
+	if name, ok := r.spanNames.Load(typ); ok {
+		return name.(string)
+	}
+	name := "handle " + typ
+	r.spanNames.Store(typ, name)
+	return name
 }
 
 // observe records one delivery's outcome. An event too broken to have a

@@ -262,17 +262,20 @@ func (s *Server) dispatch(e *served) nats.MsgHandler {
 			defer s.release()
 			ctx, cancel := context.WithTimeout(s.log.WithContext(context.Background()), s.timeout)
 			defer cancel()
+			// The span is named after the subject; the service is the
+			// resource's. Attributes cost on every request: only an error
+			// reply's status is added.
 			ctx, span := s.tracer.Start(tracing.FromHeader(m.Header).Into(ctx), e.Subject,
-				trace.WithSpanKind(trace.SpanKindServer), trace.WithTimestamp(arrived),
-				trace.WithAttributes(attribute.String("rpc.system", "nats_micro"), attribute.String("rpc.service", s.identity.Name),
-					attribute.String("messaging.destination.name", e.Subject)))
+				trace.WithSpanKind(trace.SpanKindServer), trace.WithTimestamp(arrived))
 			s.run(ctx, &e.Endpoint, req)
 			took := time.Since(arrived)
 			status, failure := req.outcome()
 			e.stats.record(took, failure)
 			s.metrics.Request(e.Subject, status, took)
 			if span.IsRecording() {
-				span.SetAttributes(attribute.Int("rpc.response.status_code", status))
+				if status != 200 {
+					span.SetAttributes(attribute.Int("rpc.response.status_code", status))
+				}
 				if status >= 500 {
 					span.SetStatus(codes.Error, failure)
 				}

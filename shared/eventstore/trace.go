@@ -74,9 +74,10 @@ func (tx *Tx) OnCommit(fn func()) {
 // quiet then.
 func (tx *Tx) Rebuilding() bool { return tx.rebuilding }
 
-// commitSpan is an Update's span: from the call to the commit, with an
-// event when the group commit's transaction first ran the closure, so the
-// wait for the batch is visible. Its methods do nothing without a tracer.
+// commitSpan is an Update's span, from the call to the commit; the time it
+// waited for the group commit's transaction to run the closure is its
+// attribute choreo.store.group_commit_wait_ms (the rest is the batch's run
+// and its fsync). Its methods do nothing without a tracer.
 type commitSpan struct {
 	span   trace.Span
 	queued time.Time
@@ -87,16 +88,15 @@ func (s *Store) startCommit(ctx context.Context) *commitSpan {
 	if !s.opts.Tracer.Enabled() {
 		return nil
 	}
-	_, span := s.opts.Tracer.Start(ctx, "store.commit", trace.WithSpanKind(trace.SpanKindInternal),
-		trace.WithAttributes(attribute.String("db.system.name", "bbolt"), attribute.String("choreo.service", s.opts.Service)))
-	return &commitSpan{span: span, queued: time.Now()}
+	queued := time.Now()
+	_, span := s.opts.Tracer.Start(ctx, "store.commit", trace.WithTimestamp(queued))
+	return &commitSpan{span: span, queued: queued}
 }
 
 // ran marks a run of the closure inside the batch's transaction.
 func (c *commitSpan) ran() {
 	if c != nil && c.first.IsZero() {
 		c.first = time.Now()
-		c.span.AddEvent("group commit: transaction started", trace.WithTimestamp(c.first))
 	}
 }
 
@@ -104,7 +104,7 @@ func (c *commitSpan) end(err error) {
 	if c == nil {
 		return
 	}
-	if !c.first.IsZero() {
+	if !c.first.IsZero() && c.span.IsRecording() {
 		c.span.SetAttributes(attribute.Float64("choreo.store.group_commit_wait_ms", float64(c.first.Sub(c.queued).Microseconds())/1000))
 	}
 	if err != nil {

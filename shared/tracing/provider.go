@@ -2,7 +2,9 @@ package tracing
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
+	"math/rand/v2"
 	"fmt"
 	"strings"
 	"sync"
@@ -14,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Provider is a process's tracing: its Tracer and what must be flushed on
@@ -65,7 +68,7 @@ func FromEnv(ctx context.Context, service string, getenv func(string) string, lo
 		return nil, fmt.Errorf("tracing: resource: %w", err)
 	}
 	otel.SetErrorHandler(&errorLog{log: log, seen: map[string]time.Time{}})
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res), sdktrace.WithIDGenerator(idGenerator{}))
 	return &Provider{Tracer: New(tp), sdk: tp}, nil
 }
 
@@ -117,4 +120,23 @@ func (e *errorLog) Handle(err error) {
 	e.seen[msg] = now
 	e.mu.Unlock()
 	e.log.Warn().Err(err).Str("component", "tracing").Msg("trace export failed")
+}
+
+// idGenerator makes trace and span ids from the runtime's per-thread
+// random source: the SDK's default generator serialises every span start on
+// one mutex, a contention point under load. Ids need to be unique, not
+// unpredictable.
+type idGenerator struct{}
+
+func (idGenerator) NewIDs(context.Context) (trace.TraceID, trace.SpanID) {
+	sc := NewRoot()
+	return sc.TraceID(), sc.SpanID()
+}
+
+func (idGenerator) NewSpanID(context.Context, trace.TraceID) trace.SpanID {
+	var sid trace.SpanID
+	for !sid.IsValid() {
+		binary.BigEndian.PutUint64(sid[:], rand.Uint64())
+	}
+	return sid
 }
