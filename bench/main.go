@@ -51,8 +51,11 @@ type Options struct {
 	// TelemetryRounds is how many closed loops of each mode the
 	// observability cost is measured over (RunTelemetry); 0 skips it.
 	TelemetryRounds int
-	// TelemetryDuration is each of those loops' measurement time.
+	// TelemetryDuration is each of those loops' send time.
 	TelemetryDuration time.Duration
+	// TelemetryRate is their offered rate, sagas/s; 0 means half the
+	// closed-loop maximum measured on the same stack.
+	TelemetryRate float64
 }
 
 // Rate is an open-loop offered rate: sagas/s, or a percentage of the
@@ -145,7 +148,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			filepath.Join(opts.Out, "latency"+sfx+".svg")}, ", "))
 	}
 	if opts.TelemetryRounds > 0 {
-		prog.Logf("choreo bench: the cost of metrics and tracing — %d rounds of %v, off and on", opts.TelemetryRounds, opts.TelemetryDuration)
+		prog.Logf("choreo bench: the cost of metrics and tracing — %d open loops of %v each, off and on", opts.TelemetryRounds, opts.TelemetryDuration)
 		res, err := RunTelemetry(ctx, opts, prog)
 		if err != nil {
 			return fmt.Errorf("bench (telemetry): %w", err)
@@ -189,7 +192,8 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs.IntVar(&o.SKUs, "skus", 200, "stocked SKUs")
 	fs.BoolVar(&o.Keep, "keep", false, "keep each run's directory (data and logs)")
 	fs.IntVar(&o.TelemetryRounds, "telemetry-rounds", 2, "closed loops of each mode, metrics and tracing off and on, for their cost (0 skips it)")
-	fs.DurationVar(&o.TelemetryDuration, "telemetry-duration", 15*time.Second, "measurement time of each of those loops")
+	fs.DurationVar(&o.TelemetryDuration, "telemetry-duration", 15*time.Second, "send time of each of those open loops")
+	fs.Float64Var(&o.TelemetryRate, "telemetry-rate", 0, "their offered rate in sagas/s (0: half the closed-loop maximum on the same stack)")
 	fs.StringVar(&o.Profile, "profile", "", "directory for CPU profiles of each service over the closed loop (<dir>/<sync>/<service>.pprof; off if empty)")
 	output := fs.String("o", "text", "output `format`: text (Markdown) or json")
 	fs.StringVar(output, "output", "text", "same as -o")
@@ -221,8 +225,8 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 		problems = append(problems, err.Error())
 	}
 	o.Rates = rates
-	if o.TelemetryRounds < 0 || (o.TelemetryRounds > 0 && o.TelemetryDuration <= 0) {
-		problems = append(problems, "-telemetry-rounds must not be negative, -telemetry-duration positive")
+	if o.TelemetryRounds < 0 || (o.TelemetryRounds > 0 && o.TelemetryDuration <= 0) || o.TelemetryRate < 0 {
+		problems = append(problems, "-telemetry-rounds and -telemetry-rate must not be negative, -telemetry-duration positive")
 	}
 	if o.Duration <= 0 || o.OpenDuration <= 0 || o.Warmup < 0 || o.SagaTimeout <= 0 {
 		problems = append(problems, "durations must be positive")

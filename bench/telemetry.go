@@ -22,8 +22,14 @@ import (
 	"github.com/nats-io/nuid"
 )
 
-// The observability cost: the same closed loop with the services' metrics
-// and tracing off and on, in rounds that alternate, on one stack.
+// The observability cost: the same open loop with the services' metrics
+// and tracing off and on, in rounds that alternate, on one stack. An open
+// loop at a fixed rate (half the closed-loop maximum unless set) gives both
+// modes the same work at the same pace: a closed loop would let the slower
+// mode run at a lower rate, with smaller group commits and batches, and
+// charge it for that too. CPU is measured over exactly the sagas of the
+// round, from the first order sent until every event they caused is
+// handled.
 //
 // Off is how the stack runs by default in the harness: no HTTP endpoint
 // (so no metrics are kept) and no trace exporter (trace contexts are still
@@ -45,11 +51,14 @@ const (
 // TelemetryResults compare the CPU a saga costs with metrics and tracing
 // off and on.
 type TelemetryResults struct {
-	Machine   Machine `json:"machine"`
-	Sync      string  `json:"sync"`
-	Workers   int     `json:"workers"`
-	WindowSec float64 `json:"window_s"`
-	Rounds    []TelemetryRound
+	Machine Machine `json:"machine"`
+	Sync    string  `json:"sync"`
+	// RatePerSec is the open loop's offered rate; MaxPerSec the closed-loop
+	// rate it was derived from (0 if it was set).
+	RatePerSec float64          `json:"rate_per_sec"`
+	MaxPerSec  float64          `json:"max_per_sec,omitempty"`
+	WindowSec  float64          `json:"window_s"`
+	Rounds     []TelemetryRound `json:"rounds"`
 	// The medians over the rounds of each mode: CPU ms per saga of
 	// nats-server and the four services together.
 	CPUMsPerSagaOff float64 `json:"cpu_ms_per_saga_off"`
@@ -61,22 +70,23 @@ type TelemetryResults struct {
 	Warnings    []string `json:"warnings,omitempty"`
 }
 
-// TelemetryRound is one closed loop in one mode.
+// TelemetryRound is one open loop in one mode.
 type TelemetryRound struct {
 	Mode        string  `json:"mode"`
 	SagasPerSec float64 `json:"sagas_per_sec"`
-	InWindow    int     `json:"sagas_in_window"`
+	Sagas       int     `json:"sagas"`
+	// P99Ms is the open loop's p99 latency, place to terminal event.
+	P99Ms float64 `json:"p99_ms"`
 	// CPUMsPerSaga by process, and "total" (nats-server and the services).
 	CPUMsPerSaga map[string]float64 `json:"cpu_ms_per_saga"`
-	// SpansPerSaga is the spans the sink received during the window per
-	// saga ended in it, by service and "total"; Scrapes the /metrics
-	// scrapes made.
+	// SpansPerSaga is the spans the sink received per saga, by service and
+	// "total"; Scrapes the /metrics scrapes made.
 	SpansPerSaga map[string]float64 `json:"spans_per_saga,omitempty"`
 	Scrapes      int64              `json:"scrapes,omitempty"`
 }
 
 // RunTelemetry measures the observability cost: Options.TelemetryRounds
-// rounds of each mode, each a closed loop of Options.TelemetryDuration after
+// rounds of each mode, each an open loop of Options.TelemetryDuration after
 // a restart of the services in that mode and a short warm-up.
 func RunTelemetry(ctx context.Context, o Options, prog *Progress) (*TelemetryResults, error) {
 	sink, err := StartOTLPSink()
@@ -134,20 +144,27 @@ func RunTelemetry(ctx context.Context, o Options, prog *Progress) (*TelemetryRes
 		return nil, err
 	}
 
-	res := &TelemetryResults{Machine: machine(o.Repo), Sync: SyncAlways, Workers: o.Workers,
+	res := &TelemetryResults{Machine: machine(o.Repo), Sync: SyncAlways, RatePerSec: o.TelemetryRate,
 		WindowSec: o.TelemetryDuration.Seconds(), GoalPct: 5}
+	if res.RatePerSec <= 0 {
+		// Half the closed-loop maximum, with telemetry off (as started).
+		cl := loader.ClosedLoop(ctx, "telemetry: maximum", o.Workers, 5*time.Second, nil)
+		res.MaxPerSec = round(cl.AchievedPerSec, 0)
+		res.RatePerSec = max(round(cl.AchievedPerSec/2, 0), 10)
+		prog.Logf("telemetry: closed loop %.0f sagas/s; the rounds offer %.0f/s", res.MaxPerSec, res.RatePerSec)
+	}
 	for i := range o.TelemetryRounds {
 		modes := []string{TelemetryOff, TelemetryOn}
 		if i%2 == 1 {
 			modes = []string{TelemetryOn, TelemetryOff} // alternate, so drift favours neither
 		}
 		for _, mode := range modes {
-			r, err := telemetryRound(ctx, st, js, loader, sink, services, addrs, mode, o, warmup, prog)
+			r, err := telemetryRound(ctx, st, js, loader, sink, services, addrs, mode, res.RatePerSec, o, warmup, prog)
 			if err != nil {
 				return nil, fmt.Errorf("round %d (%s): %w", i+1, mode, err)
 			}
 			res.Rounds = append(res.Rounds, r)
-			prog.Logf("telemetry %s: %.0f sagas/s, %.3f CPU ms/saga (nats and services)", mode, r.SagasPerSec, r.CPUMsPerSaga["total"])
+			prog.Logf("telemetry %s: %d sagas at %.0f/s, %.3f CPU ms/saga (nats and services), p99 %.1f ms", mode, r.Sagas, r.SagasPerSec, r.CPUMsPerSaga["total"], r.P99Ms)
 		}
 	}
 	res.CPUMsPerSagaOff = round(medianCPU(res.Rounds, TelemetryOff), 3)
@@ -164,9 +181,9 @@ func RunTelemetry(ctx context.Context, o Options, prog *Progress) (*TelemetryRes
 	return res, nil
 }
 
-// telemetryRound restarts the services in mode and measures one closed loop.
+// telemetryRound restarts the services in mode and measures one open loop.
 func telemetryRound(ctx context.Context, st *stack.Stack, js jetstream.JetStream, loader *Loader, sink *OTLPSink,
-	services []string, addrs map[string]string, mode string, o Options, warmup time.Duration, prog *Progress) (TelemetryRound, error) {
+	services []string, addrs map[string]string, mode string, rate float64, o Options, warmup time.Duration, prog *Progress) (TelemetryRound, error) {
 	for _, svc := range services {
 		env := []string{"CHOREO_HTTP_ADDR=off", "OTEL_TRACES_EXPORTER=none", "OTEL_EXPORTER_OTLP_ENDPOINT="}
 		if mode == TelemetryOn {
@@ -199,50 +216,66 @@ func telemetryRound(ctx context.Context, st *stack.Stack, js jetstream.JetStream
 	}
 	defer stopScraping()
 	loader.ClosedLoop(ctx, "telemetry "+mode+" warm-up", o.Workers, warmup, nil)
-	if _, ok := quiesce(ctx, js, time.Minute); !ok {
-		prog.Logf("streams still growing a minute after the warm-up")
-	}
+	settle(ctx, js, sink, prog)
 	before, err := takeSnapshot(ctx, st, js)
 	if err != nil {
 		return TelemetryRound{}, err
 	}
-	_, spansBefore := sink.Spans()
-	byBefore, _ := sink.Spans()
-	var atEnd snapshot
-	var byAfter map[string]int64
-	var spansAfter int64
-	var endErr error
+	byBefore, spansBefore := sink.Spans()
 	scrapesBefore := scrapes.Load()
-	cl := loader.ClosedLoop(ctx, "telemetry "+mode, o.Workers, o.TelemetryDuration, func() {
-		atEnd, endErr = takeSnapshot(ctx, st, js)
-		byAfter, spansAfter = sink.Spans()
-	})
-	if endErr != nil {
-		return TelemetryRound{}, endErr
+	ol, err := loader.OpenLoop(ctx, "telemetry "+mode, rate, o.TelemetryDuration)
+	if err != nil {
+		return TelemetryRound{}, err
 	}
-	r := TelemetryRound{Mode: mode, SagasPerSec: cl.AchievedPerSec, InWindow: cl.InWindow, CPUMsPerSaga: map[string]float64{},
-		Scrapes: scrapes.Load() - scrapesBefore}
-	sagas := max(float64(cl.InWindow), 1)
+	settle(ctx, js, sink, prog)
+	after, err := takeSnapshot(ctx, st, js)
+	if err != nil {
+		return TelemetryRound{}, err
+	}
+	byAfter, spansAfter := sink.Spans()
+	sagas := ol.Placed - ol.PlaceErrors
+	r := TelemetryRound{Mode: mode, SagasPerSec: ol.AchievedPerSec, Sagas: sagas, P99Ms: ol.Latency.P99,
+		CPUMsPerSaga: map[string]float64{}, Scrapes: scrapes.Load() - scrapesBefore}
+	n := max(float64(sagas), 1)
 	var cpu float64
-	for name, u := range atEnd.usage {
+	for name, u := range after.usage {
 		if name == "bench" {
 			continue
 		}
 		d := u.CPUSeconds - before.usage[name].CPUSeconds
 		cpu += d
-		r.CPUMsPerSaga[name] = round(d*1000/sagas, 3)
+		r.CPUMsPerSaga[name] = round(d*1000/n, 3)
 	}
-	r.CPUMsPerSaga["total"] = round(cpu*1000/sagas, 3)
+	r.CPUMsPerSaga["total"] = round(cpu*1000/n, 3)
 	if mode == TelemetryOn {
-		r.SpansPerSaga = map[string]float64{"total": round(float64(spansAfter-spansBefore)/sagas, 2)}
-		for svc, n := range byAfter {
-			r.SpansPerSaga[svc] = round(float64(n-byBefore[svc])/sagas, 2)
+		r.SpansPerSaga = map[string]float64{"total": round(float64(spansAfter-spansBefore)/n, 2)}
+		for svc, k := range byAfter {
+			r.SpansPerSaga[svc] = round(float64(k-byBefore[svc])/n, 2)
 		}
 	}
-	if _, ok := quiesce(ctx, js, time.Minute); !ok {
-		prog.Logf("streams still growing a minute after the round")
+	if ol.PlaceErrors > 0 || ol.Unfinished > 0 || ol.Unexpected > 0 {
+		prog.Logf("telemetry %s: %d place errors, %d unfinished, %d unexpected", mode, ol.PlaceErrors, ol.Unfinished, ol.Unexpected)
 	}
 	return r, st.Dead()
+}
+
+// settle waits until the streams stop growing (every event handled) and the
+// sink has received every span (the exporters send a batch at least every
+// 5 s: it waits until no span came for 6 s, or at once with tracing off).
+func settle(ctx context.Context, js jetstream.JetStream, sink *OTLPSink, prog *Progress) {
+	if _, ok := quiesce(ctx, js, time.Minute); !ok {
+		prog.Logf("streams still growing after a minute")
+	}
+	_, last := sink.Spans()
+	quietSince := time.Now()
+	for ctx.Err() == nil && time.Since(quietSince) < 6*time.Second {
+		time.Sleep(250 * time.Millisecond)
+		if _, n := sink.Spans(); n != last {
+			last, quietSince = n, time.Now()
+		} else if n == 0 {
+			return // nothing was ever sent: tracing has been off
+		}
+	}
 }
 
 // scrape GETs each service's /metrics every ScrapeEvery until stopped.
@@ -306,20 +339,25 @@ func (r *TelemetryResults) Markdown() string {
 	w("## Choreo benchmark — the cost of metrics and tracing\n\n")
 	w("%s · %s · %s · %d CPUs (%s) · commit %s · load average %.2f at the start, %.2f at the end\n\n",
 		m.Date, m.GoVersion, m.OSArch, m.CPUs, m.CPUModel, m.Commit, m.LoadAvgStart, m.LoadAvgEnd)
-	w("Closed loop, %d workers, %.0f s per round, JetStream `sync_interval: always`, rounds alternating on one stack, the services restarted\n"+
-		"in each mode. **off**: no HTTP endpoint, no trace exporter (trace contexts still carried). **on**: `/metrics` scraped every %s,\n"+
-		"every saga traced (parent-based always-on sampler) and exported with OTLP/HTTP to a receiver inside the benchmark process.\n"+
-		"CPU is nats-server's and the four services'; the benchmark process (load and receiver) is not counted.\n\n",
-		r.Workers, r.WindowSec, ScrapeEvery)
-	w("| round | mode | sagas/s | CPU ms/saga | order | payment | inventory | shipping | nats | spans/saga | scrapes |\n")
-	w("| --: | --- | --: | --: | --: | --: | --: | --: | --: | --: | --: |\n")
+	rate := fmt.Sprintf("%.0f sagas/s", r.RatePerSec)
+	if r.MaxPerSec > 0 {
+		rate += fmt.Sprintf(" (half the %.0f/s of a closed loop on the same stack)", r.MaxPerSec)
+	}
+	w("Open loop at %s, %.0f s per round, JetStream `sync_interval: always`, rounds alternating on one stack, the services\n"+
+		"restarted in each mode. **off**: no HTTP endpoint, no trace exporter (trace contexts are still carried). **on**: `/metrics`\n"+
+		"scraped every %s, every saga traced (parent-based always-on sampler) and exported with OTLP/HTTP to a receiver inside\n"+
+		"the benchmark process. CPU is nats-server's and the four services', over each round's sagas until all their events are\n"+
+		"handled; the benchmark process (load and receiver) is not counted.\n\n",
+		rate, r.WindowSec, ScrapeEvery)
+	w("| round | mode | sagas | p99 ms | CPU ms/saga | order | payment | inventory | shipping | nats | spans/saga | scrapes |\n")
+	w("| --: | --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |\n")
 	for i, rd := range r.Rounds {
 		spans := "-"
 		if v, ok := rd.SpansPerSaga["total"]; ok {
 			spans = fmt.Sprintf("%.1f", v)
 		}
 		c := rd.CPUMsPerSaga
-		w("| %d | %s | %.0f | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %s | %d |\n", i/2+1, rd.Mode, rd.SagasPerSec, c["total"],
+		w("| %d | %s | %d | %s | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %s | %d |\n", i/2+1, rd.Mode, rd.Sagas, num(rd.P99Ms), c["total"],
 			c["order"], c["payment"], c["inventory"], c["shipping"], c["nats"], spans, rd.Scrapes)
 	}
 	w("\n| CPU ms per saga (median of the rounds) | off | on | overhead | goal |\n| --- | --: | --: | --: | --- |\n")
