@@ -132,15 +132,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("bench (sync %s): %w", mode, err)
 		}
-		if err := res.Write(opts.Out); err != nil {
-			return fmt.Errorf("write results: %w", err)
-		}
-		if opts.JSON {
-			if err := json.NewEncoder(stdout).Encode(res); err != nil {
-				return err
-			}
-		} else {
-			fmt.Fprintln(stdout, res.Markdown())
+		if err := report(res, opts, stdout); err != nil {
+			return err
 		}
 		sfx := Suffix(mode)
 		prog.Logf("wrote %s", strings.Join([]string{
@@ -153,19 +146,28 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("bench (telemetry): %w", err)
 		}
-		if err := res.Write(opts.Out); err != nil {
-			return fmt.Errorf("write results: %w", err)
-		}
-		if opts.JSON {
-			if err := json.NewEncoder(stdout).Encode(res); err != nil {
-				return err
-			}
-		} else {
-			fmt.Fprintln(stdout, res.Markdown())
+		if err := report(res, opts, stdout); err != nil {
+			return err
 		}
 		prog.Logf("wrote %s, %s", filepath.Join(opts.Out, "results-telemetry.json"), filepath.Join(opts.Out, "results-telemetry.md"))
 	}
 	return nil
+}
+
+// report writes a run's result files to Options.Out and prints it: as
+// Markdown, or as one line of JSON with -o json.
+func report(res interface {
+	Write(dir string) error
+	Markdown() string
+}, o Options, stdout io.Writer) error {
+	if err := res.Write(o.Out); err != nil {
+		return fmt.Errorf("write results: %w", err)
+	}
+	if o.JSON {
+		return json.NewEncoder(stdout).Encode(res)
+	}
+	_, err := fmt.Fprintln(stdout, res.Markdown())
+	return err
 }
 
 func parseFlags(args []string, stderr io.Writer) (Options, error) {
@@ -342,6 +344,48 @@ func takeSnapshot(ctx context.Context, st *stack.Stack, js jetstream.JetStream) 
 	return sn, err
 }
 
+// newLoader connects to st twice (requests, and the terminal events the
+// tracker follows) and returns a Loader of a new workload whose ids start
+// with prefix, the JetStream context of its connection, and what closes it
+// all (once, however often it is called).
+func newLoader(st *stack.Stack, name, prefix string, o Options, prog *Progress) (*Loader, jetstream.JetStream, func(), error) {
+	var closers []func()
+	closeAll := sync.OnceFunc(func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	})
+	connect := func(name string) (*nats.Conn, error) {
+		nc, err := nats.Connect(st.URL(), nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectBufSize(64<<20))
+		if err == nil {
+			closers = append(closers, nc.Close)
+		}
+		return nc, err
+	}
+	nc, err := connect(name)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ncEv, err := connect(name + " events")
+	if err != nil {
+		closeAll()
+		return nil, nil, nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		closeAll()
+		return nil, nil, nil, err
+	}
+	tracker, err := NewTracker(ncEv)
+	if err != nil {
+		closeAll()
+		return nil, nil, nil, err
+	}
+	closers = append(closers, tracker.Close)
+	w := &Workload{Prefix: prefix + nuid.Next()[16:], Customers: o.Customers, SKUs: o.SKUs}
+	return &Loader{NC: nc, Tracker: tracker, Workload: w, TerminalWait: o.SagaTimeout + 30*time.Second, Progress: prog}, js, closeAll, nil
+}
+
 // Run runs the whole benchmark once, for one sync setting: start the stack,
 // set up customers and stock, measure the raw ceiling, the closed loop and
 // the open-loop rates, stop the stack and read its files.
@@ -379,31 +423,12 @@ func Run(ctx context.Context, o Options, mode string, prog *Progress) (*Results,
 	warn := func(format string, args ...any) {
 		res.Warnings = append(res.Warnings, fmt.Sprintf(format, args...))
 	}
-	connect := func(name string) (*nats.Conn, error) {
-		return nats.Connect(st.URL(), nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectBufSize(64<<20))
-	}
-	nc, err := connect("choreo bench")
+	loader, js, closeLoader, err := newLoader(st, "choreo bench", "b", o, prog)
 	if err != nil {
 		return nil, err
 	}
-	defer nc.Close()
-	ncEv, err := connect("choreo-bench-events")
-	if err != nil {
-		return nil, err
-	}
-	defer ncEv.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return nil, err
-	}
-	tracker, err := NewTracker(ncEv)
-	if err != nil {
-		return nil, err
-	}
-	defer tracker.Close()
-
-	w := &Workload{Prefix: "b" + nuid.Next()[16:], Customers: o.Customers, SKUs: o.SKUs}
-	loader := &Loader{NC: nc, Tracker: tracker, Workload: w, TerminalWait: o.SagaTimeout + 30*time.Second, Progress: prog}
+	defer closeLoader()
+	nc, w := loader.NC, loader.Workload
 	// Stock for a generous 10,000 sagas/s over every phase, 2 lines of 2 units each on average.
 	total := o.Warmup + o.Duration + time.Duration(len(o.Rates))*o.OpenDuration
 	perSKU := int64(10_000*total.Seconds()*4) / int64(o.SKUs)
@@ -547,7 +572,7 @@ func Run(ctx context.Context, o Options, mode string, prog *Progress) (*Results,
 		}
 	}
 	res.Config.TotalSagas = totalSagas
-	if n := tracker.stray.Load(); n > 0 {
+	if n := loader.Tracker.stray.Load(); n > 0 {
 		warn("%d terminal events for sagas no one was waiting for (duplicates or late ends)", n)
 	}
 
@@ -563,8 +588,7 @@ func Run(ctx context.Context, o Options, mode string, prog *Progress) (*Results,
 		res.MaxRSSMiB[name] = round(u.PeakRSSMiB, 1)
 	}
 	res.MaxAnonRSSMiB, res.MaxFileRSSMiB = peaks()
-	nc.Close()
-	ncEv.Close()
+	closeLoader()
 	stopped = true
 	res.Exits = map[string]int{}
 	for _, ex := range st.StopAll(30 * time.Second) {

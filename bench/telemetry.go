@@ -17,9 +17,7 @@ import (
 	"time"
 
 	"github.com/choreo-dev/choreo/stack"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/nats-io/nuid"
 )
 
 // The observability cost: the same open loop with the services' metrics
@@ -116,27 +114,12 @@ func RunTelemetry(ctx context.Context, o Options, prog *Progress) (*TelemetryRes
 	if err := st.StartAll(ctx); err != nil {
 		return nil, err
 	}
-	nc, err := nats.Connect(st.URL(), nats.Name("choreo bench telemetry"), nats.MaxReconnects(-1), nats.ReconnectBufSize(64<<20))
+	loader, js, closeLoader, err := newLoader(st, "choreo bench telemetry", "t", o, prog)
 	if err != nil {
 		return nil, err
 	}
-	defer nc.Close()
-	ncEv, err := nats.Connect(st.URL(), nats.Name("choreo-bench-telemetry-events"), nats.MaxReconnects(-1))
-	if err != nil {
-		return nil, err
-	}
-	defer ncEv.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return nil, err
-	}
-	tracker, err := NewTracker(ncEv)
-	if err != nil {
-		return nil, err
-	}
-	defer tracker.Close()
-	w := &Workload{Prefix: "t" + nuid.Next()[16:], Customers: o.Customers, SKUs: o.SKUs}
-	loader := &Loader{NC: nc, Tracker: tracker, Workload: w, TerminalWait: o.SagaTimeout + 30*time.Second, Progress: prog}
+	defer closeLoader()
+	nc, w := loader.NC, loader.Workload
 	warmup := 2 * time.Second
 	total := time.Duration(2*o.TelemetryRounds) * (warmup + o.TelemetryDuration)
 	perSKU := int64(10_000*total.Seconds()*4) / int64(o.SKUs)
@@ -362,12 +345,7 @@ func (r *TelemetryResults) Markdown() string {
 	}
 	w("\n| CPU ms per saga (median of the rounds) | off | on | overhead | goal |\n| --- | --: | --: | --: | --- |\n")
 	w("| nats-server and the services | %.3f | %.3f | **%+.1f%%** | ≤ %.0f%% %s |\n", r.CPUMsPerSagaOff, r.CPUMsPerSagaOn, r.OverheadPct, r.GoalPct, yesNo(r.Met))
-	if len(r.Warnings) > 0 {
-		w("\n### Warnings\n\n")
-		for _, s := range r.Warnings {
-			w("- %s\n", s)
-		}
-	}
+	warnings(&b, r.Warnings)
 	return b.String()
 }
 
