@@ -129,7 +129,7 @@ func TestRunTelemetryEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("\n%s", r.Markdown())
-	if len(r.Rounds) != 2 {
+	if len(r.Rounds) != 2 { // one round: stack A off, stack B on
 		t.Fatalf("%d rounds, want off and on", len(r.Rounds))
 	}
 	for _, rd := range r.Rounds {

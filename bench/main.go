@@ -53,9 +53,11 @@ type Options struct {
 	TelemetryRounds int
 	// TelemetryDuration is each of those loops' send time.
 	TelemetryDuration time.Duration
-	// TelemetryRate is their offered rate, sagas/s; 0 means half the
-	// closed-loop maximum measured on the same stack.
+	// TelemetryRate is their offered rate, sagas/s; 0 means a quarter of
+	// the closed-loop maximum of one stack.
 	TelemetryRate float64
+	// TelemetrySample is the share of sagas traced when on; 0 or 1: all.
+	TelemetrySample float64
 }
 
 // Rate is an open-loop offered rate: sagas/s, or a percentage of the
@@ -195,7 +197,8 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs.BoolVar(&o.Keep, "keep", false, "keep each run's directory (data and logs)")
 	fs.IntVar(&o.TelemetryRounds, "telemetry-rounds", 2, "closed loops of each mode, metrics and tracing off and on, for their cost (0 skips it)")
 	fs.DurationVar(&o.TelemetryDuration, "telemetry-duration", 15*time.Second, "send time of each of those open loops")
-	fs.Float64Var(&o.TelemetryRate, "telemetry-rate", 0, "their offered rate in sagas/s (0: half the closed-loop maximum on the same stack)")
+	fs.Float64Var(&o.TelemetryRate, "telemetry-rate", 0, "each stack's offered rate in sagas/s (0: a quarter of one stack's closed-loop maximum)")
+	fs.Float64Var(&o.TelemetrySample, "telemetry-sample", 1, "the share of sagas traced with telemetry on (OTEL_TRACES_SAMPLER_ARG of parentbased_traceidratio), 0 to 1")
 	fs.StringVar(&o.Profile, "profile", "", "directory for CPU profiles of each service over the closed loop (<dir>/<sync>/<service>.pprof; off if empty)")
 	output := fs.String("o", "text", "output `format`: text (Markdown) or json")
 	fs.StringVar(output, "output", "text", "same as -o")
@@ -227,8 +230,8 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 		problems = append(problems, err.Error())
 	}
 	o.Rates = rates
-	if o.TelemetryRounds < 0 || (o.TelemetryRounds > 0 && o.TelemetryDuration <= 0) || o.TelemetryRate < 0 {
-		problems = append(problems, "-telemetry-rounds and -telemetry-rate must not be negative, -telemetry-duration positive")
+	if o.TelemetryRounds < 0 || (o.TelemetryRounds > 0 && o.TelemetryDuration <= 0) || o.TelemetryRate < 0 || o.TelemetrySample < 0 || o.TelemetrySample > 1 {
+		problems = append(problems, "-telemetry-rounds and -telemetry-rate must not be negative, -telemetry-duration positive, -telemetry-sample 0 to 1")
 	}
 	if o.Duration <= 0 || o.OpenDuration <= 0 || o.Warmup < 0 || o.SagaTimeout <= 0 {
 		problems = append(problems, "durations must be positive")
