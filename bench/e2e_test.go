@@ -158,3 +158,57 @@ func TestRunSecureEndToEnd(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestRunTelemetryEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole stack as processes")
+	}
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("needs the go command to build the binaries")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	o := bench.Options{
+		Repo: stacktest.Repo(t), Bin: stacktest.Bin(t), WorkDir: t.TempDir(), Out: t.TempDir(),
+		SagaTimeout: 30 * time.Second, Workers: 8, Customers: 10, SKUs: 5,
+		TelemetryRounds: 1, TelemetryDuration: 6 * time.Second, TelemetryRate: 20,
+	}
+	var prog *bench.Progress
+	if testing.Verbose() {
+		prog = bench.NewProgress(os.Stderr)
+	}
+	r, err := bench.RunTelemetry(ctx, o, prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s", r.Markdown())
+	if len(r.Rounds) != 2 { // one round: stack A off, stack B on
+		t.Fatalf("%d rounds, want off and on", len(r.Rounds))
+	}
+	for _, rd := range r.Rounds {
+		if rd.Sagas < 100 || rd.CPUMsPerSaga["total"] <= 0 {
+			t.Errorf("%s: %d sagas, %v CPU ms/saga", rd.Mode, rd.Sagas, rd.CPUMsPerSaga["total"])
+		}
+		switch rd.Mode {
+		case bench.TelemetryOff:
+			if rd.SpansPerSaga != nil || rd.Scrapes != 0 {
+				t.Errorf("off: spans %v, scrapes %d", rd.SpansPerSaga, rd.Scrapes)
+			}
+		case bench.TelemetryOn:
+			for _, svc := range []string{"order", "payment", "inventory", "shipping"} {
+				if rd.SpansPerSaga[svc] <= 0 {
+					t.Errorf("on: no spans of %s: %v", svc, rd.SpansPerSaga)
+				}
+			}
+			if rd.Scrapes == 0 {
+				t.Error("on: /metrics never scraped")
+			}
+		}
+	}
+	if r.CPUMsPerSagaOff <= 0 || r.CPUMsPerSagaOn <= 0 {
+		t.Errorf("medians off %v, on %v", r.CPUMsPerSagaOff, r.CPUMsPerSagaOn)
+	}
+	if _, err := os.Stat(filepath.Join(o.Out, "results-telemetry.md")); err == nil {
+		t.Error("RunTelemetry wrote files itself; Main writes them")
+	}
+}

@@ -53,6 +53,16 @@ type Options struct {
 	// process, least privilege; stack.Config.Secure) with sync always, and
 	// reports what it costs against the plain run with sync always.
 	Secure bool
+	// TelemetryRounds is how many closed loops of each mode the
+	// observability cost is measured over (RunTelemetry); 0 skips it.
+	TelemetryRounds int
+	// TelemetryDuration is each of those loops' send time.
+	TelemetryDuration time.Duration
+	// TelemetryRate is their offered rate, sagas/s; 0 means a quarter of
+	// the closed-loop maximum of one stack.
+	TelemetryRate float64
+	// TelemetrySample is the share of sagas traced when on; 0 or 1: all.
+	TelemetrySample float64
 }
 
 // Rate is an open-loop offered rate: sagas/s, or a percentage of the
@@ -151,22 +161,42 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		case v.secure && plainAlways != nil:
 			res.SecureCost = CompareSecure(plainAlways, res)
 		}
-		if err := res.Write(opts.Out); err != nil {
-			return fmt.Errorf("write results: %w", err)
-		}
-		if opts.JSON {
-			if err := json.NewEncoder(stdout).Encode(res); err != nil {
-				return err
-			}
-		} else {
-			fmt.Fprintln(stdout, res.Markdown())
+		if err := report(res, opts, stdout); err != nil {
+			return err
 		}
 		sfx := res.FileSuffix()
 		prog.Logf("wrote %s", strings.Join([]string{
 			filepath.Join(opts.Out, "results"+sfx+".json"), filepath.Join(opts.Out, "results"+sfx+".md"),
 			filepath.Join(opts.Out, "latency"+sfx+".svg")}, ", "))
 	}
+	if opts.TelemetryRounds > 0 {
+		prog.Logf("choreo bench: the cost of metrics and tracing — %d open loops of %v each, off and on", opts.TelemetryRounds, opts.TelemetryDuration)
+		res, err := RunTelemetry(ctx, opts, prog)
+		if err != nil {
+			return fmt.Errorf("bench (telemetry): %w", err)
+		}
+		if err := report(res, opts, stdout); err != nil {
+			return err
+		}
+		prog.Logf("wrote %s, %s", filepath.Join(opts.Out, "results-telemetry.json"), filepath.Join(opts.Out, "results-telemetry.md"))
+	}
 	return nil
+}
+
+// report writes a run's result files to Options.Out and prints it: as
+// Markdown, or as one line of JSON with -o json.
+func report(res interface {
+	Write(dir string) error
+	Markdown() string
+}, o Options, stdout io.Writer) error {
+	if err := res.Write(o.Out); err != nil {
+		return fmt.Errorf("write results: %w", err)
+	}
+	if o.JSON {
+		return json.NewEncoder(stdout).Encode(res)
+	}
+	_, err := fmt.Fprintln(stdout, res.Markdown())
+	return err
 }
 
 func parseFlags(args []string, stderr io.Writer) (Options, error) {
@@ -192,6 +222,10 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs.IntVar(&o.Customers, "customers", 500, "funded customers")
 	fs.IntVar(&o.SKUs, "skus", 200, "stocked SKUs")
 	fs.BoolVar(&o.Keep, "keep", false, "keep each run's directory (data and logs)")
+	fs.IntVar(&o.TelemetryRounds, "telemetry-rounds", 2, "closed loops of each mode, metrics and tracing off and on, for their cost (0 skips it)")
+	fs.DurationVar(&o.TelemetryDuration, "telemetry-duration", 15*time.Second, "send time of each of those open loops")
+	fs.Float64Var(&o.TelemetryRate, "telemetry-rate", 0, "each stack's offered rate in sagas/s (0: a quarter of one stack's closed-loop maximum)")
+	fs.Float64Var(&o.TelemetrySample, "telemetry-sample", 1, "the share of sagas traced with telemetry on (OTEL_TRACES_SAMPLER_ARG of parentbased_traceidratio), 0 to 1")
 	fs.StringVar(&o.Profile, "profile", "", "directory for CPU profiles of each service over the closed loop (<dir>/<sync>[-secure]/<service>.pprof; off if empty)")
 	output := fs.String("o", "text", "output `format`: text (Markdown) or json")
 	fs.StringVar(output, "output", "text", "same as -o")
@@ -224,6 +258,9 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 		problems = append(problems, err.Error())
 	}
 	o.Rates = rates
+	if o.TelemetryRounds < 0 || (o.TelemetryRounds > 0 && o.TelemetryDuration <= 0) || o.TelemetryRate < 0 || o.TelemetrySample < 0 || o.TelemetrySample > 1 {
+		problems = append(problems, "-telemetry-rounds and -telemetry-rate must not be negative, -telemetry-duration positive, -telemetry-sample 0 to 1")
+	}
 	if o.Duration <= 0 || o.OpenDuration <= 0 || o.Warmup < 0 || o.SagaTimeout <= 0 {
 		problems = append(problems, "durations must be positive")
 	}
@@ -338,6 +375,55 @@ func takeSnapshot(ctx context.Context, st *stack.Stack, js jetstream.JetStream) 
 	return sn, err
 }
 
+// newLoader connects to st twice (requests, and the terminal events the
+// tracker follows) and returns a Loader of a new workload whose ids start
+// with prefix, the JetStream context of its connection, and what closes it
+// all (once, however often it is called).
+func newLoader(st *stack.Stack, name, prefix string, o Options, prog *Progress) (*Loader, jetstream.JetStream, func(), error) {
+	var closers []func()
+	closeAll := sync.OnceFunc(func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	})
+	// In the secure profile the load goes as the client identity, and the
+	// events and stream counts are read as the observer; in the plain one
+	// both are the same anonymous user.
+	connect := func(name, identity string) (*nats.Conn, error) {
+		opts, err := st.ConnectOptions(identity)
+		if err != nil {
+			return nil, err
+		}
+		nc, err := nats.Connect(st.URL(), append(opts, nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectBufSize(64<<20))...)
+		if err == nil {
+			closers = append(closers, nc.Close)
+		}
+		return nc, err
+	}
+	nc, err := connect(name, natsauth.Client)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ncEv, err := connect(name+" events", natsauth.Observer)
+	if err != nil {
+		closeAll()
+		return nil, nil, nil, err
+	}
+	js, err := jetstream.New(ncEv)
+	if err != nil {
+		closeAll()
+		return nil, nil, nil, err
+	}
+	tracker, err := NewTracker(ncEv)
+	if err != nil {
+		closeAll()
+		return nil, nil, nil, err
+	}
+	closers = append(closers, tracker.Close)
+	w := &Workload{Prefix: prefix + nuid.Next()[16:], Customers: o.Customers, SKUs: o.SKUs}
+	return &Loader{NC: nc, Tracker: tracker, Workload: w, TerminalWait: o.SagaTimeout + 30*time.Second, Progress: prog}, js, closeAll, nil
+}
+
 // Run runs the whole benchmark once, for one sync setting: start the stack,
 // set up customers and stock, measure the raw ceiling, the closed loop and
 // the open-loop rates, stop the stack and read its files.
@@ -390,38 +476,12 @@ func run(ctx context.Context, o Options, mode string, secure bool, prog *Progres
 	warn := func(format string, args ...any) {
 		res.Warnings = append(res.Warnings, fmt.Sprintf(format, args...))
 	}
-	// In the secure profile the load goes as the client identity, and the
-	// events and stream counts are read as the observer; in the plain one
-	// both are the same anonymous user.
-	connect := func(name, identity string) (*nats.Conn, error) {
-		opts, err := st.ConnectOptions(identity)
-		if err != nil {
-			return nil, err
-		}
-		return nats.Connect(st.URL(), append(opts, nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectBufSize(64<<20))...)
-	}
-	nc, err := connect("choreo bench", natsauth.Client)
+	loader, js, closeLoader, err := newLoader(st, "choreo bench", "b", o, prog)
 	if err != nil {
 		return nil, err
 	}
-	defer nc.Close()
-	ncEv, err := connect("choreo-bench-events", natsauth.Observer)
-	if err != nil {
-		return nil, err
-	}
-	defer ncEv.Close()
-	js, err := jetstream.New(ncEv)
-	if err != nil {
-		return nil, err
-	}
-	tracker, err := NewTracker(ncEv)
-	if err != nil {
-		return nil, err
-	}
-	defer tracker.Close()
-
-	w := &Workload{Prefix: "b" + nuid.Next()[16:], Customers: o.Customers, SKUs: o.SKUs}
-	loader := &Loader{NC: nc, Tracker: tracker, Workload: w, TerminalWait: o.SagaTimeout + 30*time.Second, Progress: prog}
+	defer closeLoader()
+	nc, w := loader.NC, loader.Workload
 	// Stock for a generous 10,000 sagas/s over every phase, 2 lines of 2 units each on average.
 	total := o.Warmup + o.Duration + time.Duration(len(o.Rates))*o.OpenDuration
 	perSKU := int64(10_000*total.Seconds()*4) / int64(o.SKUs)
@@ -570,7 +630,7 @@ func run(ctx context.Context, o Options, mode string, secure bool, prog *Progres
 		}
 	}
 	res.Config.TotalSagas = totalSagas
-	if n := tracker.stray.Load(); n > 0 {
+	if n := loader.Tracker.stray.Load(); n > 0 {
 		warn("%d terminal events for sagas no one was waiting for (duplicates or late ends)", n)
 	}
 
@@ -586,8 +646,7 @@ func run(ctx context.Context, o Options, mode string, secure bool, prog *Progres
 		res.MaxRSSMiB[name] = round(u.PeakRSSMiB, 1)
 	}
 	res.MaxAnonRSSMiB, res.MaxFileRSSMiB = peaks()
-	nc.Close()
-	ncEv.Close()
+	closeLoader()
 	stopped = true
 	res.Exits = map[string]int{}
 	for _, ex := range st.StopAll(30 * time.Second) {

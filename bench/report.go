@@ -265,13 +265,19 @@ func (r *Results) Markdown() string {
 			w("| %s %s | %s | %s |\n", t.Name, t.Goal, num(t.Value), yesNo(t.Met))
 		}
 	}
-	if len(r.Warnings) > 0 {
-		w("\n### Warnings\n\n")
-		for _, s := range r.Warnings {
-			w("- %s\n", s)
-		}
-	}
+	warnings(&b, r.Warnings)
 	return b.String()
+}
+
+// warnings appends a run's warnings, if any, as a Markdown section.
+func warnings(b *strings.Builder, list []string) {
+	if len(list) == 0 {
+		return
+	}
+	b.WriteString("\n### Warnings\n\n")
+	for _, s := range list {
+		fmt.Fprintf(b, "- %s\n", s)
+	}
 }
 
 func (r *Results) goal(name string) string {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/choreo-dev/choreo/shared/envelope"
+	"github.com/choreo-dev/choreo/shared/tracing"
 	"github.com/nats-io/nats.go"
 )
 
@@ -47,7 +48,9 @@ func New(nc *nats.Conn, opts ...Option) *Client {
 // it, and it serves any endpoint they do not cover. req is marshalled as
 // JSON, except a json.RawMessage or []byte, which is sent as is. A success
 // reply is unmarshalled into resp unless resp is nil; an error reply is
-// returned as an *Error; no reply is ErrNoResponders or ErrTimeout.
+// returned as an *Error; no reply is ErrNoResponders or ErrTimeout. A ctx
+// carrying an OpenTelemetry span sends its W3C trace context (traceparent,
+// tracestate): the service continues that trace.
 func (c *Client) Call(ctx context.Context, subject string, req, resp any) error {
 	var body []byte
 	switch r := req.(type) {
@@ -66,7 +69,12 @@ func (c *Client) Call(ctx context.Context, subject string, req, resp any) error 
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 	}
-	msg, err := c.nc.RequestWithContext(ctx, subject, body)
+	out := &nats.Msg{Subject: subject, Data: body}
+	if tc := tracing.FromContext(ctx); !tc.IsZero() {
+		out.Header = nats.Header{}
+		tc.SetHeader(out.Header)
+	}
+	msg, err := c.nc.RequestMsgWithContext(ctx, out)
 	if err != nil {
 		return newRequestError(subject, err)
 	}
@@ -115,6 +123,12 @@ func (c *Client) List(ctx context.Context, r ListRequest) ([]OrderView, error) {
 func (c *Client) History(ctx context.Context, orderID string) ([]envelope.Envelope, error) {
 	h, err := call[History](ctx, c, SubjectHistory, byOrderID{orderID})
 	return h.Events, err
+}
+
+// Timeline reads an order's saga as the order service heard it, oldest
+// event first, with the service it waits for (order.timeline).
+func (c *Client) Timeline(ctx context.Context, orderID string) (Timeline, error) {
+	return call[Timeline](ctx, c, SubjectTimeline, byOrderID{orderID})
 }
 
 // Deposit adds money to a customer's wallet (payment.deposit) and returns

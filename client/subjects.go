@@ -14,6 +14,7 @@ const (
 	SubjectRestock  = "inventory.restock"
 	SubjectStock    = "inventory.get"
 	SubjectShipment = "shipping.get"
+	SubjectTimeline = "order.timeline"
 )
 
 // Requests are the contract's request subjects: what a client of the
@@ -22,7 +23,7 @@ const (
 // service serves).
 func Requests() []string {
 	return []string{
-		SubjectPlace, SubjectCancel, SubjectGet, SubjectList, SubjectHistory,
+		SubjectPlace, SubjectCancel, SubjectGet, SubjectList, SubjectHistory, SubjectTimeline,
 		SubjectDeposit, SubjectBalance, SubjectPayment,
 		SubjectRestock, SubjectStock,
 		SubjectShipment,

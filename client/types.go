@@ -128,3 +128,27 @@ type (
 		Quantity int64  `json:"quantity"`
 	}
 )
+
+// Timeline is order.timeline's reply: every event of the order's saga, from
+// all four services, oldest first, where the saga stands and which service
+// it waits for. WaitingOn is nil once the saga is over: completed, or
+// cancelled with every compensation recorded.
+type Timeline struct {
+	OrderID   string          `json:"order_id"`
+	Status    string          `json:"status"`
+	WaitingOn *string         `json:"waiting_on"`
+	Events    []TimelineEvent `json:"events"`
+}
+
+// TimelineEvent is one event of a saga's timeline: who published it, on
+// which subject, when it occurred and when the order service recorded it,
+// and what caused it (a command's or another event's id).
+type TimelineEvent struct {
+	ID          string    `json:"id"`
+	Type        string    `json:"type"`
+	Service     string    `json:"service"`
+	Subject     string    `json:"subject"`
+	OccurredAt  time.Time `json:"occurred_at"`
+	RecordedAt  time.Time `json:"recorded_at"`
+	CausationID string    `json:"causation_id"`
+}

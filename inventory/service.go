@@ -45,9 +45,14 @@ type StockView = client.StockView
 
 const bucketStock = "stock"
 
+// DefaultHTTPAddr is where the inventory service serves /metrics, /healthz and
+// /readyz unless CHOREO_HTTP_ADDR says otherwise.
+const DefaultHTTPAddr = "127.0.0.1:9103"
+
 // Spec describes the inventory service to the service host.
 func Spec() service.Spec {
 	return service.Spec{
+		HTTPAddr: DefaultHTTPAddr,
 		Saga:     Saga,
 		Registry: Registry(),
 		Schemas:  inventoryevents.Schemas,

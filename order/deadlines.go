@@ -7,6 +7,7 @@ import (
 	"github.com/choreo-dev/choreo/order/domain"
 	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shared/eventstore"
+	"github.com/choreo-dev/choreo/shared/tracing"
 	"github.com/rs/zerolog"
 )
 
@@ -45,7 +46,11 @@ func expireDue(ctx context.Context, st *eventstore.Store, now time.Time, log *ze
 		return nil
 	})
 	for _, id := range due {
-		err := st.Update(ctx, func(tx *eventstore.Tx) error {
+		// The cancellation continues the saga's trace: that of its
+		// OrderPlaced (version 1 of the order).
+		var tc tracing.Context
+		_ = st.View(ctx, func(tx *eventstore.Tx) error { tc = tx.TraceOf(domain.OrderAggregate, id, 1); return nil })
+		err := st.Update(tc.Into(ctx), func(tx *eventstore.Tx) error {
 			meta := eventstore.Meta{CorrelationID: id, CausationID: envelope.NewID()}
 			_, err := eventstore.Update(tx, orderAgg, id, meta, func(o domain.Order) ([]envelope.Event, error) {
 				return domain.Expire(o, now), nil
@@ -53,9 +58,9 @@ func expireDue(ctx context.Context, st *eventstore.Store, now time.Time, log *ze
 			return err
 		})
 		if err != nil {
-			log.Warn().Err(err).Str("order_id", id).Str("correlation_id", id).Msg("expire order")
+			log.Warn().Err(err).Str("order_id", id).Str("correlation_id", id).Str("trace_id", tc.TraceID()).Msg("expire order")
 		} else {
-			log.Info().Str("order_id", id).Str("correlation_id", id).Msg("saga deadline passed; order cancelled")
+			log.Info().Str("order_id", id).Str("correlation_id", id).Str("trace_id", tc.TraceID()).Msg("saga deadline passed; order cancelled")
 		}
 	}
 	if len(due) == 500 {

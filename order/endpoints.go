@@ -22,6 +22,7 @@ func endpoints(st *eventstore.Store, s Settings) []endpoint.Endpoint {
 		endpoint.New("order.get", service.ViewQuery[service.ByOrderID, client.OrderView](st, bucketOrders, "order")),
 		endpoint.New("order.list", h.list),
 		endpoint.New("order.history", h.history),
+		endpoint.New("order.timeline", h.timeline),
 	}
 }
 
@@ -112,4 +113,20 @@ func (h handlers) history(ctx context.Context, r *service.ByOrderID) (any, error
 		return nil, endpoint.NotFound("order_id %s: order not found", r.OrderID)
 	}
 	return client.History{Events: events}, err
+}
+
+// timeline answers an order's saga as the order service heard it, oldest
+// event first, with where it stands and which service it waits for. It
+// reads the timeline projection (timeline.go).
+func (h handlers) timeline(ctx context.Context, r *service.ByOrderID) (any, error) {
+	var t client.Timeline
+	var ok bool
+	err := h.store.View(ctx, func(tx *eventstore.Tx) (err error) {
+		t, ok, err = sagaTimeline(tx, r.OrderID)
+		return err
+	})
+	if err == nil && !ok {
+		return nil, endpoint.NotFound("order_id %s: order not found", r.OrderID)
+	}
+	return t, err
 }

@@ -28,6 +28,9 @@ type Settings struct {
 	// DeadlineTick is how often the deadline scheduler looks for expired
 	// orders when none is due sooner. Default 1s.
 	DeadlineTick time.Duration
+	// StuckAfter is how long a saga may be in flight before it counts as
+	// stuck (choreo_sagas_stuck; CHOREO_STUCK_AFTER). Default 10s.
+	StuckAfter time.Duration
 }
 
 var orderAgg = eventstore.Aggregate[domain.Order]{
@@ -50,11 +53,18 @@ func Registry() *envelope.Registry {
 // DefaultSagaTimeout is CHOREO_SAGA_TIMEOUT's default.
 const DefaultSagaTimeout = 30 * time.Second
 
-// SettingsFromEnv reads CHOREO_SAGA_TIMEOUT, reporting a bad value through
-// env.
+// SettingsFromEnv reads CHOREO_SAGA_TIMEOUT and CHOREO_STUCK_AFTER,
+// reporting a bad value through env.
 func SettingsFromEnv(env *config.Env) Settings {
-	return Settings{SagaTimeout: env.Duration("CHOREO_SAGA_TIMEOUT", DefaultSagaTimeout)}
+	return Settings{
+		SagaTimeout: env.Duration("CHOREO_SAGA_TIMEOUT", DefaultSagaTimeout),
+		StuckAfter:  env.Duration("CHOREO_STUCK_AFTER", DefaultStuckAfter),
+	}
 }
+
+// DefaultHTTPAddr is where the order service serves /metrics, /healthz and
+// /readyz unless CHOREO_HTTP_ADDR says otherwise.
+const DefaultHTTPAddr = "127.0.0.1:9101"
 
 // Spec describes the order service to the service host.
 func Spec(s Settings) service.Spec {
@@ -67,12 +77,22 @@ func Spec(s Settings) service.Spec {
 	if s.DeadlineTick <= 0 {
 		s.DeadlineTick = time.Second
 	}
+	if s.StuckAfter <= 0 {
+		s.StuckAfter = DefaultStuckAfter
+	}
+	reg := Registry()
+	watch := &sagaWatch{settings: s}
+	tl := timeline{reg: reg, watch: watch}
 	return service.Spec{
+		HTTPAddr:    DefaultHTTPAddr,
 		Saga:        Saga,
-		Registry:    Registry(),
+		Registry:    reg,
 		Schemas:     orderevents.Schemas,
-		Projections: []eventstore.Projection{views{}},
-		Endpoints:   func(st *eventstore.Store) []endpoint.Endpoint { return endpoints(st, s) },
-		Tasks:       []func(ctx context.Context, st *eventstore.Store) error{deadlineTask(s)},
+		Projections: []eventstore.Projection{views{}, tl},
+		// Every saga event of the other services, as heard: the timeline.
+		ConsumedProjections: []eventstore.Projection{tl},
+		Observe:             watch.observe,
+		Endpoints:           func(st *eventstore.Store) []endpoint.Endpoint { return endpoints(st, s) },
+		Tasks:               []func(ctx context.Context, st *eventstore.Store) error{deadlineTask(s)},
 	}
 }

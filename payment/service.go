@@ -45,9 +45,14 @@ const (
 	bucketPayments = "payments"
 )
 
+// DefaultHTTPAddr is where the payment service serves /metrics, /healthz and
+// /readyz unless CHOREO_HTTP_ADDR says otherwise.
+const DefaultHTTPAddr = "127.0.0.1:9102"
+
 // Spec describes the payment service to the service host.
 func Spec() service.Spec {
 	return service.Spec{
+		HTTPAddr: DefaultHTTPAddr,
 		Saga:     Saga,
 		Registry: Registry(),
 		Schemas:  paymentevents.Schemas,

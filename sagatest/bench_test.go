@@ -20,7 +20,11 @@ import (
 // in process against one embedded JetStream server: b.N orders from 64
 // concurrent clients, timed until the last one completes.
 func BenchmarkSagas(b *testing.B) {
-	s := sagatest.Start(b, sagatest.Options{SagaTimeout: 5 * time.Minute})
+	benchmarkSagas(b, sagatest.Options{SagaTimeout: 5 * time.Minute})
+}
+
+func benchmarkSagas(b *testing.B, opts sagatest.Options) {
+	s := sagatest.Start(b, opts)
 	c := sagatest.NewClient(s.NC)
 	if _, err := c.Deposit(b.Context(), "bench", 1_000_000_000); err != nil {
 		b.Fatal(err)

@@ -21,10 +21,14 @@ import (
 	"github.com/choreo-dev/choreo/shared/saga"
 	"github.com/choreo-dev/choreo/shared/service"
 	"github.com/choreo-dev/choreo/shared/streams"
+	"github.com/choreo-dev/choreo/shared/tracing"
 	"github.com/choreo-dev/choreo/shipping"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
 // Services are the four service names.
@@ -64,6 +68,23 @@ type Options struct {
 	// Extra are more services to run beside the four — a service of your
 	// own built on the kernel, say — started after them.
 	Extra []service.Spec
+	// HTTP serves each service's /metrics, /healthz and /readyz on a free
+	// loopback port (see HTTPAddr), and so keeps its metrics.
+	HTTP bool
+	// Tracer, if set, gives each service its tracer (see Tracers).
+	Tracer func(service string) *tracing.Tracer
+	// StuckAfter is the order service's CHOREO_STUCK_AFTER. Default 10s.
+	StuckAfter time.Duration
+}
+
+// Tracers returns tracers, one per service, each with its own resource
+// (service.name) and all exporting to exp as spans end: an in-memory
+// exporter (tracetest) sees every service's spans.
+func Tracers(exp sdktrace.SpanExporter) func(service string) *tracing.Tracer {
+	return func(name string) *tracing.Tracer {
+		res := resource.NewSchemaless(attribute.String("service.name", name))
+		return tracing.New(sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp), sdktrace.WithResource(res)))
+	}
 }
 
 // Stack is a running Choreo: NATS and the four services.
@@ -77,6 +98,7 @@ type Stack struct {
 
 	mu       sync.Mutex
 	services map[string]*running
+	http     map[string]string // service -> its HTTP endpoint's address
 }
 
 type running struct {
@@ -93,7 +115,8 @@ func Start(t testing.TB, opts Options) *Stack {
 	if len(opts.Countries) == 0 {
 		opts.Countries = shipping.DefaultCountries
 	}
-	s := &Stack{t: t, opts: opts, NATS: natstest.RunJetStream(t), data: t.TempDir(), services: map[string]*running{}}
+	s := &Stack{t: t, opts: opts, NATS: natstest.RunJetStream(t), data: t.TempDir(), services: map[string]*running{},
+		http: map[string]string{}}
 	s.NC = s.NATS.Connect(t)
 	js, err := jetstream.New(s.NC)
 	if err != nil {
@@ -124,7 +147,7 @@ func (s *Stack) names() []string {
 func (s *Stack) Spec(name string) service.Spec {
 	switch name {
 	case "order":
-		return order.Spec(order.Settings{SagaTimeout: s.opts.SagaTimeout, DeadlineTick: 100 * time.Millisecond})
+		return order.Spec(order.Settings{SagaTimeout: s.opts.SagaTimeout, DeadlineTick: 100 * time.Millisecond, StuckAfter: s.opts.StuckAfter})
 	case "payment":
 		return payment.Spec()
 	case "inventory":
@@ -138,6 +161,14 @@ func (s *Stack) Spec(name string) service.Spec {
 		}
 	}
 	panic("sagatest: unknown service " + name)
+}
+
+// HTTPAddr is the address of the running service's HTTP endpoint (/metrics,
+// /healthz, /readyz); "" unless Options.HTTP.
+func (s *Stack) HTTPAddr(name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.http[name]
 }
 
 // DataDir is where the services keep their bbolt files.
@@ -161,10 +192,21 @@ func (s *Stack) StartService(name string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan struct{})
 	done := make(chan error, 1)
+	var httpAddr string
+	bound := make(chan string, 1)
+	if s.opts.HTTP {
+		httpAddr = "127.0.0.1:0"
+	}
+	var tracer *tracing.Tracer
+	if s.opts.Tracer != nil {
+		tracer = s.opts.Tracer(name)
+	}
 	go func() {
 		done <- service.Run(ctx, s.Spec(name), service.Options{
 			NATSURL: s.NATS.URL(), DataDir: s.data, Logger: log, Ready: ready,
-			NATSOptions: []nats.Option{nats.ReconnectWait(20 * time.Millisecond)},
+			HTTPAddr: httpAddr, HTTPBound: func(addr string) { bound <- addr }, Tracer: tracer,
+			ObserveEvery: 100 * time.Millisecond,
+			NATSOptions:  []nats.Option{nats.ReconnectWait(20 * time.Millisecond)},
 			ConsumerTuning: func(c *consumer.Config) {
 				// Short backoffs keep retry and dead-letter scenarios quick.
 				c.Backoff, c.BackoffMax = 20*time.Millisecond, 200*time.Millisecond
@@ -186,6 +228,9 @@ func (s *Stack) StartService(name string) {
 	// Ready means the durable consumers exist on the server, so the next
 	// service's stream updates cannot race their creation.
 	s.services[name] = &running{cancel: cancel, done: done}
+	if s.opts.HTTP {
+		s.http[name] = <-bound // bound before ready
+	}
 }
 
 // StopService stops one service (a graceful drain) and waits for it.

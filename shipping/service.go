@@ -60,9 +60,14 @@ func SettingsFromEnv(env *config.Env) Settings {
 	})}
 }
 
+// DefaultHTTPAddr is where the shipping service serves /metrics, /healthz and
+// /readyz unless CHOREO_HTTP_ADDR says otherwise.
+const DefaultHTTPAddr = "127.0.0.1:9104"
+
 // Spec describes the shipping service to the service host.
 func Spec(s Settings) service.Spec {
 	return service.Spec{
+		HTTPAddr: DefaultHTTPAddr,
 		Saga:     Saga(s),
 		Registry: Registry(),
 		Schemas:  shippingevents.Schemas,

@@ -335,16 +335,18 @@ func (s *Stack) spawn(id string, e Entry) (*Proc, error) {
 	return p, nil
 }
 
-// environ is a process's environment: the harness's own without any Choreo
-// or NATS_URL, NATS_CREDS or NATS_TLS_CA setting (so a user's
+// environ is a process's environment: the harness's own without any Choreo,
+// NATS_URL, NATS_CREDS, NATS_TLS_CA or OpenTelemetry setting (so a user's
 // CHOREO_DATA_DIR cannot point a run at real data, nor their credentials
-// leak into it), then the run's (in the secure profile, the entry's
-// identity and the CA), Config.Env and the entry's Setenv; the last setting
-// of a key wins. s.mu is held.
+// leak into it, nor their OTEL_* send its spans anywhere), then the run's
+// (in the secure profile, the entry's identity and the CA), Config.Env and
+// the entry's Setenv; the last setting of a key wins. The services' HTTP
+// endpoints are off unless a setting turns them on: their default ports
+// would collide between stacks on one machine. s.mu is held.
 func (s *Stack) environ(name string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "CHOREO_") || strings.HasPrefix(kv, "NATS_URL=") ||
+		if strings.HasPrefix(kv, "CHOREO_") || strings.HasPrefix(kv, "NATS_URL=") || strings.HasPrefix(kv, "OTEL_") ||
 			strings.HasPrefix(kv, "NATS_CREDS=") || strings.HasPrefix(kv, "NATS_TLS_CA=") {
 			continue
 		}
@@ -354,6 +356,7 @@ func (s *Stack) environ(name string) []string {
 		"NATS_URL="+s.url,
 		"CHOREO_DATA_DIR="+s.DataDir(),
 		"CHOREO_LOG_LEVEL="+s.cfg.LogLevel,
+		"CHOREO_HTTP_ADDR=off",
 	)
 	if e, err := s.entry(name); err == nil {
 		env = append(env, s.secureEnv(e)...)

@@ -16,7 +16,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -119,7 +118,8 @@ func (c *cli) root() *cobra.Command {
 	root.AddCommand(
 		c.depositCmd(), c.balanceCmd(), c.restockCmd(), c.stockCmd(),
 		c.placeCmd(), c.cancelCmd(), c.getCmd(), c.listCmd(), c.historyCmd(), c.paymentCmd(), c.shipmentCmd(),
-		c.watchCmd(), c.dlqCmd(), c.provisionCmd(), c.secureCmd(), c.benchCmd(), c.checkCmd(), c.parkedCmd(),
+		c.traceCmd(), c.stuckCmd(), c.watchCmd(), c.dlqCmd(), c.provisionCmd(), c.secureCmd(), c.benchCmd(),
+		c.checkCmd(), c.parkedCmd(),
 	)
 	return root
 }
@@ -228,9 +228,7 @@ func (c *cli) show(v any, human func()) error {
 }
 
 // printJSON prints v as one line of JSON.
-func (c *cli) printJSON(v any) error {
-	return json.NewEncoder(c.stdout).Encode(v)
-}
+func (c *cli) printJSON(v any) error { return jsonLine(c.stdout, v) }
 
 // query runs one contract call and prints its reply with show.
 func query[V any](ctx context.Context, c *cli, call func(context.Context, *client.Client) (V, error), human func(V)) error {

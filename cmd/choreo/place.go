@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/choreo-dev/choreo/client"
 	"github.com/choreo-dev/choreo/shared/envelope"
+	"github.com/nats-io/nats.go"
 	"github.com/spf13/cobra"
 )
 
@@ -16,12 +16,14 @@ const placeHelp = `Places an order of one or more -item SKU:QTY:PRICE_CENTS line
 the address given by -name, -line1, -city, -postal and -country, and prints
 it, pending.
 
-With -wait, choreo places the order and then asks order.get until it is
-completed or cancelled (at most -timeout), and prints it. It needs nothing but
-the contract's requests, so the secure profile's client identity, which may
-not read events, can wait too. Without -order it makes the order id itself (a
-UUIDv7), so that a retry places the same order; otherwise the service makes
-one. An order still open when the wait times out is printed and exits with 1.`
+With -wait, choreo subscribes to the saga's events before placing it, shows
+each step on stderr as the order service records it, waits (at most
+-timeout) until the saga is over — completed, or cancelled and every
+compensation recorded (a refund, a release) — then prints the order as
+order.get shows it. Without -order it then makes the order id itself (a
+UUIDv7), so that it knows what to listen to; otherwise the service makes
+one. An order still open, or still waiting for a compensation, when the
+wait times out is printed and exits with 1.`
 
 // itemsFlag collects repeated -item SKU:QTY:PRICE_CENTS flags.
 type itemsFlag []client.Item
@@ -89,41 +91,45 @@ func (c *cli) placeCmd() *cobra.Command {
 
 func (c *cli) printOrder(v client.OrderView) { printOrder(c.stdout, v) }
 
-// placeAndWait places req, whose order id is set, and polls order.get until
-// the saga has ended or -timeout has passed.
+// placeAndWait places req, whose order id is set, and waits for its saga's
+// end, showing its steps on stderr. It listens before placing, so that no
+// event can slip past.
 func (c *cli) placeAndWait(ctx context.Context, req client.PlaceRequest) error {
 	cl, err := c.client()
 	if err != nil {
 		return err
 	}
+	events := make(chan *nats.Msg, 64)
+	sub, err := c.nc.ChanSubscribe(sagaSubject(req.OrderID), events)
+	if err != nil {
+		return fmt.Errorf("subscribe to order %s: %w", req.OrderID, err)
+	}
+	defer sub.Unsubscribe()
+	if err := c.nc.FlushTimeout(c.timeout); err != nil {
+		return fmt.Errorf("subscribe to order %s: %w", req.OrderID, err)
+	}
+
 	wctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	v, err := cl.Place(wctx, req)
+	if _, err := cl.Place(wctx, req); err != nil {
+		return err
+	}
+	tl, over, err := follow(wctx, cl, events, req.OrderID, c.stderr, false)
 	if err != nil {
 		return err
 	}
-	for every := 20 * time.Millisecond; !v.Terminal(); every = min(2*every, 500*time.Millisecond) {
-		select {
-		case <-wctx.Done():
-		case <-time.After(every):
-		}
-		if wctx.Err() != nil {
-			break
-		}
-		if v, err = cl.Get(wctx, req.OrderID); err != nil {
-			return err
-		}
-	}
-	if !v.Terminal() {
-		if v, err = cl.Get(ctx, req.OrderID); err != nil {
-			return err
-		}
+	v, err := cl.Get(ctx, req.OrderID)
+	if err != nil {
+		return err
 	}
 	if err := c.show(v, func() { c.printOrder(v) }); err != nil {
 		return err
 	}
-	if !v.Terminal() {
+	switch {
+	case !v.Terminal():
 		return fmt.Errorf("order %s is still %s after %s", v.OrderID, v.Status, c.timeout)
+	case !over && tl.WaitingOn != nil:
+		return fmt.Errorf("order %s is %s, still waiting on %s after %s", v.OrderID, v.Status, *tl.WaitingOn, c.timeout)
 	}
 	return nil
 }

@@ -79,7 +79,7 @@ type OrderCompleted struct {
 // CustomerID and SKUs name the order's customer and the SKUs of its lines:
 // a partitioned deployment routes the cancellation by them to the payment
 // partition that holds the customer's wallet and the inventory partitions
-// that hold the stock (docs/contract.md, section 6).
+// that hold the stock (docs/contract.md, section 7).
 type OrderCancelled struct {
 	OrderID    string   `json:"order_id"`
 	Reason     string   `json:"reason"`

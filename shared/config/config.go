@@ -34,6 +34,10 @@ type Config struct {
 	// (`choreo provision` does; the service only checks they exist).
 	// Default: external with NATS_CREDS, self without.
 	Provisioning string
+	// HTTPAddr is CHOREO_HTTP_ADDR: host:port of the service's /metrics,
+	// /healthz and /readyz, "off" for none, empty if unset (the service's
+	// own default then applies).
+	HTTPAddr string
 }
 
 // The values of CHOREO_PROVISIONING.
@@ -83,6 +87,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		c.Provisioning = v
 	default:
 		errs = append(errs, fmt.Errorf("CHOREO_PROVISIONING: %q is not %s or %s", v, ProvisionSelf, ProvisionExternal))
+	}
+	if v := getenv("CHOREO_HTTP_ADDR"); v != "" {
+		if _, port, err := net.SplitHostPort(v); v != "off" && (err != nil || port == "") {
+			errs = append(errs, fmt.Errorf("CHOREO_HTTP_ADDR: %q is not host:port or off", v))
+		} else {
+			c.HTTPAddr = v
+		}
 	}
 	if v := getenv("CHOREO_PPROF_ADDR"); v != "" {
 		if _, port, err := net.SplitHostPort(v); err != nil || port == "" {

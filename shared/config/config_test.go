@@ -16,8 +16,8 @@ func TestFromEnv(t *testing.T) {
 	if err != nil || c.NATSURL != "nats://127.0.0.1:4222" || c.DataDir != "./data" || c.LogLevel.String() != "info" {
 		t.Fatalf("defaults: %+v %v", c, err)
 	}
-	c, err = config.FromEnv(env(map[string]string{"CHOREO_LOG_LEVEL": "debug", "CHOREO_PPROF_ADDR": "127.0.0.1:6061"}))
-	if err != nil || c.LogLevel.String() != "debug" || c.PprofAddr != "127.0.0.1:6061" {
+	c, err = config.FromEnv(env(map[string]string{"CHOREO_LOG_LEVEL": "debug", "CHOREO_PPROF_ADDR": "127.0.0.1:6061", "CHOREO_HTTP_ADDR": "0.0.0.0:9101"}))
+	if err != nil || c.LogLevel.String() != "debug" || c.PprofAddr != "127.0.0.1:6061" || c.HTTPAddr != "0.0.0.0:9101" {
 		t.Fatalf("set: %+v %v", c, err)
 	}
 	if c.Provisioning != config.ProvisionSelf || c.NATSCreds != "" {
@@ -32,9 +32,13 @@ func TestFromEnv(t *testing.T) {
 	if err != nil || c.Provisioning != config.ProvisionSelf {
 		t.Fatalf("CHOREO_PROVISIONING=self: %+v %v", c, err)
 	}
+	if c, err = config.FromEnv(env(map[string]string{"CHOREO_HTTP_ADDR": "off"})); err != nil || c.HTTPAddr != "off" {
+		t.Fatalf("http off: %+v %v", c, err)
+	}
 	// Every problem is reported at once.
-	_, err = config.FromEnv(env(map[string]string{"CHOREO_LOG_LEVEL": "loud", "CHOREO_PPROF_ADDR": "6061", "CHOREO_PROVISIONING": "nobody"}))
-	for _, want := range []string{"CHOREO_LOG_LEVEL", "CHOREO_PPROF_ADDR", `CHOREO_PROVISIONING: "nobody"`} {
+	_, err = config.FromEnv(env(map[string]string{"CHOREO_LOG_LEVEL": "loud", "CHOREO_PPROF_ADDR": "6061", "CHOREO_PROVISIONING": "nobody",
+		"CHOREO_HTTP_ADDR": "9101"}))
+	for _, want := range []string{"CHOREO_LOG_LEVEL", "CHOREO_PPROF_ADDR", `CHOREO_PROVISIONING: "nobody"`, "CHOREO_HTTP_ADDR"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not name %s", err, want)
 		}

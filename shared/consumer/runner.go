@@ -15,9 +15,14 @@ import (
 	"github.com/choreo-dev/choreo/shared/failpoint"
 	"github.com/choreo-dev/choreo/shared/fault"
 	"github.com/choreo-dev/choreo/shared/health"
+	"github.com/choreo-dev/choreo/shared/metrics"
 	"github.com/choreo-dev/choreo/shared/streams"
+	"github.com/choreo-dev/choreo/shared/tracing"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Handler applies one event's effects inside the transaction the runner
@@ -90,7 +95,14 @@ type Config struct {
 	Provisioned bool
 	// Bound, if set, is called once the durable consumer exists on the
 	// server: the service reports ready only after all are bound.
-	Bound  func()
+	Bound func()
+	// Metrics, if set, counts each delivery by event type and outcome, its
+	// time and the event's delivery lag, and the durable's backlog.
+	Metrics *metrics.Service
+	// Tracer gives each delivery a span ("handle <type>") continuing the
+	// event's traceparent header: the appended events carry it on. Nil:
+	// tracing off (the trace context is still carried).
+	Tracer *tracing.Tracer
 	Logger zerolog.Logger
 }
 
@@ -256,6 +268,8 @@ type runner struct {
 	log   zerolog.Logger
 	sched *scheduler
 	check string // its health check's name
+	// spanNames caches the span name of each event type.
+	spanNames sync.Map
 }
 
 // bind returns the durable consumer, creating it if it does not exist (from
@@ -350,8 +364,11 @@ func (r *runner) consume(ctx context.Context, cons jetstream.Consumer) {
 			case <-t.C:
 			}
 			ictx, cancel := context.WithTimeout(watch, 5*time.Second)
-			_, err := cons.Info(ictx)
+			info, err := cons.Info(ictx)
 			cancel()
+			if err == nil {
+				r.cfg.Metrics.ConsumerInfo(r.cfg.Stream, r.cfg.Service, info.NumPending, uint64(max(info.NumAckPending, 0)))
+			}
 			if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
 				r.log.Warn().Err(err).Msg("durable consumer gone; binding again")
 				r.cfg.Checks.Fail(r.check, "durable consumer missing", err)
@@ -404,6 +421,7 @@ func orderKey(subject string) string {
 }
 
 func (r *runner) handle(ctx context.Context, msg jetstream.Msg) {
+	began := time.Now()
 	meta, err := msg.Metadata()
 	if err != nil {
 		// Not a JetStream message: nothing to ack or redeliver.
@@ -413,13 +431,32 @@ func (r *runner) handle(ctx context.Context, msg jetstream.Msg) {
 	env, ev, err := r.decode(msg, meta)
 	if err != nil {
 		r.log.Error().Err(err).Str("subject", msg.Subject()).Uint64("stream_seq", meta.Sequence.Stream).
+			Str("trace_id", tracing.FromHeader(msg.Headers()).TraceID()).
 			Msg("refused an event inconsistent with where it came from; dead-lettering")
-		r.deadLetter(msg, meta, err)
+		r.observe(env, r.deadLetter(msg, meta, err), began)
 		return
 	}
+	// Attributes cost on every event: the id says which event it was (the
+	// span's name its type, the resource the consuming service), and an
+	// outcome other than applied is added at the end.
+	ctx, span := r.cfg.Tracer.Start(tracing.FromHeader(msg.Headers()).Into(ctx), r.spanName(env.Type),
+		trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(attribute.String("messaging.message.id", env.ID)))
+	outcome := metrics.Retried
+	defer func() {
+		r.observe(env, outcome, began)
+		if span.IsRecording() {
+			if outcome != metrics.Applied {
+				span.SetAttributes(attribute.String("choreo.outcome", outcome))
+			}
+			if outcome == metrics.DeadLettered {
+				span.SetStatus(codes.Error, "dead-lettered")
+			}
+			span.End()
+		}
+	}()
 	log := r.log.With().Str("event_id", env.ID).Str("event_type", env.Type).
 		Str("order_id", env.CorrelationID).Str("correlation_id", env.CorrelationID).
-		Uint64("attempt", meta.NumDelivered).Logger()
+		Str("trace_id", tracing.TraceID(ctx)).Uint64("attempt", meta.NumDelivered).Logger()
 	if r.cfg.Accept != nil && !r.cfg.Accept(env, ev) {
 		if err := msg.Ack(); err != nil {
 			log.Debug().Err(err).Msg("ack failed")
@@ -431,6 +468,7 @@ func (r *runner) handle(ctx context.Context, msg jetstream.Msg) {
 	var handled bool
 	_ = r.cfg.Store.View(ctx, func(tx *eventstore.Tx) error { handled = tx.Handled(env.ID); return nil })
 	if handled {
+		outcome = metrics.Duplicate
 		if err := msg.Ack(); err != nil {
 			log.Debug().Err(err).Msg("ack failed")
 		}
@@ -438,8 +476,9 @@ func (r *runner) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 	hctx, cancel := context.WithTimeout(ctx, r.cfg.AckWait/2)
 	defer cancel()
+	var duplicate bool
 	err = r.cfg.Store.Update(hctx, func(tx *eventstore.Tx) (err error) {
-		if tx.Handled(env.ID) {
+		if duplicate = tx.Handled(env.ID); duplicate {
 			return nil
 		}
 		defer func() {
@@ -458,16 +497,26 @@ func (r *runner) handle(ctx context.Context, msg jetstream.Msg) {
 	if err == nil {
 		failpoint.Crash(r.cfg.Service, failpoint.ConsumerAfterCommit)
 		r.cfg.Checks.Pass(r.check)
+		outcome = metrics.Applied
+		if duplicate {
+			outcome = metrics.Duplicate
+		} else {
+			r.cfg.Metrics.DeliveryLag(r.cfg.Service, time.Since(env.OccurredAt))
+		}
+		log.Debug().Str("outcome", outcome).Dur("took", time.Since(began)).Msg("event handled")
 		if err := msg.Ack(); err != nil {
 			// The effects are committed; a redelivery will find the inbox mark.
 			log.Debug().Err(err).Msg("ack failed")
 		}
 		return
 	}
+	if span.IsRecording() {
+		span.RecordError(err)
+	}
 	switch fault.Classify(err) {
 	case fault.Poison:
 		log.Error().Err(err).Msg("the event is refused for good; dead-lettering")
-		r.deadLetter(msg, meta, err)
+		outcome = r.deadLetter(msg, meta, err)
 	case fault.Transient:
 		// The service's own trouble, not the message's: retry for as long
 		// as it lasts, and say so once (the check), not on every retry.
@@ -485,7 +534,7 @@ func (r *runner) handle(ctx context.Context, msg jetstream.Msg) {
 			_ = msg.NakWithDelay(r.backoff(meta.NumDelivered))
 		case n >= r.cfg.MaxDeliver:
 			log.Error().Err(err).Int("failures", n).Msg("handler failed on this event every time; dead-lettering")
-			r.deadLetter(msg, meta, fmt.Errorf("handler failed %d times: %w", n, err))
+			outcome = r.deadLetter(msg, meta, fmt.Errorf("handler failed %d times: %w", n, err))
 		default:
 			delay := r.backoff(uint64(n))
 			log.Warn().Err(err).Int("failures", n).Dur("retry_in", delay).Msg("handler failed; will retry")
@@ -493,6 +542,32 @@ func (r *runner) handle(ctx context.Context, msg jetstream.Msg) {
 			_ = msg.NakWithDelay(delay)
 		}
 	}
+}
+
+// spanName is "handle <type>", made once per type.
+func (r *runner) spanName(typ string) string {
+	if !r.cfg.Tracer.Enabled() {
+		return ""
+	}
+	if name, ok := r.spanNames.Load(typ); ok {
+		return name.(string)
+	}
+	name := "handle " + typ
+	r.spanNames.Store(typ, name)
+	return name
+}
+
+// observe records one delivery's outcome. An event too broken to have a
+// known type is counted under "unknown" (the label's values stay bounded).
+func (r *runner) observe(env envelope.Envelope, outcome string, began time.Time) {
+	if r.cfg.Metrics == nil {
+		return
+	}
+	typ := env.Type
+	if !r.reg.Knows(typ) {
+		typ = "unknown"
+	}
+	r.cfg.Metrics.EventHandled(r.cfg.Service, typ, outcome, time.Since(began))
 }
 
 func (r *runner) backoff(delivered uint64) time.Duration {
@@ -506,20 +581,22 @@ func (r *runner) backoff(delivered uint64) time.Duration {
 // deadLetter copies the message to the DLQ stream (package deadletter has
 // the format), then terminates it. If the copy fails the message is
 // negatively acknowledged instead, so it comes back and the copy is tried
-// again: a dead letter is never dropped.
-func (r *runner) deadLetter(msg jetstream.Msg, meta *jetstream.MsgMetadata, cause error) {
+// again: a dead letter is never dropped. It returns the outcome:
+// metrics.DeadLettered, or metrics.Retried if the copy failed.
+func (r *runner) deadLetter(msg jetstream.Msg, meta *jetstream.MsgMetadata, cause error) string {
 	out := deadletter.New(r.cfg.Service, msg, meta, cause)
 	reason := out.Header.Get(deadletter.HeaderError)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	log := r.log.With().Str("subject", msg.Subject()).Uint64("stream_seq", meta.Sequence.Stream).Logger()
+	log := r.log.With().Str("subject", msg.Subject()).Uint64("stream_seq", meta.Sequence.Stream).
+		Str("trace_id", tracing.FromHeader(msg.Headers()).TraceID()).Logger()
 	if _, err := r.js.PublishMsg(ctx, out, jetstream.WithExpectStream(streams.DLQ)); err != nil {
 		// The DLQ is unreachable: the message comes back and the copy is
 		// tried again; say so once.
 		r.cfg.Checks.Fail(r.check, "cannot write dead letters: "+fault.Reason(err), err)
 		log.Debug().Err(err).Msg("dead-lettering failed; will retry")
 		_ = msg.NakWithDelay(r.backoff(meta.NumDelivered))
-		return
+		return metrics.Retried
 	}
 	if id := msg.Headers().Get(jetstream.MsgIDHeader); id != "" {
 		_ = r.cfg.Store.ForgetFailures(ctx, id)
@@ -528,6 +605,7 @@ func (r *runner) deadLetter(msg jetstream.Msg, meta *jetstream.MsgMetadata, caus
 	if err := msg.TermWithReason(reason); err != nil {
 		log.Debug().Err(err).Msg("term failed")
 	}
+	return metrics.DeadLettered
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

@@ -31,9 +31,11 @@
 //
 // # Caveats
 //
-// Replies leave from the workers after micro's handler has returned, so
-// micro's own processing times and error counts in `nats micro stats` only
-// cover the hand-off; the endpoint's stats data has the real ones.
+// A Server speaks the micro protocol itself (with micro's types) rather than
+// through micro.AddService, whose handlers run one at a time per endpoint
+// and whose statistics would only see a hand-off to a worker: `nats micro
+// stats` shows each endpoint's error replies and the time from a request's
+// arrival to its reply.
 //
 // Error messages are echoed to clients and put in a NATS header, so they
 // are cleaned (no control characters) and cut at 1 KiB. A field name that

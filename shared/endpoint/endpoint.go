@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/choreo-dev/choreo/shared/tracing"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 	"github.com/rs/zerolog"
@@ -25,6 +26,7 @@ const (
 	keyOrderID = "order_id"
 
 	keyCorrelationID = "correlation_id"
+	keyTraceID       = "trace_id"
 	keyStack         = "stack"
 	keyPanic         = "panic"
 )
@@ -77,6 +79,9 @@ func New[Req any](subject string, h Handler[Req], opts ...Option) Endpoint {
 		if id := orderID(req.Data()); id != "" {
 			// A saga's correlation id is its order id.
 			log = log.Str(keyOrderID, id).Str(keyCorrelationID, id)
+		}
+		if id := tracing.TraceID(ctx); id != "" {
+			log = log.Str(keyTraceID, id)
 		}
 		logger := log.Logger()
 		ctx = logger.WithContext(ctx)

@@ -9,11 +9,9 @@ import (
 	"github.com/nats-io/nats.go/micro"
 )
 
-// request is a micro.Request that a worker answers after micro's handler has
-// returned. micro's own request records the reply outcome in a field that
-// micro reads, unsynchronised, as soon as its handler returns; answering it
-// from a worker would race. This one is a copy that publishes the reply on
-// the connection itself, with the same headers micro would set.
+// request is the micro.Request a Server's worker answers: it publishes the
+// reply on the connection itself, with the headers micro would set, and
+// remembers the outcome for the statistics.
 type request struct {
 	nc      *nats.Conn
 	subject string
@@ -23,17 +21,14 @@ type request struct {
 
 	mu      sync.Mutex
 	replied bool
+	code    string // of an error reply
 	failed  string // "<code>:<description>" of an error reply
 }
 
 var _ micro.Request = (*request)(nil)
 
-func detach(nc *nats.Conn, r micro.Request) *request {
-	return &request{nc: nc, subject: r.Subject(), reply: r.Reply(), data: r.Data(), headers: r.Headers()}
-}
-
 func (r *request) Respond(data []byte, opts ...micro.RespondOpt) error {
-	return r.send(&nats.Msg{Data: data}, opts, "")
+	return r.send(&nats.Msg{Data: data}, opts, "", "")
 }
 
 func (r *request) RespondJSON(v any, opts ...micro.RespondOpt) error {
@@ -58,16 +53,16 @@ func (r *request) Error(code, description string, data []byte, opts ...micro.Res
 		},
 		Data: data,
 	}
-	return r.send(msg, opts, code+":"+description)
+	return r.send(msg, opts, code, code+":"+description)
 }
 
-func (r *request) send(msg *nats.Msg, opts []micro.RespondOpt, failure string) error {
+func (r *request) send(msg *nats.Msg, opts []micro.RespondOpt, code, failure string) error {
 	for _, opt := range opts {
 		opt(msg)
 	}
 	r.mu.Lock()
 	r.replied = true
-	r.failed = failure
+	r.code, r.failed = code, failure
 	r.mu.Unlock()
 	if r.reply == "" {
 		return nats.ErrMsgNoReply
@@ -85,10 +80,15 @@ func (r *request) answered() bool {
 	return r.replied
 }
 
-func (r *request) failure() string {
+// outcome is the reply's status (200 for a success) and, for an error
+// reply, "<code>:<description>".
+func (r *request) outcome() (status int, failure string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.failed
+	if r.failed == "" {
+		return 200, ""
+	}
+	return statusOf(r.code), r.failed
 }
 
 func (r *request) Data() []byte           { return r.data }

@@ -2,16 +2,24 @@ package endpoint
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
 	"runtime/debug"
+	"strconv"
 	"sync"
 	"time"
 
+	"github.com/choreo-dev/choreo/shared/metrics"
+	"github.com/choreo-dev/choreo/shared/tracing"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
+	"github.com/nats-io/nuid"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // DefaultConcurrency is the worker pool size when Config.Concurrency is zero.
@@ -33,15 +41,29 @@ type Config struct {
 	Logger zerolog.Logger
 	// RequestTimeout is the deadline of each request's context; default 10s.
 	RequestTimeout time.Duration
+	// Metrics, if set, counts requests by endpoint and reply code and
+	// times them from arrival to reply.
+	Metrics *metrics.Service
+	// Tracer gives each request a span named after its subject, continuing
+	// the request's traceparent header if it has one. Nil: tracing off (a
+	// request without a trace context still gets trace ids).
+	Tracer *tracing.Tracer
 }
 
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+var (
+	nameRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+	// semverRE is micro's (and semver.org's) version pattern.
+	semverRE = regexp.MustCompile(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$`)
+)
 
 // Validate reports every problem with the config at once.
 func (c Config) Validate() error {
 	var errs []error
 	if !nameRE.MatchString(c.Name) {
 		errs = append(errs, fmt.Errorf("name %q must match %s", c.Name, nameRE))
+	}
+	if c.Version != "" && !semverRE.MatchString(c.Version) {
+		errs = append(errs, fmt.Errorf("version %q is not a semantic version", c.Version))
 	}
 	if c.Concurrency < 0 {
 		errs = append(errs, fmt.Errorf("concurrency %d must not be negative", c.Concurrency))
@@ -65,35 +87,54 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Server is a micro service whose endpoints run on a bounded worker pool.
+// Server is a NATS micro service (the micro protocol: $SRV.PING, $SRV.INFO
+// and $SRV.STATS, endpoints in queue group "q") whose endpoints run on a
+// bounded worker pool.
 //
-// micro delivers each endpoint's requests one after another on one
-// goroutine, so a handler that waits for a bbolt fsync would hold up every
-// request behind it. A Server's micro handler only hands the request to a
-// worker (waiting for a free one when all Config.Concurrency are busy) and
-// returns; the worker decodes, handles and replies.
-//
-// Because the reply is sent after micro's handler returned, micro's own
-// per-endpoint statistics see only the hand-off: `nats micro stats` counts
-// requests, but its processing times and error counts are those of the
-// hand-off. The real ones are in each endpoint's stats data (num_errors,
-// last_error, processing_time, average_processing_time).
+// micro's own service delivers each endpoint's requests one after another
+// on one goroutine, so a handler that waits for a bbolt fsync would hold up
+// every request behind it; handing the request to a worker and returning
+// would leave micro's statistics measuring the hand-off and missing every
+// error reply. A Server therefore speaks the protocol itself, with micro's
+// types: its subscription hands each request to a worker (waiting for a
+// free one when all Config.Concurrency are busy), and the worker decodes,
+// handles, replies and records the request in the statistics that `nats
+// micro stats` shows: requests, error replies (any 4xx or 5xx), the last
+// error, and the time from arrival to reply.
 type Server struct {
-	svc     micro.Service
 	nc      *nats.Conn
 	log     zerolog.Logger
 	timeout time.Duration
+	metrics *metrics.Service
+	tracer  *tracing.Tracer
 	slots   chan struct{}
-	stats   map[string]*endpointStats // by subject
 
-	mu     sync.Mutex
-	idle   sync.Cond // signalled when active drops to 0
-	active int       // requests handed over and not yet answered
-	taken  uint64    // requests ever handed over
+	identity  micro.ServiceIdentity
+	desc      string
+	started   time.Time
+	endpoints []*served
+
+	mu      sync.Mutex
+	idle    sync.Cond // signalled when active drops to 0
+	active  int       // requests handed over and not yet answered
+	taken   uint64    // requests ever handed over
+	stopped bool
+	subs    []*nats.Subscription // the endpoints'
+	verbs   []*nats.Subscription // $SRV.*
 
 	stopOnce sync.Once
 	stopErr  error
 }
+
+// served is one endpoint and its statistics.
+type served struct {
+	Endpoint
+	stats endpointStats
+}
+
+// queueGroup is micro's default queue group: instances of a service share
+// the requests.
+const queueGroup = micro.DefaultQueueGroup
 
 // Start registers the endpoints as the micro service cfg.Name on nc and
 // starts serving them.
@@ -106,40 +147,83 @@ func Start(nc *nats.Conn, cfg Config, endpoints ...Endpoint) (*Server, error) {
 	}
 	cfg = cfg.withDefaults()
 	s := &Server{
-		nc:      nc,
-		log:     cfg.Logger,
-		timeout: cfg.RequestTimeout,
-		slots:   make(chan struct{}, cfg.Concurrency),
-		stats:   make(map[string]*endpointStats, len(endpoints)),
+		nc:       nc,
+		log:      cfg.Logger,
+		timeout:  cfg.RequestTimeout,
+		metrics:  cfg.Metrics,
+		tracer:   cfg.Tracer,
+		slots:    make(chan struct{}, cfg.Concurrency),
+		identity: micro.ServiceIdentity{Name: cfg.Name, ID: nuid.Next(), Version: cfg.Version, Metadata: map[string]string{}},
+		desc:     cfg.Description,
+		started:  time.Now().UTC(),
 	}
 	s.idle.L = &s.mu
 	for _, e := range endpoints {
-		s.stats[e.Subject] = &endpointStats{}
+		ep := &served{Endpoint: e}
+		sub, err := nc.QueueSubscribe(e.Subject, queueGroup, s.dispatch(ep))
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("add endpoint %s: %w", e.Subject, err), s.unsubscribe())
+		}
+		s.endpoints = append(s.endpoints, ep)
+		s.subs = append(s.subs, sub)
 	}
-	svc, err := micro.AddService(nc, micro.Config{
-		Name:        cfg.Name,
-		Version:     cfg.Version,
-		Description: cfg.Description,
-		StatsHandler: func(e *micro.Endpoint) any {
-			if st := s.stats[e.Subject]; st != nil {
-				return st.snapshot()
+	for verb, answer := range map[micro.Verb]func() any{
+		micro.PingVerb:  func() any { return micro.Ping{ServiceIdentity: s.identity, Type: micro.PingResponseType} },
+		micro.InfoVerb:  func() any { return s.Info() },
+		micro.StatsVerb: func() any { return s.Stats() },
+	} {
+		for _, subject := range []struct{ kind, id string }{{"", ""}, {cfg.Name, ""}, {cfg.Name, s.identity.ID}} {
+			subj, err := micro.ControlSubject(verb, subject.kind, subject.id)
+			if err == nil {
+				var sub *nats.Subscription
+				sub, err = nc.Subscribe(subj, func(m *nats.Msg) {
+					body, _ := json.Marshal(answer())
+					if err := m.Respond(body); err != nil {
+						s.log.Debug().Err(err).Str(keySubject, m.Subject).Msg("monitoring reply not sent")
+					}
+				})
+				s.verbs = append(s.verbs, sub)
 			}
-			return nil
-		},
-		ErrorHandler: func(_ micro.Service, err *micro.NATSError) {
-			s.log.Error().Err(err).Str(keySubject, err.Subject).Msg("endpoint subscription error")
-		},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("add service %s: %w", cfg.Name, err)
-	}
-	s.svc = svc
-	for _, e := range endpoints {
-		if err := svc.AddEndpoint(e.Name, s.dispatch(e), micro.WithEndpointSubject(e.Subject)); err != nil {
-			return nil, errors.Join(fmt.Errorf("add endpoint %s: %w", e.Subject, err), svc.Stop())
+			if err != nil {
+				return nil, errors.Join(fmt.Errorf("add %s handler: %w", verb, err), s.unsubscribe())
+			}
 		}
 	}
 	return s, nil
+}
+
+func (s *Server) unsubscribe() error {
+	var errs []error
+	for _, sub := range append(s.subs, s.verbs...) {
+		if sub != nil {
+			if err := sub.Unsubscribe(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Info is the service's $SRV.INFO answer.
+func (s *Server) Info() micro.Info {
+	eps := make([]micro.EndpointInfo, len(s.endpoints))
+	for i, e := range s.endpoints {
+		eps[i] = micro.EndpointInfo{Name: e.Name, Subject: e.Subject, QueueGroup: queueGroup}
+	}
+	return micro.Info{ServiceIdentity: s.identity, Type: micro.InfoResponseType, Description: s.desc, Endpoints: eps}
+}
+
+// Stats is the service's $SRV.STATS answer: each endpoint's requests,
+// error replies and time from arrival to reply.
+func (s *Server) Stats() micro.Stats {
+	st := micro.Stats{ServiceIdentity: s.identity, Type: micro.StatsResponseType, Started: s.started,
+		Endpoints: make([]*micro.EndpointStats, len(s.endpoints))}
+	for i, e := range s.endpoints {
+		es := e.stats.snapshot()
+		es.Name, es.Subject, es.QueueGroup = e.Name, e.Subject, queueGroup
+		st.Endpoints[i] = &es
+	}
+	return st
 }
 
 func checkEndpoints(endpoints []Endpoint) error {
@@ -163,12 +247,12 @@ func checkEndpoints(endpoints []Endpoint) error {
 	return errors.Join(errs...)
 }
 
-// dispatch returns the micro handler of e: it takes a worker slot and hands
-// the request over.
-func (s *Server) dispatch(e Endpoint) micro.Handler {
-	st := s.stats[e.Subject]
-	return micro.HandlerFunc(func(mreq micro.Request) {
-		req := detach(s.nc, mreq)
+// dispatch returns the subscription handler of e: it takes a worker slot
+// and hands the request over.
+func (s *Server) dispatch(e *served) nats.MsgHandler {
+	return func(m *nats.Msg) {
+		arrived := time.Now()
+		req := &request{nc: s.nc, subject: m.Subject, reply: m.Reply, data: m.Data, headers: micro.Headers(m.Header)}
 		s.mu.Lock()
 		s.active++
 		s.taken++
@@ -178,21 +262,37 @@ func (s *Server) dispatch(e Endpoint) micro.Handler {
 			defer s.release()
 			ctx, cancel := context.WithTimeout(s.log.WithContext(context.Background()), s.timeout)
 			defer cancel()
-			start := time.Now()
-			s.run(ctx, e, req)
-			st.record(time.Since(start), req.failure())
+			// The span is named after the subject; the service is the
+			// resource's. Attributes cost on every request: only an error
+			// reply's status is added.
+			ctx, span := s.tracer.Start(tracing.FromHeader(m.Header).Into(ctx), e.Subject,
+				trace.WithSpanKind(trace.SpanKindServer), trace.WithTimestamp(arrived))
+			s.run(ctx, &e.Endpoint, req)
+			took := time.Since(arrived)
+			status, failure := req.outcome()
+			e.stats.record(took, failure)
+			s.metrics.Request(e.Subject, status, took)
+			if span.IsRecording() {
+				if status != 200 {
+					span.SetAttributes(attribute.Int("rpc.response.status_code", status))
+				}
+				if status >= 500 {
+					span.SetStatus(codes.Error, failure)
+				}
+				span.End()
+			}
 		}()
-	})
+	}
 }
 
 // run serves one request on a worker. Endpoints made by New recover their
 // handler's panics themselves; this recovers any other, so that a bad
 // handler never takes the process down.
-func (s *Server) run(ctx context.Context, e Endpoint, req *request) {
+func (s *Server) run(ctx context.Context, e *Endpoint, req *request) {
 	defer func() {
 		if r := recover(); r != nil {
 			perr := &panicError{value: r, stack: debug.Stack()}
-			ctx := s.log.With().Str(keySubject, req.Subject()).Logger().WithContext(ctx)
+			ctx := s.log.With().Str(keySubject, req.Subject()).Str(keyTraceID, tracing.TraceID(ctx)).Logger().WithContext(ctx)
 			if req.answered() {
 				zerolog.Ctx(ctx).Error().Str(keyPanic, fmt.Sprint(r)).Bytes(keyStack, perr.stack).Msg("handler panicked after replying")
 				return
@@ -217,13 +317,41 @@ func (s *Server) release() {
 	s.mu.Unlock()
 }
 
-// Stop stops accepting requests (micro's Stop drains the endpoint
-// subscriptions) and returns once every request received so far has been
-// answered. Handlers are not cancelled: they end by themselves or at their
-// request deadline. Stop is idempotent.
+// Stopped reports whether Stop was called.
+func (s *Server) Stopped() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stopped
+}
+
+// Stop stops accepting requests (it drains the endpoint subscriptions and
+// leaves the monitoring subjects) and returns once every request received
+// so far has been answered. Handlers are not cancelled: they end by
+// themselves or at their request deadline. Stop is idempotent.
 func (s *Server) Stop() error {
 	s.stopOnce.Do(func() {
-		s.stopErr = s.svc.Stop()
+		s.mu.Lock()
+		s.stopped = true
+		s.mu.Unlock()
+		var errs []error
+		for _, sub := range s.verbs {
+			if err := sub.Unsubscribe(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+				errs = append(errs, err)
+			}
+		}
+		for _, sub := range s.subs {
+			if err := sub.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+				errs = append(errs, fmt.Errorf("drain %s: %w", sub.Subject, err))
+			}
+		}
+		s.stopErr = errors.Join(errs...)
+		// A drained subscription delivers what it holds, then closes.
+		deadline := time.Now().Add(s.timeout)
+		for _, sub := range s.subs {
+			for sub.IsValid() && s.nc.IsConnected() && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+		}
 		for {
 			s.mu.Lock()
 			for s.active > 0 {
@@ -232,8 +360,8 @@ func (s *Server) Stop() error {
 			taken := s.taken
 			s.mu.Unlock()
 			// Requests the NATS server sent before it processed the
-			// unsubscribe may still wait in a subscription's pending queue.
-			// A round trip lets them through; if one came, wait again.
+			// unsubscribe may still be on their way. A round trip lets
+			// them through; if one came, wait again.
 			if !s.nc.IsConnected() || s.nc.FlushTimeout(time.Second) != nil {
 				return
 			}
@@ -248,10 +376,7 @@ func (s *Server) Stop() error {
 	return s.stopErr
 }
 
-// Service returns the underlying micro service, e.g. for its Info or Stats.
-func (s *Server) Service() micro.Service { return s.svc }
-
-// endpointStats are an endpoint's real processing statistics.
+// endpointStats are an endpoint's processing statistics.
 type endpointStats struct {
 	mu   sync.Mutex
 	n    uint64
@@ -271,21 +396,22 @@ func (st *endpointStats) record(d time.Duration, failure string) {
 	}
 }
 
-// statsData is an endpoint's stats data in `nats micro stats --json`.
-type statsData struct {
-	NumRequests           uint64        `json:"num_requests"`
-	NumErrors             uint64        `json:"num_errors"`
-	LastError             string        `json:"last_error,omitempty"`
-	ProcessingTime        time.Duration `json:"processing_time"`
-	AverageProcessingTime time.Duration `json:"average_processing_time"`
-}
-
-func (st *endpointStats) snapshot() statsData {
+func (st *endpointStats) snapshot() micro.EndpointStats {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	d := statsData{NumRequests: st.n, NumErrors: st.errs, LastError: st.last, ProcessingTime: st.time}
+	d := micro.EndpointStats{NumRequests: int(st.n), NumErrors: int(st.errs), LastError: st.last, ProcessingTime: st.time}
 	if st.n > 0 {
 		d.AverageProcessingTime = st.time / time.Duration(st.n)
 	}
 	return d
+}
+
+// statusOf turns a reply's error code ("404") into its status; 500 if it
+// is not a number.
+func statusOf(code string) int {
+	n, err := strconv.Atoi(code)
+	if err != nil || n < 100 || n > 599 {
+		return 500
+	}
+	return n
 }

@@ -2,6 +2,7 @@ package eventstore
 
 import (
 	"errors"
+	"time"
 
 	"github.com/choreo-dev/choreo/shared/fault"
 
@@ -71,6 +72,7 @@ func (s *Store) commitLoop() {
 func (s *Store) commit(batch []*write) {
 	for len(batch) > 0 {
 		failed := -1
+		began := time.Now()
 		err := s.db.Update(func(btx *bolt.Tx) error {
 			for i, w := range batch {
 				w.err = w.fn(btx)
@@ -88,6 +90,9 @@ func (s *Store) commit(batch []*write) {
 			batch[failed].done <- errTrySolo
 			batch = append(batch[:failed], batch[failed+1:]...)
 			continue
+		}
+		if s.opts.CommitObserver != nil {
+			s.opts.CommitObserver(time.Since(began), len(batch))
 		}
 		for _, w := range batch {
 			if err != nil {

@@ -3,8 +3,11 @@ package eventstore
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
+	"time"
 
+	"github.com/choreo-dev/choreo/shared/tracing"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -14,12 +17,33 @@ type OutboxEntry struct {
 	Subject string
 	MsgID   string // the event id: the Nats-Msg-Id header
 	Body    []byte // the envelope JSON, exactly as stored
+	// Trace is the trace context the event was appended in, queued with it:
+	// a relay after a crash still sends it (zero for entries queued before
+	// trace contexts were kept).
+	Trace tracing.Context
 }
 
-// Outbox values: len(subject) (2) subject len(id) (1) id body.
-func (tx *Tx) enqueue(subject, id string, body []byte) error {
-	if len(subject) > 0xffff || len(id) > 0xff {
+// Outbox values. An entry with a trace context:
+//
+//	0xFE len(subject)(2) subject len(id)(1) id len(traceparent)(1) traceparent len(tracestate)(2) tracestate body
+//
+// and one without (every entry written before trace contexts were kept):
+//
+//	len(subject)(2) subject len(id)(1) id body
+//
+// A subject is far shorter than 0xFE00 bytes, so the first byte tells them
+// apart.
+const outboxTraced = 0xFE
+
+// maxSubject bounds an outbox entry's subject (NATS's own limit is lower).
+const maxSubject = 0xFE00 - 1
+
+func (tx *Tx) enqueue(subject, id string, body []byte, tc tracing.Context) error {
+	if len(subject) > maxSubject || len(id) > 0xff {
 		return fmt.Errorf("outbox: subject or id too long")
+	}
+	if len(tc.Parent) > 0xff || len(tc.State) > 0xffff {
+		tc = tracing.Context{} // not a W3C trace context: leave it off
 	}
 	tx.wrote()
 	ob := tx.b.Bucket(bucketOutbox)
@@ -27,11 +51,20 @@ func (tx *Tx) enqueue(subject, id string, body []byte) error {
 	if err != nil {
 		return err
 	}
-	v := make([]byte, 0, 3+len(subject)+len(id)+len(body))
+	v := make([]byte, 0, 7+len(subject)+len(id)+len(tc.Parent)+len(tc.State)+len(body))
+	if !tc.IsZero() {
+		v = append(v, outboxTraced)
+	}
 	v = binary.BigEndian.AppendUint16(v, uint16(len(subject)))
 	v = append(v, subject...)
 	v = append(v, byte(len(id)))
 	v = append(v, id...)
+	if !tc.IsZero() {
+		v = append(v, byte(len(tc.Parent)))
+		v = append(v, tc.Parent...)
+		v = binary.BigEndian.AppendUint16(v, uint16(len(tc.State)))
+		v = append(v, tc.State...)
+	}
 	v = append(v, body...)
 	tx.outboxed = true
 	return ob.Put(u64(seq), v)
@@ -39,21 +72,54 @@ func (tx *Tx) enqueue(subject, id string, body []byte) error {
 
 func decodeOutbox(k, v []byte) (OutboxEntry, error) {
 	seq := binary.BigEndian.Uint64(k)
-	bad := fmt.Errorf("outbox entry %d is corrupt", seq)
-	if len(v) < 2 {
-		return OutboxEntry{}, bad
+	e := OutboxEntry{Seq: seq}
+	r := reader{b: v}
+	traced := len(v) > 0 && v[0] == outboxTraced
+	if traced {
+		r.b = v[1:]
 	}
-	n := int(binary.BigEndian.Uint16(v))
-	if len(v) < 2+n+1 {
-		return OutboxEntry{}, bad
+	e.Subject = string(r.next(int(r.u16())))
+	e.MsgID = string(r.next(int(r.u8())))
+	if traced {
+		e.Trace.Parent = string(r.next(int(r.u8())))
+		e.Trace.State = string(r.next(int(r.u16())))
 	}
-	subject := string(v[2 : 2+n])
-	m := int(v[2+n])
-	rest := v[3+n:]
-	if len(rest) < m {
-		return OutboxEntry{}, bad
+	if r.bad {
+		return OutboxEntry{}, fmt.Errorf("outbox entry %d is corrupt", seq)
 	}
-	return OutboxEntry{Seq: seq, Subject: subject, MsgID: string(rest[:m]), Body: append([]byte(nil), rest[m:]...)}, nil
+	e.Body = append([]byte(nil), r.b...)
+	return e, nil
+}
+
+// reader takes length-prefixed fields off a byte slice; bad is set once
+// it runs short.
+type reader struct {
+	b   []byte
+	bad bool
+}
+
+func (r *reader) next(n int) []byte {
+	if r.bad || len(r.b) < n {
+		r.bad = true
+		return nil
+	}
+	out := r.b[:n]
+	r.b = r.b[n:]
+	return out
+}
+
+func (r *reader) u8() uint8 {
+	if b := r.next(1); b != nil {
+		return b[0]
+	}
+	return 0
+}
+
+func (r *reader) u16() uint16 {
+	if b := r.next(2); b != nil {
+		return binary.BigEndian.Uint16(b)
+	}
+	return 0
 }
 
 // PendingOutbox returns up to limit outbox entries, oldest first.
@@ -110,4 +176,29 @@ func (s *Store) AckOutbox(ctx context.Context, seqs []uint64) error {
 		}
 		return nil
 	})
+}
+
+// OutboxOldest returns when the oldest waiting entry's event occurred; ok
+// is false if the outbox is empty. How far the relay is behind is
+// time.Since of it.
+func (s *Store) OutboxOldest() (at time.Time, ok bool, err error) {
+	err = s.db.View(func(btx *bolt.Tx) error {
+		k, v := btx.Bucket(bucketOutbox).Cursor().First()
+		if k == nil {
+			return nil
+		}
+		e, err := decodeOutbox(k, v)
+		if err != nil {
+			return err
+		}
+		var head struct {
+			OccurredAt time.Time `json:"occurred_at"`
+		}
+		if err := json.Unmarshal(e.Body, &head); err != nil {
+			return fmt.Errorf("outbox entry %d: %w", e.Seq, err)
+		}
+		at, ok = head.OccurredAt, true
+		return nil
+	})
+	return at, ok, err
 }

@@ -4,24 +4,26 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/choreo-dev/choreo/shared/envelope"
 	bolt "go.etcd.io/bbolt"
 )
 
 // RebuildProjections empties every projection bucket and replays the whole
-// log, in commit order, through the projections, in one transaction: the
-// views are rebuilt from the source of truth or left as they were: a ctx
-// cancelled meanwhile rolls it back.
+// log, in commit order, through the projections, then the consumed events
+// kept (see RecordConsumed) through the ConsumedProjections, in one
+// transaction: the views are rebuilt from the source of truth or left as
+// they were: a ctx cancelled meanwhile rolls it back. events counts both.
 func (s *Store) RebuildProjections(ctx context.Context) (events int, err error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
 	err = s.db.Update(func(btx *bolt.Tx) error {
 		events = 0
-		tx := &Tx{b: btx, s: s, now: s.opts.Now().UTC()}
+		tx := &Tx{b: btx, s: s, now: s.opts.Now().UTC(), rebuilding: true}
 		views := btx.Bucket(bucketViews)
-		for _, p := range s.opts.Projections {
+		for _, p := range append(slices.Clone(s.opts.Projections), s.opts.ConsumedProjections...) {
 			for _, name := range p.Buckets() {
 				if views.Bucket([]byte(name)) != nil {
 					if err := views.DeleteBucket([]byte(name)); err != nil {
@@ -57,7 +59,9 @@ func (s *Store) RebuildProjections(ctx context.Context) (events int, err error) 
 			}
 			events++
 		}
-		return nil
+		n, err := tx.replayConsumed()
+		events += n
+		return err
 	})
 	return events, err
 }

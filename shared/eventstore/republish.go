@@ -81,7 +81,7 @@ func (s *Store) Republish(ctx context.Context, since time.Time) (int, error) {
 				if s.opts.Registry.Publisher(head.Type) != s.opts.Service {
 					continue // private
 				}
-				if err := tx.enqueue(streams.Subject(s.opts.Service, head.Type, head.AggregateID), head.ID, body); err != nil {
+				if err := tx.enqueue(streams.Subject(s.opts.Service, head.Type, head.AggregateID), head.ID, body, tx.traceOf(ek)); err != nil {
 					return err
 				}
 				n++

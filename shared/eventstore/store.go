@@ -13,6 +13,7 @@ import (
 
 	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shared/failpoint"
+	"github.com/choreo-dev/choreo/shared/tracing"
 	"github.com/rs/zerolog"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
@@ -28,6 +29,7 @@ var (
 	bucketInboxTime = []byte("inbox_time") // handled at(8) event id -> nil, for pruning oldest first
 	bucketViews     = []byte("views")      // one nested bucket per projection bucket name
 	bucketMeta      = []byte("meta")
+	bucketTraces    = []byte("event_traces") // aggKey 0x00 version(8) -> trace context of a public event (trace.go)
 )
 
 // Projection keeps a read model up to date. Apply runs inside the transaction
@@ -70,6 +72,16 @@ type Options struct {
 	TrimEvery time.Duration
 	// Logger. Default zerolog.Nop().
 	Logger *zerolog.Logger
+	// ConsumedProjections are applied to every event of another service this
+	// one handled (see RecordConsumed): a read model of what it heard.
+	ConsumedProjections []Projection
+	// Tracer, if set, gives each Update a span (store.commit) that shows
+	// its wait for the group commit. Nil: no spans.
+	Tracer *tracing.Tracer
+	// CommitObserver, if set, is told of each write transaction committed:
+	// how long it took, fsync included, and how many writes shared it. It
+	// runs on the committer goroutine: keep it quick.
+	CommitObserver func(took time.Duration, batch int)
 }
 
 func (o *Options) defaults() error {
@@ -142,7 +154,7 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	err = db.Update(func(btx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketEvents, bucketLog, bucketSnapshots, bucketOutbox, bucketInbox, bucketInboxTime, bucketViews, bucketMeta} {
+		for _, b := range [][]byte{bucketEvents, bucketLog, bucketSnapshots, bucketOutbox, bucketInbox, bucketInboxTime, bucketViews, bucketMeta, bucketTraces} {
 			if _, err := btx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -198,10 +210,13 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	tc := tracing.FromContext(ctx)
+	span := s.startCommit(ctx)
 	var done *Tx
 	err := s.write(func(btx *bolt.Tx) error {
+		span.ran()
 		// A fresh Tx on every run: a batch may run this closure again.
-		tx := &Tx{b: btx, s: s, now: s.opts.Now().UTC(), states: s.statesFor(btx)}
+		tx := &Tx{b: btx, s: s, now: s.opts.Now().UTC(), states: s.statesFor(btx), trace: tc}
 		done = nil
 		if err := run(fn, tx); err != nil {
 			if tx.dirty {
@@ -211,11 +226,13 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 			// loads go too, with any state it set aside for a write that
 			// never happened.
 			tx.restoreStates(0)
+			tx.dropped = true
 			return refusal{err}
 		}
 		done = tx
 		return nil
 	})
+	span.end(err)
 	if err != nil {
 		return err
 	}

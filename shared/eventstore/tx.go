@@ -9,6 +9,7 @@ import (
 
 	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shared/streams"
+	"github.com/choreo-dev/choreo/shared/tracing"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -30,9 +31,18 @@ type Tx struct {
 	// appended lists the types of the events appended in this transaction,
 	// in order: a saga reaction checks it against what it declared.
 	appended []string
+	// dropped is set when its closure refused without writing and the
+	// batch committed without it (see Store.Update): its OnCommit hooks
+	// must not run.
+	dropped bool
 	// undo lists what this Tx changed in states, oldest first, so that a
 	// closure dropped from its batch takes its changes back.
 	undo []stateUndo
+	// trace is the trace context of the ctx Update was given: the events
+	// appended in the transaction happen in it (see trace.go).
+	trace tracing.Context
+	// rebuilding is set while RebuildProjections replays the log.
+	rebuilding bool
 }
 
 // Appended returns the types of the events appended in this transaction so
@@ -52,6 +62,10 @@ type Meta struct {
 	CorrelationID string
 	// CausationID is the id of the command or event that caused these events.
 	CausationID string
+	// Trace is the trace context the events happen in, kept with each public
+	// event and its outbox entry. Zero means the transaction's: the one the
+	// ctx given to Update carried.
+	Trace tracing.Context
 }
 
 // stateUndo is how to put back one entry of states.
@@ -160,6 +174,10 @@ func (tx *Tx) Append(aggType, aggID string, expected uint64, meta Meta, events .
 	}
 	ak := aggKey(aggType, aggID)
 	reg := tx.s.opts.Registry
+	tc := meta.Trace
+	if tc.IsZero() {
+		tc = tx.trace
+	}
 	envs := make([]envelope.Envelope, len(events))
 	for i, ev := range events {
 		typ := ev.EventType()
@@ -202,7 +220,10 @@ func (tx *Tx) Append(aggType, aggID string, expected uint64, meta Meta, events .
 			return nil, fmt.Errorf("append %s/%s: log: %w", aggType, aggID, err)
 		}
 		if publisher != "" {
-			if err := tx.enqueue(streams.Subject(tx.s.opts.Service, typ, aggID), env.ID, body); err != nil {
+			if err := tx.keepTrace(ek, tc); err != nil {
+				return nil, fmt.Errorf("append %s/%s: trace: %w", aggType, aggID, err)
+			}
+			if err := tx.enqueue(streams.Subject(tx.s.opts.Service, typ, aggID), env.ID, body, tc); err != nil {
 				return nil, fmt.Errorf("append %s/%s: outbox: %w", aggType, aggID, err)
 			}
 		}

@@ -26,6 +26,8 @@ import (
 	"github.com/choreo-dev/choreo/shared/failpoint"
 	"github.com/choreo-dev/choreo/shared/fault"
 	"github.com/choreo-dev/choreo/shared/health"
+	"github.com/choreo-dev/choreo/shared/metrics"
+	"github.com/choreo-dev/choreo/shared/tracing"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
@@ -60,7 +62,13 @@ type Relay struct {
 	// storage, …) and "outbox.parked" while entries wait in the parked area
 	// for an operator.
 	Checks *health.Checks
-	Logger zerolog.Logger
+	// Tracer, if set, gives each publish a span (outbox.publish), a child
+	// of the trace context the event was appended in; the consumers
+	// continue the span. Without it the event's own trace context is sent.
+	Tracer *tracing.Tracer
+	// Metrics, if set, counts the events published.
+	Metrics *metrics.Service
+	Logger  zerolog.Logger
 }
 
 // The relay's checks.
@@ -146,6 +154,7 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 	if r.Atomic && len(entries) > 1 {
 		err := r.publishAtomic(ctx, entries)
 		if err == nil {
+			r.Metrics.Published(r.Stream, len(entries))
 			seqs := make([]uint64, len(entries))
 			for i, e := range entries {
 				seqs[i] = e.Seq
@@ -168,11 +177,14 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 	futures := make([]jetstream.PubAckFuture, 0, len(entries))
 	var pubErr error
 	var refusedAt = -1 // an entry the client refused to send: too large
+	spans := make(publishSpans, 0, len(entries))
 	for i, e := range entries {
 		msg := &nats.Msg{Subject: e.Subject, Data: e.Body, Header: nats.Header{}}
 		msg.Header.Set(jetstream.MsgIDHeader, e.MsgID)
+		spans = spans.start(r.Tracer, e, msg.Header)
 		f, err := r.JS.PublishMsgAsync(msg, opts...)
 		if err != nil {
+			spans.end(len(spans)-1, err)
 			if tooLarge(err) {
 				refusedAt = i
 			} else {
@@ -191,10 +203,12 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 	for i, f := range futures {
 		select {
 		case <-f.Ok():
+			spans.end(i, nil)
 			if ackErr == nil {
 				acked = append(acked, entries[i].Seq)
 			}
 		case err := <-f.Err():
+			spans.end(i, err)
 			switch {
 			case ackErr != nil:
 			case tooLarge(err):
@@ -204,6 +218,7 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 			}
 		case <-ctx.Done():
 			// Unknown outcome: the entries stay and are republished next time.
+			spans.endAll(ctx.Err())
 			return 0, r.Store.AckOutbox(ackCtx, acked)
 		}
 	}
@@ -216,12 +231,13 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 	if err := r.Store.AckOutbox(ackCtx, acked); err != nil {
 		return 0, err
 	}
+	r.Metrics.Published(r.Stream, len(acked))
 	for _, e := range park {
 		reason := fmt.Sprintf("%d bytes: too large to publish", len(e.Body))
 		if err := r.Store.ParkOutbox(ctx, e.Seq, reason); err != nil {
 			return len(acked), err
 		}
-		r.Logger.Error().Str("subject", e.Subject).Str("event_id", e.MsgID).Uint64("outbox_seq", e.Seq).
+		r.Logger.Error().Str("subject", e.Subject).Str("event_id", e.MsgID).Uint64("outbox_seq", e.Seq).Str("trace_id", e.Trace.TraceID()).
 			Int("bytes", len(e.Body)).Msg("outbox entry parked: the server refuses it as too large; see `choreo outbox parked`")
 	}
 	if len(park) > 0 {
@@ -259,12 +275,15 @@ func tooLarge(err error) bool {
 // publishAtomic sends entries as one atomic batch: every message but the
 // last is published without a reply; the last carries the commit and gets
 // the batch's PubAck. Nothing of the batch is stored unless all of it is.
-func (r *Relay) publishAtomic(ctx context.Context, entries []eventstore.OutboxEntry) error {
+func (r *Relay) publishAtomic(ctx context.Context, entries []eventstore.OutboxEntry) (err error) {
 	nc := r.JS.Conn()
 	batchID := nuid.Next()
+	spans := make(publishSpans, 0, len(entries))
+	defer func() { spans.endAll(err) }()
 	for i, e := range entries {
 		msg := &nats.Msg{Subject: e.Subject, Data: e.Body, Header: nats.Header{}}
 		msg.Header.Set(jetstream.MsgIDHeader, e.MsgID)
+		spans = spans.start(r.Tracer, e, msg.Header)
 		msg.Header.Set("Nats-Batch-Id", batchID)
 		msg.Header.Set("Nats-Batch-Sequence", strconv.Itoa(i+1))
 		if i < len(entries)-1 {

@@ -19,6 +19,7 @@ import (
 	"github.com/choreo-dev/choreo/shared/config"
 	"github.com/choreo-dev/choreo/shared/eventstore"
 	"github.com/choreo-dev/choreo/shared/natscreds"
+	"github.com/choreo-dev/choreo/shared/tracing"
 	"github.com/nats-io/nats.go"
 )
 
@@ -79,7 +80,8 @@ func main(specFn func(*config.Env) Spec, args []string, getenv func(string) stri
 	}
 	if *rebuild {
 		st, err := eventstore.Open(filepath.Join(cfg.DataDir, name+".db"), eventstore.Options{
-			Service: name, Registry: spec.Registry, Projections: spec.Projections, Logger: &log,
+			Service: name, Registry: spec.Registry, Projections: spec.Projections,
+			ConsumedProjections: spec.ConsumedProjections, Logger: &log,
 		})
 		if err != nil {
 			log.Error().Err(err).Msg("open event store")
@@ -123,8 +125,25 @@ func main(specFn func(*config.Env) Spec, args []string, getenv func(string) stri
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	tp, err := tracing.FromEnv(ctx, name, getenv, log)
+	if err != nil {
+		log.Error().Err(err).Msg("bad configuration")
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return 2
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tp.Shutdown(sctx); err != nil {
+			log.Warn().Err(err).Msg("flush traces")
+		}
+	}()
+	if tp.Enabled() {
+		log.Info().Msg("tracing on: spans go to the OTLP exporter")
+	}
 	if err := Run(ctx, spec, Options{NATSURL: cfg.NATSURL, DataDir: cfg.DataDir, Logger: log,
-		NATSOptions: natsOpts, ExternalProvisioning: cfg.Provisioning == config.ProvisionExternal}); err != nil {
+		NATSOptions: natsOpts, ExternalProvisioning: cfg.Provisioning == config.ProvisionExternal,
+		HTTPAddr: httpAddr(cfg.HTTPAddr, spec.HTTPAddr), Tracer: tp.Tracer}); err != nil {
 		log.Error().Err(err).Msg("service stopped with an error")
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 1
@@ -144,6 +163,18 @@ func identityOptions(cfg config.Config, service string) ([]nats.Option, error) {
 		return nil, fmt.Errorf("NATS_CREDS %s holds the identity of %s, not of %s", cfg.NATSCreds, identity, service)
 	}
 	return opts, nil
+}
+
+// httpAddr is where the HTTP endpoint listens: CHOREO_HTTP_ADDR if set
+// ("off" included), else the service's own default, else off.
+func httpAddr(configured, def string) string {
+	switch {
+	case configured != "":
+		return configured
+	case def != "":
+		return def
+	}
+	return HTTPOff
 }
 
 // pprofMux serves net/http/pprof's handlers, on a mux of their own rather

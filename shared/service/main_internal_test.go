@@ -64,3 +64,16 @@ func TestRebuildProjectionsFlag(t *testing.T) {
 		return nil
 	})
 }
+
+func TestHTTPAddrComesFromTheEnvironmentThenTheSpec(t *testing.T) {
+	for _, tc := range []struct{ env, spec, want string }{
+		{"", "127.0.0.1:9101", "127.0.0.1:9101"},
+		{"0.0.0.0:9999", "127.0.0.1:9101", "0.0.0.0:9999"},
+		{"off", "127.0.0.1:9101", "off"},
+		{"", "", "off"},
+	} {
+		if got := httpAddr(tc.env, tc.spec); got != tc.want {
+			t.Errorf("httpAddr(%q, %q) = %q, want %q", tc.env, tc.spec, got, tc.want)
+		}
+	}
+}

@@ -24,10 +24,12 @@ import (
 	"github.com/choreo-dev/choreo/shared/eventschema"
 	"github.com/choreo-dev/choreo/shared/eventstore"
 	"github.com/choreo-dev/choreo/shared/health"
+	"github.com/choreo-dev/choreo/shared/metrics"
 	"github.com/choreo-dev/choreo/shared/outbox"
 	"github.com/choreo-dev/choreo/shared/partition"
 	"github.com/choreo-dev/choreo/shared/saga"
 	"github.com/choreo-dev/choreo/shared/streams"
+	"github.com/choreo-dev/choreo/shared/tracing"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
@@ -53,6 +55,20 @@ type Spec struct {
 	// Tasks are background loops (a saga deadline scheduler, say); each runs
 	// until its context ends.
 	Tasks []func(ctx context.Context, store *eventstore.Store) error
+	// HTTPAddr is where the service's HTTP endpoint (/metrics, /healthz,
+	// /readyz) listens when CHOREO_HTTP_ADDR does not say: each service has
+	// its own loopback port, so nothing is exposed beyond the machine by
+	// default. Empty: off unless configured.
+	HTTPAddr string
+	// ConsumedProjections are read models of the other services' events
+	// this one handles (a saga's timeline, say), applied in the handling
+	// transaction; the events are kept so a rebuild restores them (see
+	// eventstore.Tx.RecordConsumed).
+	ConsumedProjections []eventstore.Projection
+	// Observe, if set, is called once the store is open and before anything
+	// runs: the service registers its own metrics and keeps the logger for
+	// the lines it writes about its sagas.
+	Observe func(Observation)
 }
 
 // Name is the service's name.
@@ -110,7 +126,10 @@ func (s Spec) dispatch(ctx context.Context, tx *eventstore.Tx, env envelope.Enve
 		// else (a filter widened by hand) is not this service's business.
 		return nil
 	}
-	return r.Handle(ctx, tx, env, ev, s.Registry)
+	if err := r.Handle(ctx, tx, env, ev, s.Registry); err != nil {
+		return err
+	}
+	return tx.RecordConsumed(env, ev) // for the ConsumedProjections, if any
 }
 
 // Options are the deployment settings.
@@ -146,6 +165,19 @@ type Options struct {
 	// HealEvery is how often the service checks that its streams exist on
 	// the broker (and on every reconnect). Default 5s.
 	HealEvery time.Duration
+	// HTTPAddr is where /metrics, /healthz and /readyz are served (port 0
+	// picks a free one). Empty or "off": no HTTP endpoint, and no metrics
+	// are kept.
+	HTTPAddr string
+	// HTTPBound, if set, is told the address the HTTP endpoint listens on.
+	HTTPBound func(addr string)
+	// Tracer traces requests, commits, publishes and events handled. Nil:
+	// tracing off (trace contexts are still carried, and made up where a
+	// request has none).
+	Tracer *tracing.Tracer
+	// ObserveEvery is how often the dead letters are counted for the
+	// metrics. Default 5s.
+	ObserveEvery time.Duration
 }
 
 // Run runs the service until ctx ends, then drains it and returns nil, or
@@ -162,10 +194,21 @@ func Run(ctx context.Context, spec Spec, opts Options) error {
 	if opts.HealEvery <= 0 {
 		opts.HealEvery = 5 * time.Second
 	}
-	store, err := eventstore.Open(filepath.Join(opts.DataDir, name+".db"), eventstore.Options{
-		Service: name, Registry: spec.Registry, Projections: spec.Projections,
-		SnapshotEvery: opts.SnapshotEvery, Logger: &log,
-	})
+	if opts.ObserveEvery <= 0 {
+		opts.ObserveEvery = 5 * time.Second
+	}
+	var m *metrics.Service // nil: off
+	if opts.HTTPAddr != "" && opts.HTTPAddr != HTTPOff {
+		m = metrics.New(name)
+	}
+	storeOpts := eventstore.Options{
+		Service: name, Registry: spec.Registry, Projections: spec.Projections, ConsumedProjections: spec.ConsumedProjections,
+		SnapshotEvery: opts.SnapshotEvery, Logger: &log, Tracer: opts.Tracer,
+	}
+	if m != nil {
+		storeOpts.CommitObserver = m.StoreCommit
+	}
+	store, err := eventstore.Open(filepath.Join(opts.DataDir, name+".db"), storeOpts)
 	if err != nil {
 		return err
 	}
@@ -175,14 +218,30 @@ func Run(ctx context.Context, spec Spec, opts Options) error {
 	if checks == nil {
 		checks = health.New(log)
 	}
+	if spec.Observe != nil {
+		spec.Observe(Observation{Store: store, Registerer: m.Registerer(), Logger: log})
+	}
+	if m != nil {
+		registerStoreGauges(m, store)
+		m.Checks(checks)
+		addr, stop, err := serveHTTP(opts.HTTPAddr, m, checks, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		if opts.HTTPBound != nil {
+			opts.HTTPBound(addr)
+		}
+	}
 	heal := &healer{store: store, name: name, owners: spec.streamOwners(), opts: opts.Streams,
 		horizon: opts.InboxRetention, checks: checks, log: log, kick: make(chan struct{}, 1),
 		external: opts.ExternalProvisioning}
-	nc, err := Connect(opts.NATSURL, name, log, heal.connected, opts.NATSOptions...)
+	nc, err := Connect(opts.NATSURL, name, log, watchNATS(checks, heal.connected), opts.NATSOptions...)
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
+	failNATSOnLoss(nc, checks)
 	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(5*time.Second), jetstream.WithPublishAsyncMaxPending(4096))
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
@@ -199,10 +258,10 @@ func Run(ctx context.Context, spec Spec, opts Options) error {
 		eps = append(eps, eventschema.Endpoint(name, spec.Schemas))
 	}
 	relay := &outbox.Relay{Store: store, JS: js, Stream: streams.Name(name), Atomic: true, Checks: checks,
-		Logger: log.With().Str("component", "outbox").Logger()}
+		Tracer: opts.Tracer, Metrics: m, Logger: log.With().Str("component", "outbox").Logger()}
 	eps = append(eps, parkedEndpoints(name, store, relay)...)
 	srv, err := endpoint.Start(nc, endpoint.Config{Name: name, Version: "1.0.0",
-		Description: "Choreo " + name + " service", Logger: log}, eps...)
+		Description: "Choreo " + name + " service", Logger: log, Metrics: m, Tracer: opts.Tracer}, eps...)
 	if err != nil {
 		return fmt.Errorf("start endpoints: %w", err)
 	}
@@ -239,12 +298,16 @@ func Run(ctx context.Context, spec Spec, opts Options) error {
 	}
 	goRun("outbox", relay.Run, nil)
 	goRun("healer", func(ctx context.Context) error { return heal.run(ctx, opts.HealEvery) }, nil)
+	if m != nil {
+		goRun("dead letters", func(ctx context.Context) error { return refreshDeadLetters(ctx, js, name, m, opts.ObserveEvery) }, nil)
+	}
 	// Ready means serving and bound: every durable consumer exists. A
 	// consumer that returns without binding (shutdown, an error) counts as
 	// done too, so nothing waits on it for ever.
 	var bound sync.WaitGroup
 	for _, cc := range consumers {
 		cc.Service, cc.Store, cc.Logger, cc.Checks = name, store, log, checks
+		cc.Metrics, cc.Tracer = m, opts.Tracer
 		cc.Horizon = opts.InboxRetention
 		cc.Provisioned = opts.ExternalProvisioning
 		bound.Add(1)
