@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"context"
+	"slices"
 
 	"github.com/choreo-dev/choreo/inventory/domain"
 	"github.com/choreo-dev/choreo/inventory/inventoryevents"
@@ -10,6 +11,7 @@ import (
 	"github.com/choreo-dev/choreo/shared/consumer"
 	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shared/eventstore"
+	"github.com/choreo-dev/choreo/shared/partition"
 	"github.com/choreo-dev/choreo/shared/saga"
 )
 
@@ -40,18 +42,34 @@ var Saga = saga.Service{
 		saga.Publishes[inventoryevents.StockPartReleased](saga.Step),
 	},
 	Reactions: []saga.Reaction{
-		saga.On(reserve, inventoryevents.StockReserved{}, inventoryevents.StockReservationFailed{},
+		// A partitioned inventory keeps each SKU's stock in the partition the
+		// SKU hashes to, and an order's allocation in the one its id does.
+		saga.OnKeyed(reserve, func(e paymentevents.PaymentCompleted) []string { return append(domain.SKUs(e.Items), e.OrderID) },
+			inventoryevents.StockReserved{}, inventoryevents.StockReservationFailed{},
 			inventoryevents.StockPartReserved{}, inventoryevents.StockPartFailed{}),
-		saga.On(release, inventoryevents.StockReleased{}, inventoryevents.StockPartReleased{}),
-		saga.On(endPart, inventoryevents.StockPartReleased{}),
+		saga.OnKeyed(release, cancelKeys, inventoryevents.StockReleased{}, inventoryevents.StockPartReleased{}),
+		saga.On(endPart, inventoryevents.StockPartReleased{}).ToAll(),
 		saga.On(collect(domain.OnPartReserved), inventoryevents.StockReserved{}, inventoryevents.StockReservationFailed{}),
 		saga.On(collect(domain.OnPartFailed), inventoryevents.StockReserved{}, inventoryevents.StockReservationFailed{}),
 		saga.On(collect(domain.OnPartReleased), inventoryevents.StockReleased{}),
 	},
 }
 
-// placement is where this partition stands among the inventory's partitions.
-var placement = func(context.Context) domain.Placement { return domain.Whole }
+// placement is where this partition stands among the inventory's
+// partitions: the host puts its partition in every handler's ctx.
+func placement(ctx context.Context) domain.Placement {
+	p := partition.From(ctx)
+	return domain.Placement{Part: p.Index, Count: p.Count, Owner: p.Of}
+}
+
+// cancelKeys routes a cancellation to the partitions that hold its SKUs and
+// to its home; one that names no SKU (published before it did) to all.
+func cancelKeys(e orderevents.OrderCancelled) []string {
+	if len(e.SKUs) == 0 {
+		return nil
+	}
+	return append(slices.Clone(e.SKUs), e.OrderID)
+}
 
 // reserve reserves a paid order's lines, all or nothing. An order this
 // partition holds whole (always, with one partition) is reserved in one

@@ -49,6 +49,10 @@ const bucketStock = "stock"
 // /readyz unless CHOREO_HTTP_ADDR says otherwise.
 const DefaultHTTPAddr = "127.0.0.1:9103"
 
+// bySKU routes a request to the partition that owns the SKU's stock, in a
+// partitioned deployment.
+var bySKU = endpoint.RouteBy("sku")
+
 // Spec describes the inventory service to the service host.
 func Spec() service.Spec {
 	return service.Spec{
@@ -64,8 +68,8 @@ func Spec() service.Spec {
 		Endpoints: func(st *eventstore.Store) []endpoint.Endpoint {
 			h := handlers{st}
 			return []endpoint.Endpoint{
-				endpoint.New("inventory.restock", h.restock),
-				endpoint.New("inventory.get", service.ViewQuery[service.BySKU, StockView](st, bucketStock, "SKU")),
+				endpoint.New("inventory.restock", h.restock, bySKU),
+				endpoint.New("inventory.get", service.ViewQuery[service.BySKU, StockView](st, bucketStock, "SKU"), bySKU),
 			}
 		},
 	}

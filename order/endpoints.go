@@ -2,8 +2,10 @@ package order
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/choreo-dev/choreo/client"
 	"github.com/choreo-dev/choreo/order/domain"
@@ -11,18 +13,47 @@ import (
 	"github.com/choreo-dev/choreo/shared/endpoint"
 	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shared/eventstore"
+	"github.com/choreo-dev/choreo/shared/partition"
 	"github.com/choreo-dev/choreo/shared/service"
 )
+
+// byOrder routes a request to the partition that owns its order, in a
+// partitioned deployment.
+var byOrder = endpoint.RouteBy("order_id")
+
+// mergeLists merges the order lists of every partition: newest first, at
+// most the request's limit.
+func mergeLists(req []byte, replies [][]byte) (any, error) {
+	var r struct {
+		Limit *int64 `json:"limit"`
+	}
+	_ = json.Unmarshal(req, &r) // the partitions refused a bad request already
+	limit := defListLimit
+	if r.Limit != nil {
+		limit = int(*r.Limit)
+	}
+	all := client.OrderList{Orders: []client.OrderView{}}
+	for _, raw := range replies {
+		var l client.OrderList
+		if err := json.Unmarshal(raw, &l); err != nil {
+			return nil, err
+		}
+		all.Orders = append(all.Orders, l.Orders...)
+	}
+	slices.SortStableFunc(all.Orders, func(a, b client.OrderView) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	all.Orders = all.Orders[:min(limit, len(all.Orders))]
+	return all, nil
+}
 
 func endpoints(st *eventstore.Store, s Settings) []endpoint.Endpoint {
 	h := handlers{store: st, settings: s}
 	return []endpoint.Endpoint{
-		endpoint.New("order.place", h.place),
-		endpoint.New("order.cancel", h.cancel),
-		endpoint.New("order.get", service.ViewQuery[service.ByOrderID, client.OrderView](st, bucketOrders, "order")),
-		endpoint.New("order.list", h.list),
-		endpoint.New("order.history", h.history),
-		endpoint.New("order.timeline", h.timeline),
+		endpoint.New("order.place", h.place, byOrder),
+		endpoint.New("order.cancel", h.cancel, byOrder),
+		endpoint.New("order.get", service.ViewQuery[service.ByOrderID, client.OrderView](st, bucketOrders, "order"), byOrder),
+		endpoint.New("order.list", h.list, endpoint.Gather(mergeLists)),
+		endpoint.New("order.history", h.history, byOrder),
+		endpoint.New("order.timeline", h.timeline, byOrder),
 	}
 }
 
@@ -36,7 +67,8 @@ type handlers struct {
 func (h handlers) place(ctx context.Context, r *placeRequest) (any, error) {
 	orderID := r.OrderID
 	if orderID == "" {
-		orderID = envelope.NewID()
+		// A new order lives in the partition that makes it.
+		orderID = partition.From(ctx).NewKey(envelope.NewID)
 	}
 	cmd := r.command(orderID)
 	var view client.OrderView

@@ -27,8 +27,12 @@ var Saga = saga.Service{
 		saga.Publishes[paymentevents.FundsDeposited](saga.Outside, saga.Terminal()),
 	},
 	Reactions: []saga.Reaction{
-		saga.On(charge, paymentevents.PaymentCompleted{}, paymentevents.PaymentFailed{}),
-		saga.On(refund, paymentevents.PaymentRefunded{}),
+		// A partitioned payment service keeps each wallet, and the payments
+		// it makes, in the partition its customer hashes to.
+		saga.OnKeyed(charge, func(e orderevents.OrderPlaced) []string { return []string{e.CustomerID} },
+			paymentevents.PaymentCompleted{}, paymentevents.PaymentFailed{}),
+		saga.OnKeyed(refund, func(e orderevents.OrderCancelled) []string { return keys(e.CustomerID) },
+			paymentevents.PaymentRefunded{}),
 	},
 }
 
@@ -73,4 +77,14 @@ func refund(_ context.Context, tx *eventstore.Tx, env envelope.Envelope, e order
 		}
 	}
 	return p.Save(tx, meta, pe...)
+}
+
+// keys is the routing key a possibly empty field gives: none (every
+// partition hears it) for an event that does not carry it (one published
+// before it did).
+func keys(k string) []string {
+	if k == "" {
+		return nil
+	}
+	return []string{k}
 }

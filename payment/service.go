@@ -49,6 +49,10 @@ const (
 // /readyz unless CHOREO_HTTP_ADDR says otherwise.
 const DefaultHTTPAddr = "127.0.0.1:9102"
 
+// byCustomer routes a request to the partition that owns the customer's
+// wallet, in a partitioned deployment.
+var byCustomer = endpoint.RouteBy("customer_id")
+
 // Spec describes the payment service to the service host.
 func Spec() service.Spec {
 	return service.Spec{
@@ -68,9 +72,12 @@ func Spec() service.Spec {
 		Endpoints: func(st *eventstore.Store) []endpoint.Endpoint {
 			h := handlers{st}
 			return []endpoint.Endpoint{
-				endpoint.New("payment.deposit", h.deposit),
-				endpoint.New("payment.balance", service.ViewQuery[service.ByCustomerID, BalanceView](st, bucketBalances, "customer")),
-				endpoint.New("payment.get", service.ViewQuery[service.ByOrderID, PaymentView](st, bucketPayments, "payment")),
+				endpoint.New("payment.deposit", h.deposit, byCustomer),
+				endpoint.New("payment.balance", service.ViewQuery[service.ByCustomerID, BalanceView](st, bucketBalances, "customer"), byCustomer),
+				// A payment is kept with its customer's wallet: found by its
+				// order, it is asked of every partition.
+				endpoint.New("payment.get", service.ViewQuery[service.ByOrderID, PaymentView](st, bucketPayments, "payment"),
+					endpoint.Gather(service.First)),
 			}
 		},
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/choreo-dev/choreo/payment"
 	"github.com/choreo-dev/choreo/shared/consumer"
 	"github.com/choreo-dev/choreo/shared/natstest"
+	"github.com/choreo-dev/choreo/shared/partition"
 	"github.com/choreo-dev/choreo/shared/saga"
 	"github.com/choreo-dev/choreo/shared/service"
 	"github.com/choreo-dev/choreo/shared/streams"
@@ -65,6 +66,9 @@ type Options struct {
 	// long JetStream waits before redelivering a message whose delivery or
 	// ack was lost, as happens when NATS itself restarts.
 	AckWait time.Duration
+	// Partitions, above 1, runs every service as that many partitions (see
+	// package partition), each an instance of its own.
+	Partitions int
 	// Extra are more services to run beside the four — a service of your
 	// own built on the kernel, say — started after them.
 	Extra []service.Spec
@@ -101,9 +105,16 @@ type Stack struct {
 	http     map[string]string // service -> its HTTP endpoint's address
 }
 
+// running is a started service: its instances, one per partition.
 type running struct {
+	instances []*instance
+}
+
+type instance struct {
+	id     string
 	cancel context.CancelFunc
 	done   chan error
+	http   string
 }
 
 // Start starts NATS and all four services and waits until they serve.
@@ -185,9 +196,31 @@ func (s *Stack) StartService(name string) {
 	if s.services[name] != nil {
 		s.t.Fatalf("sagatest: %s already running", name)
 	}
+	r := &running{}
+	n := max(1, s.opts.Partitions)
+	for i := range n {
+		p := partition.Partition{Index: i, Count: n}
+		r.instances = append(r.instances, s.startInstance(name, p))
+		if s.opts.HTTP && i == 0 {
+			s.http[name] = r.instances[0].http
+		}
+	}
+	// Ready means the durable consumers exist on the server, so the next
+	// service's stream updates cannot race their creation.
+	s.services[name] = r
+}
+
+// startInstance starts one instance of a service, partition p, and waits
+// until it serves.
+func (s *Stack) startInstance(name string, p partition.Partition) *instance {
+	s.t.Helper()
+	id := name
+	if p.Partitioned() {
+		id = name + p.Suffix()
+	}
 	log := zerolog.Nop()
 	if s.opts.Logs {
-		log = zerolog.New(zerolog.NewTestWriter(s.t)).With().Str("service", name).Logger()
+		log = zerolog.New(zerolog.NewTestWriter(s.t)).With().Str("service", id).Logger()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan struct{})
@@ -206,7 +239,8 @@ func (s *Stack) StartService(name string) {
 			NATSURL: s.NATS.URL(), DataDir: s.data, Logger: log, Ready: ready,
 			HTTPAddr: httpAddr, HTTPBound: func(addr string) { bound <- addr }, Tracer: tracer,
 			ObserveEvery: 100 * time.Millisecond,
-			NATSOptions:  []nats.Option{nats.ReconnectWait(20 * time.Millisecond)},
+			Partition:    p, Streams: streams.Options{Partitions: p.Count},
+			NATSOptions: []nats.Option{nats.ReconnectWait(20 * time.Millisecond)},
 			ConsumerTuning: func(c *consumer.Config) {
 				// Short backoffs keep retry and dead-letter scenarios quick.
 				c.Backoff, c.BackoffMax = 20*time.Millisecond, 200*time.Millisecond
@@ -220,20 +254,20 @@ func (s *Stack) StartService(name string) {
 	case <-ready:
 	case err := <-done:
 		cancel()
-		s.t.Fatalf("sagatest: %s did not start: %v", name, err)
+		s.t.Fatalf("sagatest: %s did not start: %v", id, err)
 	case <-time.After(30 * time.Second):
 		cancel()
-		s.t.Fatalf("sagatest: %s did not become ready", name)
+		s.t.Fatalf("sagatest: %s did not become ready", id)
 	}
-	// Ready means the durable consumers exist on the server, so the next
-	// service's stream updates cannot race their creation.
-	s.services[name] = &running{cancel: cancel, done: done}
+	in := &instance{id: id, cancel: cancel, done: done}
 	if s.opts.HTTP {
-		s.http[name] = <-bound // bound before ready
+		in.http = <-bound // bound before ready
 	}
+	return in
 }
 
-// StopService stops one service (a graceful drain) and waits for it.
+// StopService stops one service (a graceful drain of each of its
+// instances) and waits for it.
 func (s *Stack) StopService(name string) {
 	s.mu.Lock()
 	r := s.services[name]
@@ -242,14 +276,16 @@ func (s *Stack) StopService(name string) {
 	if r == nil {
 		return
 	}
-	r.cancel()
-	select {
-	case err := <-r.done:
-		if err != nil {
-			s.t.Errorf("sagatest: %s stopped with %v", name, err)
+	for _, in := range r.instances {
+		in.cancel()
+		select {
+		case err := <-in.done:
+			if err != nil {
+				s.t.Errorf("sagatest: %s stopped with %v", in.id, err)
+			}
+		case <-time.After(30 * time.Second):
+			s.t.Errorf("sagatest: %s did not stop", in.id)
 		}
-	case <-time.After(30 * time.Second):
-		s.t.Errorf("sagatest: %s did not stop", name)
 	}
 }
 

@@ -79,7 +79,8 @@ func Spec(s Settings) service.Spec {
 		},
 		Endpoints: func(st *eventstore.Store) []endpoint.Endpoint {
 			return []endpoint.Endpoint{
-				endpoint.New("shipping.get", service.ViewQuery[service.ByOrderID, ShipmentView](st, bucketShipments, "shipment")),
+				endpoint.New("shipping.get", service.ViewQuery[service.ByOrderID, ShipmentView](st, bucketShipments, "shipment"),
+					endpoint.RouteBy("order_id")),
 			}
 		},
 	}

@@ -9,9 +9,11 @@ import (
 	"io"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/choreo-dev/choreo/shared/partition"
 	"github.com/rs/zerolog"
 )
 
@@ -34,6 +36,12 @@ type Config struct {
 	// (`choreo provision` does; the service only checks they exist).
 	// Default: external with NATS_CREDS, self without.
 	Provisioning string
+	// Partition is CHOREO_PARTITION ("i/n"): this instance is partition i of
+	// a service run as n partitions. Default: the whole service.
+	Partition partition.Partition
+	// StreamReplicas is CHOREO_STREAM_REPLICAS: each stream's replication
+	// factor (3 in a three-node cluster). Default 1.
+	StreamReplicas int
 	// HTTPAddr is CHOREO_HTTP_ADDR: host:port of the service's /metrics,
 	// /healthz and /readyz, "off" for none, empty if unset (the service's
 	// own default then applies).
@@ -87,6 +95,22 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		c.Provisioning = v
 	default:
 		errs = append(errs, fmt.Errorf("CHOREO_PROVISIONING: %q is not %s or %s", v, ProvisionSelf, ProvisionExternal))
+	}
+	c.Partition = partition.Whole
+	if v := getenv("CHOREO_PARTITION"); v != "" {
+		if p, err := partition.Parse(v); err != nil {
+			errs = append(errs, fmt.Errorf("CHOREO_PARTITION: %w", err))
+		} else {
+			c.Partition = p
+		}
+	}
+	c.StreamReplicas = 1
+	if v := getenv("CHOREO_STREAM_REPLICAS"); v != "" {
+		if n, err := strconv.Atoi(v); err != nil || n < 1 || n > 5 {
+			errs = append(errs, fmt.Errorf("CHOREO_STREAM_REPLICAS: %q is not a replication factor from 1 to 5", v))
+		} else {
+			c.StreamReplicas = n
+		}
 	}
 	if v := getenv("CHOREO_HTTP_ADDR"); v != "" {
 		if _, port, err := net.SplitHostPort(v); v != "off" && (err != nil || port == "") {

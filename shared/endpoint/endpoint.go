@@ -56,6 +56,8 @@ type Endpoint struct {
 	Handler micro.Handler // stand-alone handler, for use without a Server
 
 	serve func(ctx context.Context, req micro.Request) // set by New
+	route string                                       // RouteBy's field
+	merge Merge                                        // Gather's
 }
 
 // Option adjusts an Endpoint made by New.

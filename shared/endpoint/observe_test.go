@@ -3,6 +3,7 @@ package endpoint_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/choreo-dev/choreo/shared/endpoint"
 	"github.com/choreo-dev/choreo/shared/metrics"
+	"github.com/choreo-dev/choreo/shared/natstest"
 	"github.com/choreo-dev/choreo/shared/tracing"
 )
 
@@ -100,6 +102,13 @@ func TestRequestSpansContinueTraceparent(t *testing.T) {
 		t.Fatal(err)
 	}
 	request(t, nc, "test.slow", []byte(`{}`))
+	// A span ends just after its reply is sent: wait for both.
+	natstest.Eventually(t, 5*time.Second, func() error {
+		if n := len(exp.GetSpans()); n < 2 {
+			return fmt.Errorf("%d spans ended", n)
+		}
+		return nil
+	})
 	var continued, root bool
 	for _, sp := range exp.GetSpans() {
 		if sp.Name != "test.slow" {

@@ -18,6 +18,9 @@ type request struct {
 	reply   string
 	data    []byte
 	headers micro.Headers
+	// capture, if set, takes the reply instead of the reply subject: a
+	// partition's own answer to a request it gathers.
+	capture func(*nats.Msg)
 
 	mu      sync.Mutex
 	replied bool
@@ -64,6 +67,10 @@ func (r *request) send(msg *nats.Msg, opts []micro.RespondOpt, code, failure str
 	r.replied = true
 	r.code, r.failed = code, failure
 	r.mu.Unlock()
+	if r.capture != nil {
+		r.capture(msg)
+		return nil
+	}
 	if r.reply == "" {
 		return nats.ErrMsgNoReply
 	}

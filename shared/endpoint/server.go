@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/choreo-dev/choreo/shared/metrics"
+	"github.com/choreo-dev/choreo/shared/partition"
 	"github.com/choreo-dev/choreo/shared/tracing"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
@@ -48,6 +49,11 @@ type Config struct {
 	// the request's traceparent header if it has one. Nil: tracing off (a
 	// request without a trace context still gets trace ids).
 	Tracer *tracing.Tracer
+	// Partition is the service instance's partition, for a partitioned
+	// service: requests are routed to the partition that owns their key
+	// (see RouteBy, Gather), and handlers find it in their ctx
+	// (partition.From). Default: the whole.
+	Partition partition.Partition
 }
 
 var (
@@ -107,6 +113,7 @@ type Server struct {
 	timeout time.Duration
 	metrics *metrics.Service
 	tracer  *tracing.Tracer
+	part    partition.Partition
 	slots   chan struct{}
 
 	identity  micro.ServiceIdentity
@@ -152,20 +159,32 @@ func Start(nc *nats.Conn, cfg Config, endpoints ...Endpoint) (*Server, error) {
 		timeout:  cfg.RequestTimeout,
 		metrics:  cfg.Metrics,
 		tracer:   cfg.Tracer,
+		part:     cfg.Partition,
 		slots:    make(chan struct{}, cfg.Concurrency),
 		identity: micro.ServiceIdentity{Name: cfg.Name, ID: nuid.Next(), Version: cfg.Version, Metadata: map[string]string{}},
 		desc:     cfg.Description,
 		started:  time.Now().UTC(),
 	}
 	s.idle.L = &s.mu
+	if s.part.Count == 0 {
+		s.part = partition.Whole
+	}
 	for _, e := range endpoints {
 		ep := &served{Endpoint: e}
-		sub, err := nc.QueueSubscribe(e.Subject, queueGroup, s.dispatch(ep))
+		sub, err := nc.QueueSubscribe(e.Subject, queueGroup, s.dispatch(ep, true))
 		if err != nil {
 			return nil, errors.Join(fmt.Errorf("add endpoint %s: %w", e.Subject, err), s.unsubscribe())
 		}
 		s.endpoints = append(s.endpoints, ep)
 		s.subs = append(s.subs, sub)
+		if s.part.Partitioned() && (e.route != "" || e.merge != nil) {
+			// This partition's own subject: what other partitions hand it.
+			sub, err := nc.QueueSubscribe(PartitionSubject(e.Subject, s.part.Index), queueGroup, s.dispatch(ep, false))
+			if err != nil {
+				return nil, errors.Join(fmt.Errorf("add endpoint %s: %w", e.Subject, err), s.unsubscribe())
+			}
+			s.subs = append(s.subs, sub)
+		}
 	}
 	for verb, answer := range map[micro.Verb]func() any{
 		micro.PingVerb:  func() any { return micro.Ping{ServiceIdentity: s.identity, Type: micro.PingResponseType} },
@@ -248,9 +267,15 @@ func checkEndpoints(endpoints []Endpoint) error {
 }
 
 // dispatch returns the subscription handler of e: it takes a worker slot
-// and hands the request over.
-func (s *Server) dispatch(e *served) nats.MsgHandler {
+// and hands the request over. On the contract's subject (routed) a
+// partitioned service first routes the request (see partition.go); on a
+// partition's own subject it answers it there.
+func (s *Server) dispatch(e *served, routed bool) nats.MsgHandler {
 	return func(m *nats.Msg) {
+		if routed && s.forward(e, m) {
+			return
+		}
+		gather := routed && s.part.Partitioned() && e.merge != nil
 		arrived := time.Now()
 		req := &request{nc: s.nc, subject: m.Subject, reply: m.Reply, data: m.Data, headers: micro.Headers(m.Header)}
 		s.mu.Lock()
@@ -260,14 +285,18 @@ func (s *Server) dispatch(e *served) nats.MsgHandler {
 		s.slots <- struct{}{}
 		go func() {
 			defer s.release()
-			ctx, cancel := context.WithTimeout(s.log.WithContext(context.Background()), s.timeout)
+			ctx, cancel := context.WithTimeout(partition.With(s.log.WithContext(context.Background()), s.part), s.timeout)
 			defer cancel()
 			// The span is named after the subject; the service is the
 			// resource's. Attributes cost on every request: only an error
 			// reply's status is added.
 			ctx, span := s.tracer.Start(tracing.FromHeader(m.Header).Into(ctx), e.Subject,
 				trace.WithSpanKind(trace.SpanKindServer), trace.WithTimestamp(arrived))
-			s.run(ctx, &e.Endpoint, req)
+			if gather {
+				s.gather(ctx, e, req)
+			} else {
+				s.run(ctx, &e.Endpoint, req)
+			}
 			took := time.Since(arrived)
 			status, failure := req.outcome()
 			e.stats.record(took, failure)

@@ -19,6 +19,7 @@ import (
 	"github.com/choreo-dev/choreo/shared/config"
 	"github.com/choreo-dev/choreo/shared/eventstore"
 	"github.com/choreo-dev/choreo/shared/natscreds"
+	"github.com/choreo-dev/choreo/shared/streams"
 	"github.com/choreo-dev/choreo/shared/tracing"
 	"github.com/nats-io/nats.go"
 )
@@ -79,7 +80,7 @@ func main(specFn func(*config.Env) Spec, args []string, getenv func(string) stri
 		return 0
 	}
 	if *rebuild {
-		st, err := eventstore.Open(filepath.Join(cfg.DataDir, name+".db"), eventstore.Options{
+		st, err := eventstore.Open(filepath.Join(cfg.DataDir, name+cfg.Partition.Suffix()+".db"), eventstore.Options{
 			Service: name, Registry: spec.Registry, Projections: spec.Projections,
 			ConsumedProjections: spec.ConsumedProjections, Logger: &log,
 		})
@@ -143,6 +144,7 @@ func main(specFn func(*config.Env) Spec, args []string, getenv func(string) stri
 	}
 	if err := Run(ctx, spec, Options{NATSURL: cfg.NATSURL, DataDir: cfg.DataDir, Logger: log,
 		NATSOptions: natsOpts, ExternalProvisioning: cfg.Provisioning == config.ProvisionExternal,
+		Partition: cfg.Partition, Streams: streams.Options{Replicas: cfg.StreamReplicas, Partitions: cfg.Partition.Count},
 		HTTPAddr: httpAddr(cfg.HTTPAddr, spec.HTTPAddr), Tracer: tp.Tracer}); err != nil {
 		log.Error().Err(err).Msg("service stopped with an error")
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/choreo-dev/choreo/shared/endpoint"
 	"github.com/choreo-dev/choreo/shared/eventstore"
@@ -59,4 +60,14 @@ func ViewQuery[R any, V any, PR interface {
 		}
 		return v, err
 	}
+}
+
+// First is a Merge (endpoint.Gather) for a query only one partition can
+// answer: its answer. The partitions that do not hold what is asked for
+// answer 404 and are left out; if none holds it, the 404 is the answer.
+func First(_ []byte, replies [][]byte) (any, error) {
+	if len(replies) == 0 {
+		return nil, endpoint.NotFound("not found")
+	}
+	return json.RawMessage(replies[0]), nil
 }

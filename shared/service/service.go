@@ -151,8 +151,14 @@ type Options struct {
 	ConsumerTuning func(*consumer.Config)
 	// NATSOptions are added to the connection's options.
 	NATSOptions []nats.Option
-	// Streams are the deployment's stream settings (replicas).
+	// Streams are the deployment's stream settings (replicas; partitions
+	// default to Partition's count).
 	Streams streams.Options
+	// Partition is the instance's partition of a partitioned service (see
+	// package partition): its own bbolt file (<name>-p<i>.db), its own
+	// durable consumers, the events and requests whose keys it owns.
+	// Default: the whole service.
+	Partition partition.Partition
 	// Checks, if set, receives the service's readiness checks (streams,
 	// consumers, outbox); Run makes its own otherwise.
 	Checks *health.Checks
@@ -197,6 +203,15 @@ func Run(ctx context.Context, spec Spec, opts Options) error {
 	if opts.ObserveEvery <= 0 {
 		opts.ObserveEvery = 5 * time.Second
 	}
+	if opts.Partition.Count == 0 {
+		opts.Partition = partition.Whole
+	}
+	if opts.Streams.Partitions == 0 {
+		opts.Streams.Partitions = opts.Partition.Count
+	}
+	if opts.Partition.Partitioned() {
+		log = log.With().Str("partition", opts.Partition.String()).Logger()
+	}
 	var m *metrics.Service // nil: off
 	if opts.HTTPAddr != "" && opts.HTTPAddr != HTTPOff {
 		m = metrics.New(name)
@@ -208,7 +223,7 @@ func Run(ctx context.Context, spec Spec, opts Options) error {
 	if m != nil {
 		storeOpts.CommitObserver = m.StoreCommit
 	}
-	store, err := eventstore.Open(filepath.Join(opts.DataDir, name+".db"), storeOpts)
+	store, err := eventstore.Open(filepath.Join(opts.DataDir, name+opts.Partition.Suffix()+".db"), storeOpts)
 	if err != nil {
 		return err
 	}
@@ -261,7 +276,8 @@ func Run(ctx context.Context, spec Spec, opts Options) error {
 		Tracer: opts.Tracer, Metrics: m, Logger: log.With().Str("component", "outbox").Logger()}
 	eps = append(eps, parkedEndpoints(name, store, relay)...)
 	srv, err := endpoint.Start(nc, endpoint.Config{Name: name, Version: "1.0.0",
-		Description: "Choreo " + name + " service", Logger: log, Metrics: m, Tracer: opts.Tracer}, eps...)
+		Description: "Choreo " + name + " service", Logger: log, Metrics: m, Tracer: opts.Tracer,
+		Partition: opts.Partition}, eps...)
 	if err != nil {
 		return fmt.Errorf("start endpoints: %w", err)
 	}
@@ -276,12 +292,12 @@ func Run(ctx context.Context, spec Spec, opts Options) error {
 		}
 	}
 
-	workCtx, stopWork := context.WithCancel(log.WithContext(context.WithoutCancel(ctx)))
+	workCtx, stopWork := context.WithCancel(partition.With(log.WithContext(context.WithoutCancel(ctx)), opts.Partition))
 	var wg sync.WaitGroup
 	// A component that stops with an error (a consumer whose configuration
 	// the server refuses, say) stops the service: exiting and saying why
 	// beats staying "not ready" for ever.
-	consumers := spec.Consumers()
+	consumers := spec.ConsumersFor(opts.Partition)
 	fatal := make(chan error, len(consumers)+len(spec.Tasks)+2)
 	goRun := func(component string, fn func(context.Context) error, after func()) {
 		wg.Add(1)
@@ -310,6 +326,7 @@ func Run(ctx context.Context, spec Spec, opts Options) error {
 		cc.Metrics, cc.Tracer = m, opts.Tracer
 		cc.Horizon = opts.InboxRetention
 		cc.Provisioned = opts.ExternalProvisioning
+		cc.Partitions = opts.Streams.Partitions
 		bound.Add(1)
 		done := sync.OnceFunc(bound.Done)
 		cc.Bound = done
