@@ -14,8 +14,10 @@ KILLS ?= 12
 FAULT_ORDERS ?= 1500
 HOT_EVENTS ?= 20000
 SECURE ?= 0
+# make run-cluster PARTITIONS=n: how many partitions each service runs as.
+PARTITIONS ?= 2
 
-.PHONY: build tools run run-secure test bench bench-go chaos fuzz clean
+.PHONY: build tools run run-secure run-cluster test bench bench-go chaos fuzz clean
 
 ## build: every command of the module (the services, the CLI, and a service
 ## added in a folder of its own) and the tools, all into bin/
@@ -43,6 +45,14 @@ run-secure: build
 	mkdir -p data
 	bin/choreo secure init
 	go tool goreman -f data/secure/Procfile start
+
+## run-cluster: past one machine: a three-node JetStream cluster on loopback
+## (cluster/nats-*.conf, streams of three replicas) and every service as
+## PARTITIONS partitions (docs/scaling.md); its state is in data/cluster
+run-cluster: build
+	mkdir -p data/cluster
+	bin/choreo cluster init -partitions $(PARTITIONS)
+	go tool goreman -f data/cluster/Procfile start
 
 ## test: vet, then every test with the race detector (embedded NATS, no system
 ## server), then a short run of every fuzz target

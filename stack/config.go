@@ -28,6 +28,16 @@ type Config struct {
 	// Sync is JetStream's sync setting for the run: SyncAsWritten (the
 	// default: nats.conf's own), SyncAlways or SyncDefault.
 	Sync string
+	// Nodes, above 1, runs the Procfile's nats-server entry as a JetStream
+	// cluster of that many nodes on loopback (entries nats1, nats2, …, each
+	// with its own ports, store directory and routes to the others), and
+	// the services with every node's URL and streams of min(Nodes, 3)
+	// replicas. Default 1.
+	Nodes int
+	// Partitions, above 1, runs every service as that many partitions
+	// (entries <service>-p0, <service>-p1, …, CHOREO_PARTITION=i/n; see
+	// package partition). Default 1.
+	Partitions int
 	// NATSConfExtra is appended to the run's nats.conf at the top level
 	// ("max_payload: 64KB", say).
 	NATSConfExtra string
@@ -86,6 +96,20 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.Repo == "" && (c.Procfile == "" || c.NATSConf == "" || c.Bin == "") {
 		errs = append(errs, errors.New("Repo is required (or all of Procfile, NATSConf and Bin)"))
+	}
+	if c.Nodes > 1 && c.Secure {
+		errs = append(errs, errors.New("Nodes: a cluster in the secure profile is not supported"))
+	}
+	if c.Partitions > 1 && c.Secure {
+		// The identities' permissions know neither a partition's request
+		// subjects nor its durables.
+		errs = append(errs, errors.New("Partitions: partitions in the secure profile are not supported"))
+	}
+	if c.Nodes < 0 || c.Nodes > 7 {
+		errs = append(errs, fmt.Errorf("Nodes must be from 1 to 7, not %d", c.Nodes))
+	}
+	if c.Partitions < 0 || c.Partitions > 64 {
+		errs = append(errs, fmt.Errorf("Partitions must be from 1 to 64, not %d", c.Partitions))
 	}
 	switch c.Sync {
 	case SyncAsWritten, SyncAlways, SyncDefault:

@@ -31,6 +31,9 @@ type confOptions struct {
 	// (listen/port/host, http/http_port/monitor_port), so a run collides
 	// with neither another run nor a `make run` on the same machine.
 	Listen, HTTP string
+	// StoreDir, if set, replaces the store directory (a cluster's nodes
+	// each have their own).
+	StoreDir string
 }
 
 // runConf returns nats.conf rewritten for a run: its addresses and sync
@@ -64,6 +67,7 @@ func runConf(conf string, o confOptions) (string, error) {
 			if dir := confValue(line, key); dir == "" || filepath.IsAbs(dir) || !filepath.IsLocal(dir) {
 				return "", fmt.Errorf("nats.conf line %d: store directory %q must be a relative path inside the directory nats-server starts in", n+1, dir)
 			}
+			drop = o.StoreDir != ""
 		}
 		if drop {
 			out = append(out, "# "+strings.TrimSpace(line)+"   # (replaced for this run)")
@@ -96,7 +100,10 @@ func runConf(conf string, o confOptions) (string, error) {
 	}
 	res := strings.TrimRight(strings.Join(out, "\n"), "\n") + "\n\n# addresses chosen for this run\n"
 	res += "listen: " + o.Listen + "\nhttp: " + o.HTTP + "\n"
-	if !sawStoreDir {
+	switch {
+	case o.StoreDir != "":
+		res += "store_dir: " + `"` + o.StoreDir + `"` + "\n"
+	case !sawStoreDir:
 		res += "store_dir: " + `"` + defaultStoreDir + `"` + "\n"
 	}
 	return res, nil

@@ -14,6 +14,9 @@ import (
 type Entry struct {
 	Name    string
 	Command string
+	// Env is what a run adds to the entry's environment (a partition's
+	// CHOREO_PARTITION, say); a Procfile's entries have none.
+	Env []string
 }
 
 // NATS reports whether the entry runs nats-server: its program's base name
@@ -59,9 +62,9 @@ func ParseProcfile(r io.Reader) ([]Entry, error) {
 	return entries, nil
 }
 
-// readProcfile parses the Procfile at path and checks it names exactly one
+// ReadProcfile parses the Procfile at path and checks it names exactly one
 // nats-server.
-func readProcfile(path string) ([]Entry, error) {
+func ReadProcfile(path string) ([]Entry, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err

@@ -34,7 +34,11 @@ func (s *Stack) ready(ctx context.Context, p *Proc) error {
 		if err != nil {
 			return err
 		}
-		return jetStreamAnswers(ctx, s.url, opts...)
+		url := s.nodeURL[p.Entry.Name]
+		if url == "" {
+			url = s.url
+		}
+		return jetStreamAnswers(ctx, url, opts...)
 	}
 	if !loggedReady(p.Output()) {
 		return errors.New(`no "` + readyMessage + `" in its log yet`)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,9 +23,12 @@ type Stack struct {
 	cfg     Config
 	dir     string
 	entries []Entry // Procfile order
-	nats    string  // the nats-server entry's name
-	url     string
+	nats    string  // the (first) nats-server entry's name
+	url     string  // every node's client URL, comma-separated
 	monitor string
+
+	nodes   []string          // the nats-server entries: one, or a cluster's nodes
+	nodeURL map[string]string // each node's client URL
 
 	mu     sync.Mutex
 	secure *secure // the secure profile's, if Config.Secure
@@ -48,7 +52,7 @@ func New(cfg Config) (*Stack, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("stack config: %w", err)
 	}
-	entries, err := readProcfile(cfg.Procfile)
+	entries, err := ReadProcfile(cfg.Procfile)
 	if err != nil {
 		return nil, err
 	}
@@ -56,17 +60,10 @@ func New(cfg Config) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	port, httpPort, err := freePorts()
+	nodes := max(1, cfg.Nodes)
+	confs, urls, monitors, err := nodeConfs(string(conf), cfg, nodes)
 	if err != nil {
 		return nil, err
-	}
-	listen, httpAddr := "127.0.0.1:"+strconv.Itoa(port), "127.0.0.1:"+strconv.Itoa(httpPort)
-	rc, err := runConf(string(conf), confOptions{Sync: cfg.Sync, Listen: listen, HTTP: httpAddr})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", cfg.NATSConf, err)
-	}
-	if cfg.NATSConfExtra != "" {
-		rc += "\n# added for this run\n" + cfg.NATSConfExtra + "\n"
 	}
 	bin, err := filepath.Abs(cfg.Bin)
 	if err != nil {
@@ -83,15 +80,34 @@ func New(cfg Config) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Stack{cfg: cfg, dir: dir, entries: entries, url: "nats://" + listen, monitor: "http://" + httpAddr,
-		env: map[string][]string{}, wrap: map[string]string{}, procs: map[string]*Proc{}}
-	for _, e := range entries {
-		if e.NATS() {
-			s.nats = e.Name
+	s := &Stack{cfg: cfg, dir: dir, url: strings.Join(urls, ","), monitor: monitors[0],
+		env: map[string][]string{}, wrap: map[string]string{}, procs: map[string]*Proc{},
+		nodeURL: map[string]string{}}
+	var names []string
+	if nodes > 1 {
+		for i := range nodes {
+			names = append(names, nodeConfName(cfg.NATSConf, i, nodes))
 		}
 	}
+	s.entries, s.nodes, err = Expand(entries, cfg.NATSConf, names, max(1, cfg.Partitions))
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	for i, n := range s.nodes {
+		s.nodeURL[n] = urls[i]
+	}
+	s.nats = s.nodes[0]
+	rc := confs[0]
 	for _, step := range []func() error{
-		func() error { return os.WriteFile(filepath.Join(dir, filepath.Base(cfg.NATSConf)), []byte(rc), 0o644) },
+		func() error {
+			for i, c := range confs {
+				if err := os.WriteFile(filepath.Join(dir, nodeConfName(cfg.NATSConf, i, nodes)), []byte(c), 0o644); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
 		func() error { return os.Mkdir(s.DataDir(), 0o755) },
 		func() error { return os.Mkdir(filepath.Join(dir, "logs"), 0o755) },
 		func() error { return os.Symlink(bin, filepath.Join(dir, "bin")) },
@@ -131,20 +147,20 @@ func (s *Stack) checkPrograms() error {
 	return errors.Join(errs...)
 }
 
-// freePorts returns two distinct free loopback ports. They are chosen once,
+// freePortsN returns n distinct free loopback ports. They are chosen once,
 // so clients reconnect across restarts of nats-server; another program
 // could in principle take one while nats-server is down.
-func freePorts() (int, int, error) {
+func freePortsN(n int) ([]int, error) {
 	var ports []int
-	for len(ports) < 2 {
+	for len(ports) < n {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return 0, 0, fmt.Errorf("free port: %w", err)
+			return nil, fmt.Errorf("free port: %w", err)
 		}
-		defer l.Close() // held until both are picked, so they differ
+		defer l.Close() // held until all are picked, so they differ
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
-	return ports[0], ports[1], nil
+	return ports, nil
 }
 
 // Dir is the run directory, every process's working directory.
@@ -159,8 +175,13 @@ func (s *Stack) URL() string { return s.url }
 // MonitorURL is nats-server's HTTP monitoring endpoint.
 func (s *Stack) MonitorURL() string { return s.monitor }
 
-// NATS is the name of the Procfile's nats-server entry.
+// NATS is the name of the Procfile's nats-server entry (of a cluster's
+// first node).
 func (s *Stack) NATS() string { return s.nats }
+
+// NATSNodes are the names of the nats-server entries: NATS, or a cluster's
+// nodes (nats1, nats2, …).
+func (s *Stack) NATSNodes() []string { return slices.Clone(s.nodes) }
 
 // Services are the names of the other Procfile entries, in Procfile order.
 func (s *Stack) Services() []string {
@@ -217,8 +238,17 @@ func (s *Stack) entry(name string) (Entry, error) {
 // In the secure profile it provisions the streams and durables (Provision)
 // between the two, as `make run-secure` does.
 func (s *Stack) StartAll(ctx context.Context) error {
-	if err := s.Start(ctx, s.nats); err != nil {
-		return err
+	// A cluster's nodes start together: JetStream is ready on none until a
+	// majority is up.
+	for _, n := range s.nodes {
+		if _, err := s.Launch(n); err != nil {
+			return err
+		}
+	}
+	for _, n := range s.nodes {
+		if err := s.WaitReady(ctx, n); err != nil {
+			return err
+		}
 	}
 	if err := s.Provision(ctx); err != nil {
 		return err
@@ -360,6 +390,10 @@ func (s *Stack) environ(name string) []string {
 	)
 	if e, err := s.entry(name); err == nil {
 		env = append(env, s.secureEnv(e)...)
+		env = append(env, e.Env...)
+	}
+	if len(s.nodes) > 1 {
+		env = append(env, "CHOREO_STREAM_REPLICAS="+strconv.Itoa(min(3, len(s.nodes))))
 	}
 	env = append(env, s.cfg.Env...)
 	return append(env, s.env[name]...)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -77,20 +76,6 @@ func (c *cli) provisionCmd() *cobra.Command {
 		})
 	}
 	return cmd
-}
-
-// readProcfile reads the Procfile at path.
-func readProcfile(path string) ([]stack.Entry, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	entries, err := stack.ParseProcfile(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return entries, nil
 }
 
 // connectWaiting connects, retrying for up to wait while NATS is not there

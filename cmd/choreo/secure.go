@@ -51,7 +51,7 @@ func (c *cli) secureCmd() *cobra.Command {
 	natsConf := initCmd.Flags().String("nats-conf", "nats.conf", "the nats-server configuration to add TLS and the identities to")
 	dir := initCmd.Flags().String("dir", filepath.Join("data", "secure"), "where the profile's files go (never commit them)")
 	initCmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		entries, err := readProcfile(*procfile)
+		entries, err := stack.ReadProcfile(*procfile)
 		if err != nil {
 			return err
 		}

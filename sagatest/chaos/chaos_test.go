@@ -36,7 +36,9 @@ func envInt(t *testing.T, key string, def int) int {
 //
 // Size: CHOREO_CHAOS_SAGAS (default 300, 60 with -short) and
 // CHOREO_CHAOS_KILLS (default 12, 3 with -short), as `make chaos SAGAS=…
-// KILLS=…` sets them. CHOREO_CHAOS_SEED replays a
+// KILLS=…` sets them; CHOREO_CHAOS_NODES runs a NATS cluster and
+// CHOREO_CHAOS_PARTITIONS every service as partitions (make chaos NODES=3
+// PARTITIONS=2). CHOREO_CHAOS_SEED replays a
 // run's choices (not its timing); CHOREO_CHAOS_TARGETS (say "nats,order")
 // narrows what the killer picks from.
 func TestChaos(t *testing.T) {
@@ -56,7 +58,8 @@ func TestChaos(t *testing.T) {
 	t.Logf("CHOREO_CHAOS_SEED=%d", seed)
 
 	begin := time.Now()
-	w := newWorld(t, chaos.Options{SagaTimeout: 20 * time.Second}, 20, 8)
+	w := newWorld(t, chaos.Options{SagaTimeout: 20 * time.Second,
+		Nodes: envInt(t, "CHOREO_CHAOS_NODES", 1), Partitions: envInt(t, "CHOREO_CHAOS_PARTITIONS", 1)}, 20, 8)
 	t.Logf("stack up and seeded in %v", time.Since(begin).Round(time.Millisecond))
 
 	// The killer: each kill waits a moment, SIGKILLs a random process,
@@ -68,7 +71,7 @@ func TestChaos(t *testing.T) {
 		every = time.Duration(kills) * meanCycle / time.Duration(sagas)
 	}
 	rng := rand.New(rand.NewPCG(seed, 1))
-	targets := append([]string{w.cl.NATS()}, w.cl.Services()...)
+	targets := append(w.cl.NATSNodes(), w.cl.Services()...)
 	if v := os.Getenv("CHOREO_CHAOS_TARGETS"); v != "" {
 		targets = strings.Split(v, ",")
 	}

@@ -42,6 +42,9 @@ type Options struct {
 	Env []string
 	// NATSConfExtra is appended to the run's nats.conf (see stack.Config).
 	NATSConfExtra string
+	// Nodes and Partitions run a NATS cluster and partitioned services (see
+	// stack.Config).
+	Nodes, Partitions int
 	// Secure runs the secure profile (stack.Config.Secure): TLS, an identity
 	// per service, provisioning by the admin. Default: CHOREO_CHAOS_SECURE=1
 	// in the environment (make chaos SECURE=1).
@@ -71,7 +74,8 @@ func New(t testing.TB, bin string, opts Options) *Cluster {
 	s, err := stack.New(stack.Config{Repo: repo, Bin: bin, WorkDir: t.TempDir(), Secure: opts.Secure, Env: append([]string{
 		"CHOREO_SAGA_TIMEOUT=" + opts.SagaTimeout.String(),
 		"CHOREO_SHIPPING_COUNTRIES=US,CA,GB,DE,FR,NL,JP,AU",
-	}, opts.Env...), NATSConfExtra: opts.NATSConfExtra})
+	}, opts.Env...), NATSConfExtra: opts.NATSConfExtra,
+		Nodes: opts.Nodes, Partitions: opts.Partitions})
 	if err != nil {
 		t.Fatal(err)
 	}

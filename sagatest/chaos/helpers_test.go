@@ -16,9 +16,11 @@ import (
 	"github.com/choreo-dev/choreo/payment"
 	"github.com/choreo-dev/choreo/sagatest"
 	"github.com/choreo-dev/choreo/sagatest/chaos"
+	"github.com/choreo-dev/choreo/shared/consumer"
 	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shared/eventstore"
 	"github.com/choreo-dev/choreo/shared/natsauth"
+	"github.com/choreo-dev/choreo/shared/partition"
 	"github.com/choreo-dev/choreo/shared/streams"
 	"github.com/choreo-dev/choreo/shipping"
 	"github.com/choreo-dev/choreo/stack/stacktest"
@@ -37,12 +39,24 @@ func binaries(t testing.TB) string {
 	return stacktest.Bin(t)
 }
 
-// durables are the services' durable consumers, by the stream they consume.
-var durables = map[string][]string{
-	"ORDER_EVENTS":     {"payment", "inventory", "shipping"},
-	"PAYMENT_EVENTS":   {"order", "inventory"},
-	"INVENTORY_EVENTS": {"order", "shipping"},
-	"SHIPPING_EVENTS":  {"order"},
+// durables are the services' durable consumers, by the stream they
+// consume, as their declarations derive them.
+var durables = durablesFor(partition.Whole)
+
+// durablesFor are the durables of services run as partitions like p.
+func durablesFor(p partition.Partition) map[string][]string {
+	out := map[string][]string{}
+	for _, d := range sagatest.Declarations() {
+		for _, cc := range consumer.For(d, p) {
+			for i := range max(1, p.Count) {
+				name := cc.Service + partition.Partition{Index: i, Count: p.Count}.Suffix()
+				if !contains(out[cc.Stream], name) {
+					out[cc.Stream] = append(out[cc.Stream], name)
+				}
+			}
+		}
+	}
+	return out
 }
 
 // The test world: customers with money, customers without, SKUs with stock
@@ -64,6 +78,8 @@ type world struct {
 	funded []string
 	broke  []string
 	skus   []string
+	// durables are the durable consumers the services run.
+	durables map[string][]string
 	// dbPaths overrides where a service's bbolt file is (one in a tmpfs of
 	// its own mount namespace, say).
 	dbPaths map[string]string
@@ -102,7 +118,8 @@ func newWorldWith(t *testing.T, opts chaos.Options, customers, skus int, setup f
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{t: t, cl: cl, nc: nc, js: js, c: sagatest.NewClient(nc), dbPaths: map[string]string{}}
+	w := &world{t: t, cl: cl, nc: nc, js: js, c: sagatest.NewClient(nc), dbPaths: map[string]string{},
+		durables: durablesFor(partition.Partition{Index: 0, Count: max(1, opts.Partitions)})}
 	for i := range customers {
 		w.funded = append(w.funded, fmt.Sprintf("cust-%02d", i))
 		w.broke = append(w.broke, fmt.Sprintf("broke-%02d", i%5))
@@ -315,7 +332,7 @@ func (w *world) runLoad(prefix string, n, workers int, every time.Duration, seed
 
 // quiet returns nil once every durable consumer exists and has neither
 // messages left to deliver nor deliveries waiting for an ack.
-func quiet(js jetstream.JetStream) error {
+func quiet(js jetstream.JetStream, durables map[string][]string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for stream, names := range durables {
@@ -475,7 +492,8 @@ func checkStore(t testing.TB, path, service string) {
 	if err != nil {
 		t.Errorf("%s: bbolt check: %v", path, err)
 	}
-	st, err := eventstore.Open(path, eventstore.Options{Service: service, Registry: registries[service]()})
+	base, _, _ := strings.Cut(service, "-p") // a partition's file: order-p1
+	st, err := eventstore.Open(path, eventstore.Options{Service: base, Registry: registries[base]()})
 	if err != nil {
 		t.Errorf("open %s: %v", path, err)
 		return
@@ -524,7 +542,7 @@ func waitFor(timeout, every time.Duration, f func() error) error {
 func (w *world) settle(timeout time.Duration) (time.Duration, error) {
 	start := time.Now()
 	err := waitFor(timeout, 250*time.Millisecond, func() error {
-		if err := quiet(w.js); err != nil {
+		if err := quiet(w.js, w.durables); err != nil {
 			return err
 		}
 		_, err := w.c.CheckInvariants(w.t.Context())

@@ -76,8 +76,8 @@ func (h *healer) run(ctx context.Context, period time.Duration) error {
 
 // heal ensures the streams and republishes if the own stream is new. It
 // reports the result on the "streams" check.
-func (h *healer) heal(ctx context.Context) bool {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+func (h *healer) heal(parent context.Context) bool {
+	ctx, cancel := context.WithTimeout(parent, 10*time.Second)
 	defer cancel()
 	// Provisioned for us: only look. Otherwise, at start, create or update
 	// (a restart puts a hand-edited setting back); later, only re-create
@@ -100,6 +100,9 @@ func (h *healer) heal(ctx context.Context) bool {
 		}
 	}
 	if err != nil {
+		if parent.Err() != nil {
+			return false // shutting down: not a fault to tell the operator of
+		}
 		reason := fault.Reason(err)
 		if !h.js.Conn().IsConnected() {
 			reason = "NATS unavailable"

@@ -7,18 +7,21 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/choreo-dev/choreo/shared/config"
 	"github.com/choreo-dev/choreo/shared/eventstore"
 	"github.com/choreo-dev/choreo/shared/natscreds"
+	"github.com/choreo-dev/choreo/shared/partition"
 	"github.com/choreo-dev/choreo/shared/streams"
 	"github.com/choreo-dev/choreo/shared/tracing"
 	"github.com/nats-io/nats.go"
@@ -145,7 +148,7 @@ func main(specFn func(*config.Env) Spec, args []string, getenv func(string) stri
 	if err := Run(ctx, spec, Options{NATSURL: cfg.NATSURL, DataDir: cfg.DataDir, Logger: log,
 		NATSOptions: natsOpts, ExternalProvisioning: cfg.Provisioning == config.ProvisionExternal,
 		Partition: cfg.Partition, Streams: streams.Options{Replicas: cfg.StreamReplicas, Partitions: cfg.Partition.Count},
-		HTTPAddr: httpAddr(cfg.HTTPAddr, spec.HTTPAddr), Tracer: tp.Tracer}); err != nil {
+		HTTPAddr: httpAddr(cfg.HTTPAddr, spec.HTTPAddr, cfg.Partition), Tracer: tp.Tracer}); err != nil {
 		log.Error().Err(err).Msg("service stopped with an error")
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 1
@@ -168,15 +171,24 @@ func identityOptions(cfg config.Config, service string) ([]nats.Option, error) {
 }
 
 // httpAddr is where the HTTP endpoint listens: CHOREO_HTTP_ADDR if set
-// ("off" included), else the service's own default, else off.
-func httpAddr(configured, def string) string {
+// ("off" included), else the service's own default — its port plus 100 per
+// partition index, so the partitions of a service run side by side on one
+// machine (order-p1 on 9201 beside order-p0 on 9101) — else off.
+func httpAddr(configured, def string, p partition.Partition) string {
 	switch {
 	case configured != "":
 		return configured
-	case def != "":
+	case def == "":
+		return HTTPOff
+	case p.Index == 0:
 		return def
 	}
-	return HTTPOff
+	host, port, err := net.SplitHostPort(def)
+	n, perr := strconv.Atoi(port)
+	if err != nil || perr != nil || n+100*p.Index > 65535 {
+		return HTTPOff // a default that cannot be offset: none rather than a clash
+	}
+	return net.JoinHostPort(host, strconv.Itoa(n+100*p.Index))
 }
 
 // pprofMux serves net/http/pprof's handlers, on a mux of their own rather

@@ -10,6 +10,7 @@ import (
 	"github.com/choreo-dev/choreo/shared/config"
 	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shared/eventstore"
+	"github.com/choreo-dev/choreo/shared/partition"
 	"github.com/choreo-dev/choreo/shared/saga"
 )
 
@@ -66,14 +67,22 @@ func TestRebuildProjectionsFlag(t *testing.T) {
 }
 
 func TestHTTPAddrComesFromTheEnvironmentThenTheSpec(t *testing.T) {
-	for _, tc := range []struct{ env, spec, want string }{
-		{"", "127.0.0.1:9101", "127.0.0.1:9101"},
-		{"0.0.0.0:9999", "127.0.0.1:9101", "0.0.0.0:9999"},
-		{"off", "127.0.0.1:9101", "off"},
-		{"", "", "off"},
+	p1 := partition.Partition{Index: 1, Count: 2}
+	for _, tc := range []struct {
+		env, spec string
+		p         partition.Partition
+		want      string
+	}{
+		{"", "127.0.0.1:9101", partition.Whole, "127.0.0.1:9101"},
+		{"0.0.0.0:9999", "127.0.0.1:9101", partition.Whole, "0.0.0.0:9999"},
+		{"off", "127.0.0.1:9101", partition.Whole, "off"},
+		{"", "", partition.Whole, "off"},
+		{"", "127.0.0.1:9101", p1, "127.0.0.1:9201"},
+		{"", "127.0.0.1:65500", p1, "off"},
+		{"0.0.0.0:9999", "127.0.0.1:9101", p1, "0.0.0.0:9999"},
 	} {
-		if got := httpAddr(tc.env, tc.spec); got != tc.want {
-			t.Errorf("httpAddr(%q, %q) = %q, want %q", tc.env, tc.spec, got, tc.want)
+		if got := httpAddr(tc.env, tc.spec, tc.p); got != tc.want {
+			t.Errorf("httpAddr(%q, %q, %v) = %q, want %q", tc.env, tc.spec, tc.p, got, tc.want)
 		}
 	}
 }
