@@ -5,6 +5,10 @@
 # exempt from the checksum database should one ever have to be fetched again.
 export GONOSUMDB = github.com/mattn/goreman,github.com/nats-io/natscli,github.com/nats-io/jsm.go
 
+# goreman's control port (goreman run stop order, …) listens on every
+# interface unless told otherwise: loopback only.
+export GOREMAN_RPC_ADDR = 127.0.0.1
+
 # Chaos run size (make chaos SAGAS=1000 KILLS=40), and the size of the fault
 # scenarios it runs too: orders flowing through a full disk, a wiped broker or
 # a 409 storm, and events for one hot order. SECURE=1 runs the crash run in
@@ -17,18 +21,24 @@ SECURE ?= 0
 # make run-cluster PARTITIONS=n: how many partitions each service runs as.
 PARTITIONS ?= 2
 
-.PHONY: build tools run run-secure run-cluster test bench bench-go chaos fuzz clean
+.PHONY: build tools nats run run-secure run-cluster test bench bench-go chaos fuzz clean
 
 ## build: every command of the module (the services, the CLI, and a service
 ## added in a folder of its own) and the tools, all into bin/
 build: tools
 	go build -o bin/ $$(go list -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' ./...)
 
-## tools: nats-server, goreman and the nats CLI into bin/
+## tools: nats-server and goreman into bin/
 tools:
 	@mkdir -p bin
 	go build -o bin/nats-server github.com/nats-io/nats-server/v2
 	go build -o bin/goreman github.com/mattn/goreman
+
+## nats: the nats CLI into bin/ (the ecosystem's tool: stream and consumer
+## reports, raw publishing); bin/choreo does the README's walk-through
+## without it, and it is a long build, so only on demand
+nats:
+	@mkdir -p bin
 	cd tools/natscli && go build -o ../../bin/nats github.com/nats-io/natscli/nats
 
 ## run: build, then start nats and the four services from the Procfile

@@ -11,9 +11,10 @@ import (
 )
 
 // nodeConfs returns the nats-server configuration of each node of the run
-// (one unless Nodes > 1), its client URL and its monitoring URL: nats.conf
-// rewritten for free loopback ports and, for a cluster, a store directory of
-// its own, a server name and routes to every other node.
+// (one unless Nodes > 1), its client URL and its monitoring URL, rewritten
+// for free loopback ports: nats.conf for a single server; for a cluster,
+// each node's own configuration (Config.ClusterConfs) with a store
+// directory of its own, a server name and routes to every other node.
 func nodeConfs(conf string, cfg Config, nodes int) (confs, urls, monitors []string, err error) {
 	free, err := freePortsN(3 * nodes)
 	if err != nil {
@@ -28,17 +29,22 @@ func nodeConfs(conf string, cfg Config, nodes int) (confs, urls, monitors []stri
 		routes = append(routes, "    nats-route://127.0.0.1:"+strconv.Itoa(p[2]))
 	}
 	for i, p := range ports {
+		src, name := conf, cfg.NATSConf
 		o := confOptions{Sync: cfg.Sync, Listen: "127.0.0.1:" + strconv.Itoa(p[0]), HTTP: "127.0.0.1:" + strconv.Itoa(p[1])}
 		if nodes > 1 {
+			name = cfg.ClusterConfs[i]
+			b, err := os.ReadFile(name)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			src = string(b)
 			o.StoreDir = "data/nats-" + strconv.Itoa(i+1)
+			o.Cluster = fmt.Sprintf("server_name: n%d\ncluster {\n  name: choreo\n  listen: 127.0.0.1:%d\n  routes: [\n%s\n  ]\n}\n",
+				i+1, p[2], strings.Join(routes, "\n"))
 		}
-		rc, err := runConf(conf, o)
+		rc, err := runConf(src, o)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("%s: %w", cfg.NATSConf, err)
-		}
-		if nodes > 1 {
-			rc += fmt.Sprintf("\n# node %d of %d\nserver_name: n%d\ncluster {\n  name: choreo\n  listen: 127.0.0.1:%d\n  routes: [\n%s\n  ]\n}\n",
-				i+1, nodes, i+1, p[2], strings.Join(routes, "\n"))
+			return nil, nil, nil, fmt.Errorf("%s: %w", name, err)
 		}
 		if cfg.NATSConfExtra != "" {
 			rc += "\n# added for this run\n" + cfg.NATSConfExtra + "\n"

@@ -34,6 +34,10 @@ type Config struct {
 	// the services with every node's URL and streams of min(Nodes, 3)
 	// replicas. Default 1.
 	Nodes int
+	// ClusterConfs are the nodes' own nats-server configurations when
+	// Nodes > 1, rewritten for the run like NATSConf; default
+	// Repo/cluster/nats-1.conf, nats-2.conf, … (what make run-cluster runs).
+	ClusterConfs []string
 	// Partitions, above 1, runs every service as that many partitions
 	// (entries <service>-p0, <service>-p1, …, CHOREO_PARTITION=i/n; see
 	// package partition). Default 1.
@@ -77,6 +81,11 @@ func (c Config) withDefaults() Config {
 		if c.Bin == "" {
 			c.Bin = filepath.Join(c.Repo, "bin")
 		}
+		if c.Nodes > 1 && len(c.ClusterConfs) == 0 {
+			for i := range c.Nodes {
+				c.ClusterConfs = append(c.ClusterConfs, filepath.Join(c.Repo, "cluster", fmt.Sprintf("nats-%d.conf", i+1)))
+			}
+		}
 	}
 	if c.WorkDir == "" {
 		c.WorkDir = os.TempDir()
@@ -107,6 +116,9 @@ func (c Config) Validate() error {
 	}
 	if c.Nodes < 0 || c.Nodes > 7 {
 		errs = append(errs, fmt.Errorf("Nodes must be from 1 to 7, not %d", c.Nodes))
+	}
+	if c.Nodes > 1 && len(c.ClusterConfs) != c.Nodes {
+		errs = append(errs, fmt.Errorf("ClusterConfs: %d node configurations for %d nodes", len(c.ClusterConfs), c.Nodes))
 	}
 	if c.Partitions < 0 || c.Partitions > 64 {
 		errs = append(errs, fmt.Errorf("Partitions must be from 1 to 64, not %d", c.Partitions))

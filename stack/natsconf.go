@@ -34,6 +34,9 @@ type confOptions struct {
 	// StoreDir, if set, replaces the store directory (a cluster's nodes
 	// each have their own).
 	StoreDir string
+	// Cluster, if set, replaces the top-level server_name and cluster
+	// block: a node's name and its routes on the run's ports.
+	Cluster string
 }
 
 // runConf returns nats.conf rewritten for a run: its addresses and sync
@@ -49,12 +52,15 @@ func runConf(conf string, o confOptions) (string, error) {
 	var out []string
 	var stack []string // keys of the open blocks
 	sawJetStream, sawStoreDir := false, false
+	inCluster := false // within a cluster block being replaced
 	for n, line := range strings.Split(conf, "\n") {
 		key := confKey(line)
 		depth := len(stack)
 		inJS := depth == 1 && stack[0] == "jetstream"
-		drop := false
+		drop := inCluster
 		switch {
+		case o.Cluster != "" && depth == 0 && (key == "server_name" || key == "cluster"):
+			drop, inCluster = true, key == "cluster"
 		case depth == 0 && (key == "listen" || key == "port" || key == "host" || key == "net"):
 			drop = true
 		case depth == 0 && (key == "http" || key == "http_port" || key == "monitor_port" || key == "https" || key == "https_port"):
@@ -91,6 +97,9 @@ func runConf(conf string, o confOptions) (string, error) {
 			}
 			stack = stack[:len(stack)-1]
 		}
+		if len(stack) == 0 {
+			inCluster = false
+		}
 	}
 	if len(stack) != 0 {
 		return "", fmt.Errorf("nats.conf: unclosed block %q", stack[len(stack)-1])
@@ -105,6 +114,9 @@ func runConf(conf string, o confOptions) (string, error) {
 		res += "store_dir: " + `"` + o.StoreDir + `"` + "\n"
 	case !sawStoreDir:
 		res += "store_dir: " + `"` + defaultStoreDir + `"` + "\n"
+	}
+	if o.Cluster != "" {
+		res += o.Cluster
 	}
 	return res, nil
 }

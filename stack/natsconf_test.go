@@ -111,6 +111,43 @@ func TestRunConfAddsStoreDir(t *testing.T) {
 	}
 }
 
+// A cluster node's own configuration keeps its settings (lame duck mode,
+// say) and gets the run's name, routes and store directory instead of its
+// own.
+func TestRunConfReplacesTheClusterBlock(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../cluster/nats-2.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := runConf(string(b), confOptions{Listen: "127.0.0.1:1", HTTP: "127.0.0.1:2", StoreDir: "data/nats-2",
+		Cluster: "server_name: n2\ncluster {\n  name: choreo\n  listen: 127.0.0.1:3\n}\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var live []string // the lines nats-server reads
+	for _, line := range strings.Split(got, "\n") {
+		if l := strings.TrimSpace(line); l != "" && !strings.HasPrefix(l, "#") {
+			live = append(live, l)
+		}
+	}
+	text := strings.Join(live, "\n")
+	for _, want := range []string{"lame_duck_duration: 30s", "sync_interval: always", "listen: 127.0.0.1:1",
+		"store_dir: \"data/nats-2\"", "listen: 127.0.0.1:3"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("%q missing from the live lines:\n%s", want, text)
+		}
+	}
+	for _, gone := range []string{"4223", "6222", "6223", "6224", "data/cluster/n2"} {
+		if strings.Contains(text, gone) {
+			t.Errorf("%q is still live:\n%s", gone, text)
+		}
+	}
+	if n := strings.Count(text, "cluster {"); n != 1 {
+		t.Errorf("%d cluster blocks, want 1:\n%s", n, text)
+	}
+}
+
 func TestRunConfErrors(t *testing.T) {
 	t.Parallel()
 	addrs := func(sync string) confOptions {

@@ -480,6 +480,19 @@ func (s *Stack) Kill(name string) error {
 	return nil
 }
 
+// Signal sends sig to the named process and returns: SIGUSR2 puts a
+// nats-server in lame duck mode, say, which ends it in its own time.
+func (s *Stack) Signal(name string, sig syscall.Signal) error {
+	p, err := s.running(name)
+	if err != nil {
+		return fmt.Errorf("signal %w", err)
+	}
+	if err := p.signal(sig); err != nil {
+		return fmt.Errorf("signal %s: %w", name, err)
+	}
+	return nil
+}
+
 // Stop sends SIGTERM to the named process and waits up to timeout for it to
 // exit; after that it SIGKILLs it and the error wraps ErrStopTimeout.
 func (s *Stack) Stop(name string, timeout time.Duration) (Exit, error) {

@@ -123,18 +123,31 @@ func TestChaos(t *testing.T) {
 		t.Errorf("order %s: order.place never answered: %v", id, err)
 	}
 
+	w.verify(l, fmt.Sprintf("kills=%d", nKills))
+	checked := time.Now()
+	w.shutdown()
+	t.Logf("shut down and checked the stores in %v", time.Since(checked).Round(time.Millisecond))
+}
+
+// verify settles the world after load l and checks what the chaos runs
+// promise: no order lost, none with the wrong outcome, no customer charged
+// twice, every invariant, no dead letter, every event once. It prints the
+// run's summary line, with what (the faults it met) in it.
+func (w *world) verify(l *load, what string) {
+	t := w.t
+	t.Helper()
 	// Settle: every consumer caught up and every invariant holds.
 	settleTime, settleErr := w.settle(2 * time.Minute)
-	sum, invErr := w.c.CheckInvariants(w.t.Context())
+	sum, invErr := w.c.CheckInvariants(t.Context())
 	violations := countViolations(invErr)
 
 	// Lost: a success reply, then order.get cannot find it or it never
 	// ended. Wrong outcome: an order meant to fail completed, or a good one
 	// was cancelled for anything but its deadline.
-	lost, wrong := 0, 0
+	lost, wrong, timeouts := 0, 0, 0
 	completedTotals := map[string]int64{}
 	for id, k := range l.kinds {
-		v, err := w.c.Get(w.t.Context(), id)
+		v, err := w.c.Get(t.Context(), id)
 		if err != nil || (v.Status != "completed" && v.Status != "cancelled") {
 			if l.replied[id] {
 				lost++
@@ -144,6 +157,9 @@ func TestChaos(t *testing.T) {
 		}
 		if v.Status == "completed" {
 			completedTotals[v.CustomerID] += v.TotalCents
+		}
+		if v.CancelReason == "timeout" {
+			timeouts++
 		}
 		switch {
 		case k == good && v.Status == "cancelled" && v.CancelReason != "timeout",
@@ -156,7 +172,7 @@ func TestChaos(t *testing.T) {
 	// Double charges: customers poorer than deposits − completed totals.
 	doubleCharges := 0
 	for cust, dep := range w.c.Ledger.Deposits {
-		b, err := w.c.Balance(w.t.Context(), cust)
+		b, err := w.c.Balance(t.Context(), cust)
 		if err != nil {
 			t.Errorf("balance of %s: %v", cust, err)
 			continue
@@ -167,8 +183,8 @@ func TestChaos(t *testing.T) {
 		}
 	}
 
-	line := fmt.Sprintf("sagas=%d completed=%d cancelled=%d kills=%d lost=%d double_charges=%d invariant_violations=%d settle_s=%.1f",
-		sum.Sagas, sum.Completed, sum.Cancelled, nKills, lost, doubleCharges, violations, settleTime.Seconds())
+	line := fmt.Sprintf("sagas=%d completed=%d cancelled=%d timed_out=%d %s lost=%d double_charges=%d invariant_violations=%d settle_s=%.1f",
+		sum.Sagas, sum.Completed, sum.Cancelled, timeouts, what, lost, doubleCharges, violations, settleTime.Seconds())
 	t.Log(line)
 	fmt.Println(line)
 
@@ -185,7 +201,4 @@ func TestChaos(t *testing.T) {
 		t.Errorf("DLQ holds %d dead letters (%v): %s", n, err, desc)
 	}
 	wantEachEventOnce(t, w.js)
-	checked := time.Now()
-	w.shutdown()
-	t.Logf("shut down and checked the stores in %v", time.Since(checked).Round(time.Millisecond))
 }
