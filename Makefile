@@ -18,6 +18,10 @@ KILLS ?= 12
 FAULT_ORDERS ?= 1500
 HOT_EVENTS ?= 20000
 SECURE ?= 0
+# The cluster run: sagas through a three-node cluster while the node leading
+# the most streams is taken down CLUSTER_KILLS times (crash, lame duck, …).
+CLUSTER_SAGAS ?= 600
+CLUSTER_KILLS ?= 6
 # make run-cluster PARTITIONS=n: how many partitions each service runs as.
 PARTITIONS ?= 2
 
@@ -83,11 +87,14 @@ bench-go:
 	go test -run '^$$' -bench . -benchmem ./...
 
 ## chaos: the crash-and-restart saga run (real processes, killed at random),
-## then the fault scenarios at full size (disk full on a service and on NATS,
+## then the cluster run (a three-node cluster losing its busiest leader, by
+## crash and by lame duck, services in partitions), then the fault scenarios at full size (disk full on a service and on NATS,
 ## a wiped broker, too-large events, a hot order, a 409 storm)
 chaos: build
 	CHOREO_CHAOS_SAGAS=$(SAGAS) CHOREO_CHAOS_KILLS=$(KILLS) CHOREO_CHAOS_SECURE=$(SECURE) \
 		go test -count=1 -timeout 30m -run 'Chaos' -v ./sagatest/chaos/...
+	CHOREO_CHAOS_CLUSTER_SAGAS=$(CLUSTER_SAGAS) CHOREO_CHAOS_CLUSTER_KILLS=$(CLUSTER_KILLS) \
+		go test -count=1 -timeout 30m -run 'ClusterLeaderKills' -v ./sagatest/chaos/...
 	CHOREO_CHAOS_FAULT_ORDERS=$(FAULT_ORDERS) CHOREO_CHAOS_HOT_EVENTS=$(HOT_EVENTS) \
 		go test -count=1 -timeout 60m -run 'DiskFull|Wiped|TooLarge|Parked|HotOrder|ConflictStorm' -v ./sagatest/chaos/...
 
