@@ -22,9 +22,9 @@ import (
 //
 // A reservation (StockReserved) is an effect that StockReleased gives back.
 //
-// A partitioned inventory (section 6) owns each SKU in one partition; an
-// order whose lines span partitions is reserved in parts, which the order's
-// home partition collects into the same outcomes:
+// A partitioned inventory (docs/contract.md, section 7) owns each SKU in
+// one partition; an order whose lines span partitions is reserved in parts,
+// which the order's home partition collects into the same outcomes:
 //
 //	on PaymentCompleted        reserve the lines this partition owns   → StockPartReserved | StockPartFailed
 //	on StockPart…              (home) collect the parts                → StockReserved | StockReservationFailed | StockReleased

@@ -6,7 +6,7 @@ import (
 )
 
 // The reservation protocol of a partitioned inventory (docs/contract.md,
-// section 6). When inventory runs as several partitions, each owning the
+// section 7). When inventory runs as several partitions, each owning the
 // SKUs that hash to it, a multi-line order's lines may belong to several:
 // each partition reserves its own lines, all or none, and reports them as a
 // part; the order's home partition (the one its order id hashes to) collects
