@@ -20,24 +20,22 @@ func (e PaymentCompleted) Validate() error {
 
 // Validate checks a PaymentFailed's identifiers and amount.
 func (e PaymentFailed) Validate() error {
-	var p endpoint.Problems
-	p.ID("order_id", e.OrderID)
-	p.ID("payment_id", e.PaymentID)
-	p.ID("customer_id", e.CustomerID)
-	if e.AmountCents < 0 {
-		p.Add("amount_cents", "must not be negative, got %d", e.AmountCents)
-	}
-	return p.Err()
+	return checkPayment(e.OrderID, e.PaymentID, e.CustomerID, e.AmountCents)
 }
 
 // Validate checks a PaymentRefunded's identifiers and amount.
 func (e PaymentRefunded) Validate() error {
+	return checkPayment(e.OrderID, e.PaymentID, e.CustomerID, e.AmountCents)
+}
+
+// checkPayment checks the identifiers and amount a payment event names.
+func checkPayment(orderID, paymentID, customerID string, amountCents int64) error {
 	var p endpoint.Problems
-	p.ID("order_id", e.OrderID)
-	p.ID("payment_id", e.PaymentID)
-	p.ID("customer_id", e.CustomerID)
-	if e.AmountCents < 0 {
-		p.Add("amount_cents", "must not be negative, got %d", e.AmountCents)
+	p.ID("order_id", orderID)
+	p.ID("payment_id", paymentID)
+	p.ID("customer_id", customerID)
+	if amountCents < 0 {
+		p.Add("amount_cents", "must not be negative, got %d", amountCents)
 	}
 	return p.Err()
 }
