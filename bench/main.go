@@ -63,6 +63,10 @@ type Options struct {
 	TelemetryRate float64
 	// TelemetrySample is the share of sagas traced when on; 0 or 1: all.
 	TelemetrySample float64
+	// Nodes and Partitions run the stack as a JetStream cluster of Nodes
+	// nodes (streams of three replicas) and each service as Partitions
+	// partitions (stack.Config); 0 or 1: one of each.
+	Nodes, Partitions int
 }
 
 // Rate is an open-loop offered rate: sagas/s, or a percentage of the
@@ -219,6 +223,8 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs.IntVar(&o.Raw.Window, "raw-window", 4096, "raw async publishes in flight")
 	fs.IntVar(&o.Raw.BatchSize, "raw-batch", 100, "raw atomic batch size (server maximum 1000)")
 	fs.IntVar(&o.Raw.Concurrency, "raw-batch-concurrency", 8, "raw atomic batches in flight (server maximum 50 per stream)")
+	fs.IntVar(&o.Nodes, "nodes", 1, "run NATS as a cluster of this many nodes (cluster/nats-*.conf, streams of three replicas)")
+	fs.IntVar(&o.Partitions, "partitions", 1, "run every service as this many partitions")
 	fs.IntVar(&o.Customers, "customers", 500, "funded customers")
 	fs.IntVar(&o.SKUs, "skus", 200, "stocked SKUs")
 	fs.BoolVar(&o.Keep, "keep", false, "keep each run's directory (data and logs)")
@@ -442,6 +448,7 @@ func RunSecure(ctx context.Context, o Options, mode string, prog *Progress) (*Re
 func run(ctx context.Context, o Options, mode string, secure bool, prog *Progress) (*Results, error) {
 	selfStart, _ := stack.ReadUsage(0) // the load generator's CPU so far (an earlier run's, say)
 	st, err := stack.New(stack.Config{Repo: o.Repo, Bin: o.Bin, WorkDir: o.WorkDir, Sync: mode, Keep: o.Keep, Secure: secure,
+		Nodes: o.Nodes, Partitions: o.Partitions,
 		Env: []string{"CHOREO_SAGA_TIMEOUT=" + o.SagaTimeout.String(), "CHOREO_SHIPPING_COUNTRIES=" + strings.Join(ServedCountries, ",")}})
 	if err != nil {
 		return nil, err
@@ -469,6 +476,7 @@ func run(ctx context.Context, o Options, mode string, secure bool, prog *Progres
 	res := &Results{Sync: mode, Profile: ProfilePlain, Machine: machine(o.Repo), Config: RunConfig{
 		DurationSec: o.Duration.Seconds(), Workers: o.Workers, OpenDurationSec: o.OpenDuration.Seconds(),
 		Rates: o.RatesText, SagaTimeout: o.SagaTimeout.String(), Customers: o.Customers, SKUs: o.SKUs,
+		Nodes: max(1, o.Nodes), Partitions: max(1, o.Partitions),
 	}}
 	if secure {
 		res.Profile = ProfileSecure

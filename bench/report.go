@@ -77,6 +77,8 @@ type RunConfig struct {
 	SagaTimeout     string  `json:"saga_timeout"`
 	Customers       int     `json:"customers"`
 	SKUs            int     `json:"skus"`
+	Nodes           int     `json:"nodes,omitempty"`
+	Partitions      int     `json:"partitions,omitempty"`
 	SetupCommands   int     `json:"setup_commands"`
 	TotalSagas      int     `json:"total_sagas"`
 }
@@ -142,13 +144,21 @@ func Suffix(sync string) string {
 	return "-" + sync + "-sync"
 }
 
-// FileSuffix is the suffix of r's files: Suffix of its sync setting, and
-// -secure for the secure profile (results-secure.json).
+// FileSuffix is the suffix of r's files: Suffix of its sync setting,
+// -secure for the secure profile (results-secure.json), -n<nodes> for a
+// cluster and -p<partitions> for partitioned services (results-n3-p2.json).
 func (r *Results) FileSuffix() string {
+	sfx := Suffix(r.Sync)
 	if r.Profile == ProfileSecure {
-		return "-secure" + Suffix(r.Sync)
+		sfx = "-secure" + sfx
 	}
-	return Suffix(r.Sync)
+	if r.Config.Nodes > 1 {
+		sfx += fmt.Sprintf("-n%d", r.Config.Nodes)
+	}
+	if r.Config.Partitions > 1 {
+		sfx += fmt.Sprintf("-p%d", r.Config.Partitions)
+	}
+	return sfx
 }
 
 // Write puts results<suffix>.json, results<suffix>.md and latency<suffix>.svg
@@ -176,12 +186,27 @@ func (r *Results) Write(dir string) error {
 	return nil
 }
 
+// scaleLabel says how the stack ran when it ran past one process each.
+func scaleLabel(c RunConfig) string {
+	var parts []string
+	if c.Nodes > 1 {
+		parts = append(parts, fmt.Sprintf("a %d-node cluster, streams of %d replicas", c.Nodes, min(3, c.Nodes)))
+	}
+	if c.Partitions > 1 {
+		parts = append(parts, fmt.Sprintf("each service as %d partitions", c.Partitions))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " · " + strings.Join(parts, ", ")
+}
+
 // Markdown is the run as Markdown tables.
 func (r *Results) Markdown() string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	m := r.Machine
-	w("## Choreo benchmark — JetStream sync: %s%s\n\n", syncLabel(r.Sync), profileLabel(r.Profile))
+	w("## Choreo benchmark — JetStream sync: %s%s%s\n\n", syncLabel(r.Sync), profileLabel(r.Profile), scaleLabel(r.Config))
 	w("%s · %s · %s · %d CPUs (%s) · %d MiB · commit %s · load average %.2f at the start, %.2f at the end\n\n",
 		m.Date, m.GoVersion, m.OSArch, m.CPUs, m.CPUModel, m.MemoryMiB, m.Commit, m.LoadAvgStart, m.LoadAvgEnd)
 	w("| metric | value | goal |\n| --- | --: | --- |\n")
