@@ -22,8 +22,11 @@ SECURE ?= 0
 # the most streams is taken down CLUSTER_KILLS times (crash, lame duck, …).
 CLUSTER_SAGAS ?= 600
 CLUSTER_KILLS ?= 6
-# make run-cluster PARTITIONS=n: how many partitions each service runs as.
-PARTITIONS ?= 2
+# make run-cluster PARTITIONS=n: how many partitions each service runs as
+# (default 2); make chaos NODES=3 PARTITIONS=2 runs the crash run against a
+# cluster of partitioned services (default one node, one partition).
+NODES ?= 1
+PARTITIONS ?=
 
 .PHONY: build tools nats run run-secure run-cluster test bench bench-go chaos fuzz clean
 
@@ -65,7 +68,7 @@ run-secure: build
 ## PARTITIONS partitions (docs/scaling.md); its state is in data/cluster
 run-cluster: build
 	mkdir -p data/cluster
-	bin/choreo cluster init -partitions $(PARTITIONS)
+	bin/choreo cluster init -partitions $(or $(PARTITIONS),2)
 	go tool goreman -f data/cluster/Procfile start
 
 ## test: vet, then every test with the race detector (embedded NATS, no system
@@ -92,8 +95,9 @@ bench-go:
 ## a wiped broker, too-large events, a hot order, a 409 storm)
 chaos: build
 	CHOREO_CHAOS_SAGAS=$(SAGAS) CHOREO_CHAOS_KILLS=$(KILLS) CHOREO_CHAOS_SECURE=$(SECURE) \
+		CHOREO_CHAOS_NODES=$(NODES) CHOREO_CHAOS_PARTITIONS=$(or $(PARTITIONS),1) \
 		go test -count=1 -timeout 30m -run 'Chaos' -v ./sagatest/chaos/...
-	CHOREO_CHAOS_CLUSTER_SAGAS=$(CLUSTER_SAGAS) CHOREO_CHAOS_CLUSTER_KILLS=$(CLUSTER_KILLS) \
+	CHOREO_CHAOS_CLUSTER_SAGAS=$(CLUSTER_SAGAS) CHOREO_CHAOS_CLUSTER_KILLS=$(CLUSTER_KILLS) CHOREO_CHAOS_PARTITIONS=$(or $(PARTITIONS),2) \
 		go test -count=1 -timeout 30m -run 'ClusterLeaderKills' -v ./sagatest/chaos/...
 	CHOREO_CHAOS_FAULT_ORDERS=$(FAULT_ORDERS) CHOREO_CHAOS_HOT_EVENTS=$(HOT_EVENTS) \
 		go test -count=1 -timeout 60m -run 'DiskFull|Wiped|TooLarge|Parked|HotOrder|ConflictStorm' -v ./sagatest/chaos/...
