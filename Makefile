@@ -72,10 +72,12 @@ run-cluster: build
 	go tool goreman -f data/cluster/Procfile start
 
 ## test: vet, then every test with the race detector (embedded NATS, no system
-## server), then a short run of every fuzz target
+## server), the saga suite again with every service in two partitions, then
+## a short run of every fuzz target
 test:
 	go vet ./...
 	go test -race -count=1 -timeout 12m ./...
+	CHOREO_SAGATEST_PARTITIONS=2 go test -count=1 -timeout 5m ./sagatest
 	$(MAKE) fuzz FUZZTIME=5s
 
 ## bench: the end-to-end benchmark: the stack as the Procfile starts it, with

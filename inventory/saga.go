@@ -162,6 +162,10 @@ func endReservation(tx *eventstore.Tx, meta eventstore.Meta, orderID string,
 }
 
 // collect hands a part's report to the order's allocation, at its home.
+// What it records and decides is caused by what caused the part (the
+// PaymentCompleted, the OrderCancelled): the parts are inventory's own
+// steps, and the saga's causal graph — what order.timeline draws — is the
+// same at any number of partitions.
 func collect[E envelope.Correlated](decide func(domain.Allocation, E) []envelope.Event) saga.Handler[E] {
 	return func(_ context.Context, tx *eventstore.Tx, env envelope.Envelope, e E) error {
 		id := e.Correlation()
@@ -169,7 +173,11 @@ func collect[E envelope.Correlated](decide func(domain.Allocation, E) []envelope
 		if err != nil {
 			return err
 		}
-		return a.Save(tx, eventstore.Meta{CorrelationID: id, CausationID: env.ID}, decide(a.State, e)...)
+		cause := env.CausationID
+		if cause == "" {
+			cause = env.ID
+		}
+		return a.Save(tx, eventstore.Meta{CorrelationID: id, CausationID: cause}, decide(a.State, e)...)
 	}
 }
 

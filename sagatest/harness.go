@@ -8,7 +8,9 @@ package sagatest
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -125,6 +127,9 @@ func Start(t testing.TB, opts Options) *Stack {
 	}
 	if len(opts.Countries) == 0 {
 		opts.Countries = shipping.DefaultCountries
+	}
+	if opts.Partitions == 0 {
+		opts.Partitions = defaultPartitions(t)
 	}
 	s := &Stack{t: t, opts: opts, NATS: natstest.RunJetStream(t), data: t.TempDir(), services: map[string]*running{},
 		http: map[string]string{}}
@@ -324,4 +329,19 @@ func (s *Stack) Quiet() error {
 		}
 	}
 	return nil
+}
+
+// defaultPartitions is CHOREO_SAGATEST_PARTITIONS, the partitions every
+// suite's stack runs with unless its Options say (make test runs the suite a
+// second time with 2), or 1.
+func defaultPartitions(t testing.TB) int {
+	v := os.Getenv("CHOREO_SAGATEST_PARTITIONS")
+	if v == "" {
+		return 1
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 64 {
+		t.Fatalf("CHOREO_SAGATEST_PARTITIONS=%q: want a number of partitions from 1 to 64", v)
+	}
+	return n
 }

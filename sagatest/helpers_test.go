@@ -252,6 +252,10 @@ func lastMsg(t testing.TB, js jetstream.JetStream, stream, subject string) *jets
 		t.Fatalf("stream %s: %v", stream, err)
 	}
 	m, err := st.GetLastMsgForSubject(ctx, subject)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		// A partitioned stream stores it with its partition appended.
+		m, err = st.GetLastMsgForSubject(ctx, subject+".*")
+	}
 	if err != nil {
 		t.Fatalf("last message on %s in %s: %v", subject, stream, err)
 	}

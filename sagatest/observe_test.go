@@ -72,7 +72,9 @@ func metricLines(m, name string) string {
 // and uncounted once shipping is back — and /readyz follows NATS.
 func TestMetricsFollowSagas(t *testing.T) {
 	t.Parallel()
-	s := sagatest.Start(t, sagatest.Options{HTTP: true, StuckAfter: 300 * time.Millisecond, SagaTimeout: time.Minute})
+	// One partition whatever CHOREO_SAGATEST_PARTITIONS says: the counts
+	// asserted are one process's (Prometheus sums a deployment's).
+	s := sagatest.Start(t, sagatest.Options{HTTP: true, StuckAfter: 300 * time.Millisecond, SagaTimeout: time.Minute, Partitions: 1})
 	c := sagatest.NewClient(s.NC)
 	deposit(t, c, "mia", 100_000)
 	restock(t, c, "meter", 10)

@@ -38,9 +38,15 @@ func (r *runner) decode(msg jetstream.Msg, meta *jetstream.MsgMetadata) (envelop
 	if want := streams.Name(publisher); meta.Stream != want {
 		return env, nil, inconsistent("%s is published by %s on %s, but this one came from stream %s", env.Type, publisher, want, meta.Stream)
 	}
-	if want := streams.Stored(streams.Subject(publisher, env.Type, env.AggregateID), r.cfg.Partitions); msg.Subject() != want {
+	want := streams.Subject(publisher, env.Type, env.AggregateID)
+	if got := streams.Published(msg.Subject()); got != want {
 		return env, nil, inconsistent("subject %s does not match the envelope (type %s, aggregate_id %s): want %s",
-			msg.Subject(), env.Type, env.AggregateID, want)
+			got, env.Type, env.AggregateID, want)
+	}
+	// The partition token is the server's to add: one published with the
+	// event would send it to a partition that does not own it.
+	if stored := streams.Stored(want, r.cfg.Partitions); msg.Subject() != stored {
+		return env, nil, inconsistent("stored subject %s is not where the stream puts %s: want %s", msg.Subject(), want, stored)
 	}
 	if c, ok := ev.(envelope.Correlated); ok {
 		saga := c.Correlation()

@@ -2,6 +2,7 @@ package deadletter
 
 import (
 	"fmt"
+	"github.com/choreo-dev/choreo/shared/streams"
 	"strconv"
 	"strings"
 	"time"
@@ -83,12 +84,6 @@ func Filter(service string) string {
 	return "dlq." + service + ".>"
 }
 
-// Subject is where service's dead letter of a message on subject goes:
-// dlq.<service>.<subject>.
-func Subject(service, subject string) string {
-	return "dlq." + service + "." + subject
-}
-
 // New returns the dead letter of msg, which service's consumer gave up on
 // for cause: the original body and headers (less the Nats-* ones, see
 // publishDirective), the Choreo-Dlq-* headers from meta, and a Nats-Msg-Id
@@ -96,7 +91,10 @@ func Subject(service, subject string) string {
 // written twice (a crash before the original was terminated) is stored
 // once.
 func New(service string, msg jetstream.Msg, meta *jetstream.MsgMetadata, cause error) *nats.Msg {
-	out := nats.NewMsg(Subject(service, msg.Subject()))
+	// The subject it was published on: a partitioned stream stores it with
+	// its partition appended, which is no part of the contract's subjects.
+	subject := streams.Published(msg.Subject())
+	out := nats.NewMsg(streams.DeadLetterSubject(service, subject))
 	out.Data = msg.Data()
 	if len(out.Data) > MaxBody {
 		// Too large to copy whole (with the headers it may not even fit the
@@ -119,7 +117,7 @@ func New(service string, msg jetstream.Msg, meta *jetstream.MsgMetadata, cause e
 	out.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("dlq.%s.%s.%d", service, meta.Stream, meta.Sequence.Stream))
 	out.Header.Set(HeaderStream, meta.Stream)
 	out.Header.Set(HeaderSequence, strconv.FormatUint(meta.Sequence.Stream, 10))
-	out.Header.Set(HeaderSubject, msg.Subject())
+	out.Header.Set(HeaderSubject, subject)
 	out.Header.Set(HeaderDeliveries, strconv.FormatUint(meta.NumDelivered, 10))
 	out.Header.Set(HeaderError, Reason(cause))
 	return out

@@ -87,6 +87,16 @@ func Stored(subject string, partitions int) string {
 	return subject + "." + strconv.Itoa(partition.Of(id, partitions))
 }
 
+// Published is the subject an event stored on subject was published on:
+// subject without the partition token a partitioned stream appends (see
+// Stored); any other subject as it is.
+func Published(subject string) string {
+	if _, _, _, ok := ParseSubject(subject); ok && strings.Count(subject, ".") == 4 {
+		return subject[:strings.LastIndexByte(subject, '.')]
+	}
+	return subject
+}
+
 // DeadLetterSubject is where a service's dead letter of a message first
 // published on subject goes: "dlq.<service>.<subject>".
 func DeadLetterSubject(service, subject string) string { return "dlq." + service + "." + subject }

@@ -33,6 +33,17 @@ func TestNames(t *testing.T) {
 			t.Errorf("ParseSubject(%q) ok", bad)
 		}
 	}
+	for _, n := range []int{1, 2, 7} {
+		stored := streams.Stored("shop.events.Sold.o-1", n)
+		if got := streams.Published(stored); got != "shop.events.Sold.o-1" {
+			t.Errorf("Published(Stored(…, %d) = %q) = %q, want the subject as published", n, stored, got)
+		}
+	}
+	for _, other := range []string{"dlq.shop.events.Sold.o-1", "shop.events.Sold.o-1.x", "a.b"} {
+		if got := streams.Published(other); got != other {
+			t.Errorf("Published(%q) = %q, want it unchanged", other, got)
+		}
+	}
 }
 
 func TestEnsureIsIdempotentAndRestoresConfig(t *testing.T) {
