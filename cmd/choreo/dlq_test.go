@@ -296,3 +296,21 @@ func TestDLQLetterWithoutMsgID(t *testing.T) {
 		t.Errorf("dlq ls -o json of none = %q", out)
 	}
 }
+
+// TestPublishMakesADeadLetter: the README's way to make a dead letter to try
+// the dlq commands on — publish a message that is not an event where payment
+// hears OrderPlaced — works with the CLI alone.
+func TestPublishMakesADeadLetter(t *testing.T) {
+	t.Parallel()
+	s := sagatest.Start(t, sagatest.Options{})
+	if out := ok(t, s, "publish", "order.events.OrderPlaced.junk", "not an event"); !strings.Contains(out, "stored in ORDER_EVENTS as message") {
+		t.Errorf("publish printed %q", out)
+	}
+	l := waitLetters(t, s, "payment", "order.events.OrderPlaced.junk")["order.events.OrderPlaced.junk"]
+	if l.Deliveries != 1 {
+		t.Errorf("dead-lettered after %d deliveries, want 1 (undecodable: at once)", l.Deliveries)
+	}
+	if r := choreo(t, s, "publish", "order.events.OrderPlaced.x"); r.code != 2 {
+		t.Errorf("publish without a body: exit %d, want 2 (usage)", r.code)
+	}
+}

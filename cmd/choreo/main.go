@@ -118,7 +118,7 @@ func (c *cli) root() *cobra.Command {
 	root.AddCommand(
 		c.depositCmd(), c.balanceCmd(), c.restockCmd(), c.stockCmd(),
 		c.placeCmd(), c.cancelCmd(), c.getCmd(), c.listCmd(), c.historyCmd(), c.paymentCmd(), c.shipmentCmd(),
-		c.traceCmd(), c.stuckCmd(), c.watchCmd(), c.dlqCmd(), c.provisionCmd(), c.secureCmd(), c.clusterCmd(), c.benchCmd(),
+		c.traceCmd(), c.stuckCmd(), c.watchCmd(), c.dlqCmd(), c.provisionCmd(), c.secureCmd(), c.clusterCmd(), c.publishCmd(), c.benchCmd(),
 		c.checkCmd(), c.parkedCmd(),
 	)
 	return root
