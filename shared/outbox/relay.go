@@ -238,7 +238,7 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 			return len(acked), err
 		}
 		r.Logger.Error().Str("subject", e.Subject).Str("event_id", e.MsgID).Uint64("outbox_seq", e.Seq).Str("trace_id", e.Trace.TraceID()).
-			Int("bytes", len(e.Body)).Msg("outbox entry parked: the server refuses it as too large; see `choreo outbox parked`")
+			Int("bytes", len(e.Body)).Msg("outbox entry parked: the server refuses it as too large; see `choreo parked ls <service>`")
 	}
 	if len(park) > 0 {
 		r.checkParked()
@@ -256,7 +256,7 @@ func (r *Relay) checkParked() {
 	switch {
 	case err != nil:
 	case n > 0:
-		r.Checks.Fail(CheckParked, fmt.Sprintf("%d outbox entries parked (too large to publish): see `choreo outbox parked`", n), nil)
+		r.Checks.Fail(CheckParked, fmt.Sprintf("%d outbox entries parked (too large to publish): see `choreo parked ls <service>`", n), nil)
 	default:
 		r.Checks.Pass(CheckParked)
 	}
