@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/choreo-dev/choreo/client"
+	"github.com/choreo-dev/choreo/client/dlq"
 	"github.com/choreo-dev/choreo/payment/paymentevents"
 	"github.com/choreo-dev/choreo/sagatest"
 	"github.com/choreo-dev/choreo/shared/envelope"
@@ -18,10 +19,10 @@ import (
 )
 
 // letters lists the dead letters through "dlq ls -o json": a JSON array.
-func letters(t *testing.T, s *sagatest.Stack, args ...string) []letterJSON {
+func letters(t *testing.T, s *sagatest.Stack, args ...string) []dlq.Letter {
 	t.Helper()
 	out := ok(t, s, append([]string{"dlq", "ls", "-o", "json"}, args...)...)
-	var ls []letterJSON
+	var ls []dlq.Letter
 	if err := json.Unmarshal([]byte(out), &ls); err != nil || ls == nil {
 		t.Fatalf("dlq ls -o json: %v\n%s", err, out)
 	}
@@ -30,11 +31,11 @@ func letters(t *testing.T, s *sagatest.Stack, args ...string) []letterJSON {
 
 // waitLetters waits until service has dead letters on exactly the given
 // original subjects, and returns them by subject.
-func waitLetters(t *testing.T, s *sagatest.Stack, service string, subjects ...string) map[string]letterJSON {
+func waitLetters(t *testing.T, s *sagatest.Stack, service string, subjects ...string) map[string]dlq.Letter {
 	t.Helper()
-	var got map[string]letterJSON
+	var got map[string]dlq.Letter
 	natstest.Eventually(t, wait, func() error {
-		got = map[string]letterJSON{}
+		got = map[string]dlq.Letter{}
 		for _, l := range letters(t, s, "-service", service) {
 			got[l.OriginalSubject] = l
 		}
