@@ -129,7 +129,7 @@ func TestStackRunsTheProcfile(t *testing.T) {
 	}
 	var want []string
 	for _, e := range entries {
-		if !e.NATS() {
+		if e.Service() {
 			want = append(want, e.Name)
 		}
 	}
