@@ -119,7 +119,7 @@ func (c *cli) root() *cobra.Command {
 		c.depositCmd(), c.balanceCmd(), c.restockCmd(), c.stockCmd(),
 		c.placeCmd(), c.cancelCmd(), c.getCmd(), c.listCmd(), c.historyCmd(), c.paymentCmd(), c.shipmentCmd(),
 		c.traceCmd(), c.stuckCmd(), c.watchCmd(), c.dlqCmd(), c.provisionCmd(), c.secureCmd(), c.clusterCmd(), c.benchCmd(),
-		c.checkCmd(), c.parkedCmd(),
+		c.checkCmd(), c.parkedCmd(), c.consoleCmd(),
 	)
 	return root
 }

@@ -247,9 +247,10 @@ func consoleIdentity(p Platform) Identity {
 	pub(jsAPI+"STREAM.LIST", "list the streams with their state (the overview)")
 	for _, d := range p.Services {
 		s := streams.Name(d.Service)
+		pub(jsAPI+"STREAM.INFO."+s, "the state of "+s)
 		pub(jsAPI+"CONSUMER.LIST."+s, "the durables of "+s+" with their backlog (consumer lag)")
 	}
-	pub(jsAPI+"STREAM.INFO."+streams.DLQ, "count the dead letters by service")
+	pub(jsAPI+"STREAM.INFO."+streams.DLQ, "the state of the DLQ; count the dead letters by service")
 	pub(jsAPI+"STREAM.MSG.GET."+streams.DLQ, "read a dead letter")
 	pub(jsAPI+"STREAM.MSG.DELETE."+streams.DLQ, "delete a dead letter once redriven, or purge it")
 	for _, d := range p.Services {

@@ -124,7 +124,8 @@ func TestConsoleGrants(t *testing.T) {
 	if console.Name != natsauth.Console || console.Kind != natsauth.KindConsole || console.AllowResponses {
 		t.Fatalf("console identity = %+v", console)
 	}
-	want := []string{"shop.get", "$JS.API.STREAM.LIST", "$JS.API.CONSUMER.LIST.SHOP_EVENTS", "$JS.API.CONSUMER.LIST.BANK_EVENTS",
+	want := []string{"shop.get", "$JS.API.STREAM.LIST", "$JS.API.STREAM.INFO.SHOP_EVENTS", "$JS.API.CONSUMER.LIST.SHOP_EVENTS",
+		"$JS.API.STREAM.INFO.BANK_EVENTS", "$JS.API.CONSUMER.LIST.BANK_EVENTS",
 		"$JS.API.STREAM.INFO.DLQ", "$JS.API.STREAM.MSG.GET.DLQ", "$JS.API.STREAM.MSG.DELETE.DLQ",
 		"shop.events.>", "bank.events.>"}
 	if got := grants(console.Publish); !slices.Equal(got, want) {
