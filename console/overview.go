@@ -1,6 +1,7 @@
 package console
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -154,17 +155,19 @@ func (c *collector) collect(ctx context.Context) *Overview {
 	return o
 }
 
-// readJetStream reads the streams, their durables and the DLQ.
+// readJetStream reads the streams, their durables and the DLQ, each
+// within Config.Timeout: one that does not answer leaves the others their
+// time.
 func (c *collector) readJetStream(ctx context.Context, o *Overview, now time.Time) {
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
-	defer cancel()
 	if !c.nc.IsConnected() {
 		o.JetStreamError = "NATS unavailable: " + o.NATS.Status
 		o.DeadLetters.Error = o.JetStreamError
 		return
 	}
 	var infos []*jetstream.StreamInfo
-	l := c.js.ListStreams(ctx)
+	lctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	l := c.js.ListStreams(lctx)
 	for info := range l.Info() {
 		if len(infos) < maxStreams {
 			infos = append(infos, info)
@@ -179,6 +182,8 @@ func (c *collector) readJetStream(ctx context.Context, o *Overview, now time.Tim
 	c.w.follow(infos)
 	var dlqLast uint64
 	hasDLQ := false
+	var wg sync.WaitGroup
+	var errMu sync.Mutex
 	for _, info := range infos {
 		o.Streams = append(o.Streams, StreamState{Name: info.Config.Name, Messages: info.State.Msgs, Bytes: info.State.Bytes,
 			LastSeq: info.State.LastSeq, Consumers: info.State.Consumers})
@@ -189,15 +194,25 @@ func (c *collector) readJetStream(ctx context.Context, o *Overview, now time.Tim
 		if info.State.Consumers == 0 {
 			continue
 		}
-		if err := c.readConsumers(ctx, info.Config.Name, o, now); err != nil {
-			o.JetStreamError = fmt.Sprintf("consumers of %s unavailable: %v", info.Config.Name, err)
-		}
+		wg.Go(func() {
+			if err := c.readConsumers(ctx, info.Config.Name, o, now); err != nil {
+				errMu.Lock()
+				o.JetStreamError = fmt.Sprintf("consumers of %s unavailable: %v", info.Config.Name, err)
+				errMu.Unlock()
+			}
+		})
 	}
+	wg.Wait()
+	slices.SortFunc(o.Consumers, func(a, b ConsumerState) int {
+		return cmp.Or(strings.Compare(a.Stream, b.Stream), strings.Compare(a.Name, b.Name))
+	})
 	if !hasDLQ {
 		o.DeadLetters.Error = "no DLQ stream yet: has a service started?"
 		return
 	}
-	counts, err := deadletter.Counts(ctx, c.js)
+	cctx, ccancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer ccancel()
+	counts, err := deadletter.Counts(cctx, c.js)
 	if err != nil {
 		o.DeadLetters.Error = "dead letters unavailable: " + err.Error()
 	}
@@ -215,19 +230,25 @@ func (c *collector) readJetStream(ctx context.Context, o *Overview, now time.Tim
 
 // readConsumers adds stream's durables to o, and keeps their history.
 func (c *collector) readConsumers(ctx context.Context, stream string, o *Overview, now time.Time) error {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
 	st, err := c.js.Stream(ctx, stream)
 	if err != nil {
 		return err
 	}
+	var infos []*jetstream.ConsumerInfo
 	l := st.ListConsumers(ctx)
+	for info := range l.Info() {
+		infos = append(infos, info)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.lag == nil {
 		c.lag = map[string][]sample{}
 	}
-	for info := range l.Info() {
+	for _, info := range infos {
 		if len(o.Consumers) >= maxConsumers {
-			continue
+			break
 		}
 		cs := ConsumerState{Stream: stream, Name: info.Name, Pending: info.NumPending, AckPending: info.NumAckPending,
 			Redelivered: info.NumRedelivered, Lag: info.NumPending + uint64(max(info.NumAckPending, 0))}

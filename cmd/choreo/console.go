@@ -70,8 +70,25 @@ func (c *cli) consoleCmd() *cobra.Command {
 		}
 		// NATS may come up after the console (goreman starts all at once)
 		// and go away: the console keeps trying and says so meanwhile.
+		log := cfg.Logger
 		nc, err := nats.Connect(c.server, append(opts, nats.Name("choreo-console"), nats.Timeout(c.timeout),
-			nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1), nats.ReconnectWait(time.Second))...)
+			nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1), nats.ReconnectWait(time.Second),
+			nats.ConnectHandler(func(nc *nats.Conn) { log.Info().Str("url", nc.ConnectedUrlRedacted()).Msg("connected to NATS") }),
+			nats.ReconnectHandler(func(nc *nats.Conn) { log.Info().Str("url", nc.ConnectedUrlRedacted()).Msg("reconnected to NATS") }),
+			nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+				if err != nil {
+					log.Warn().Err(err).Msg("disconnected from NATS")
+				}
+			}),
+			// A permission the console lacks is refused asynchronously:
+			// say so, or the page only shows a timeout.
+			nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+				ev := log.Error().Err(err)
+				if sub != nil {
+					ev = ev.Str("subject", sub.Subject)
+				}
+				ev.Msg("NATS refused a request")
+			}))...)
 		if err != nil {
 			return fmt.Errorf("connect to %s: %w", c.server, err)
 		}
