@@ -51,7 +51,7 @@ func TestScreenshots(t *testing.T) {
 	}
 	for _, l := range lines {
 		w.place(l.id, l.customer, l.sku, l.qty, l.cc)
-		time.Sleep(150 * time.Millisecond) // spread over the chart's buckets; not a wait for an outcome
+		time.Sleep(time.Second) // pacing: the orders spread over the chart's buckets (not a wait for an outcome)
 	}
 	for _, l := range lines {
 		w.over(l.id)

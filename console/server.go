@@ -104,6 +104,20 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute,
 		MaxHeaderBytes: 64 << 10, ErrorLog: nil}
+	// Connections that carry no request yet (a browser opens some ahead
+	// of time): a shutdown closes them at once rather than waiting for
+	// them, as net/http does, for 5 seconds.
+	var freshMu sync.Mutex
+	fresh := map[net.Conn]bool{}
+	srv.ConnState = func(c net.Conn, st http.ConnState) {
+		freshMu.Lock()
+		defer freshMu.Unlock()
+		if st == http.StateNew {
+			fresh[c] = true
+		} else {
+			delete(fresh, c)
+		}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -120,7 +134,17 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	s.stopOnce.Do(func() { close(s.stop) }) // the event streams end, so the shutdown does not wait for them
 	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer scancel()
-	_ = srv.Shutdown(sctx)
+	shut := make(chan struct{})
+	go func() {
+		_ = srv.Shutdown(sctx)
+		close(shut)
+	}()
+	freshMu.Lock()
+	for c := range fresh {
+		_ = c.Close()
+	}
+	freshMu.Unlock()
+	<-shut
 	cancel()
 	wg.Wait()
 	s.watch.close()
