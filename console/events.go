@@ -76,28 +76,42 @@ func (w *watcher) follow(infos []*jetstream.StreamInfo) {
 	}
 }
 
+// countable is how old an event may be and still be counted: an older one
+// is a republish (a redrive, a healed stream), already counted when it
+// happened. Within it, dedupe drops a second copy.
+const countable = 30 * time.Second
+
 // handle counts one event and notes its order.
 func (w *watcher) handle(m *nats.Msg) {
 	svc, typ, id, ok := streams.ParseSubject(m.Subject)
 	if !ok {
 		return
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if msgID := m.Header.Get(jetstream.MsgIDHeader); msgID != "" && w.seen.repeat(msgID) {
-		return // a republish (a redrive, a healed stream): counted once
-	}
+	var count func(*Bucket)
 	if svc == orderService {
-		w.ordered = true
 		switch typ {
 		case typePlaced:
-			w.rates.add(func(b *Bucket) { b.Placed++ })
+			count = func(b *Bucket) { b.Placed++ }
 		case typeCompleted:
-			w.rates.add(func(b *Bucket) { b.Completed++ })
+			count = func(b *Bucket) { b.Completed++ }
 		case typeCancelled:
-			w.rates.add(func(b *Bucket) { b.Cancelled++ })
+			count = func(b *Bucket) { b.Cancelled++ }
 		}
 	}
+	if count != nil {
+		var env struct {
+			OccurredAt time.Time `json:"occurred_at"`
+		}
+		if json.Unmarshal(m.Data, &env) != nil || w.rates.now().Sub(env.OccurredAt) > countable {
+			count = nil
+		}
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if count != nil && !w.seen.repeat(m.Header.Get(jetstream.MsgIDHeader)) {
+		w.rates.add(count)
+	}
+	w.ordered = w.ordered || svc == orderService
 	if len(w.batch) < maxBatch {
 		w.batch[id] = true
 	} else if !w.batch[id] {
@@ -139,21 +153,26 @@ func (w *watcher) close() {
 	}
 }
 
-// dedupe remembers the message ids of the last few minutes, in two
-// generations, so its memory is bounded by what a few minutes bring.
+// dedupe remembers the message ids of the events counted lately, in two
+// generations of countable each, so its memory is bounded by what a
+// minute brings.
 type dedupe struct {
 	cur, prev map[string]bool
 	since     time.Time
 }
 
-const dedupeGeneration = 2 * time.Minute
+const dedupeGeneration = countable
 
 func newDedupe() dedupe {
 	return dedupe{cur: map[string]bool{}, prev: map[string]bool{}, since: time.Now()}
 }
 
-// repeat reports whether id was seen, and remembers it.
+// repeat reports whether id was seen, and remembers it; an empty id is
+// never a repeat.
 func (d *dedupe) repeat(id string) bool {
+	if id == "" {
+		return false
+	}
 	if time.Since(d.since) > dedupeGeneration {
 		d.prev, d.cur, d.since = d.cur, map[string]bool{}, time.Now()
 	}

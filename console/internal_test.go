@@ -6,6 +6,9 @@ import (
 	"time"
 
 	"github.com/choreo-dev/choreo/client"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
 )
 
 func ptr(s string) *string { return &s }
@@ -203,5 +206,42 @@ func TestRates(t *testing.T) {
 	now = now.Add(time.Hour)
 	if got := r.snapshot(); len(got.Buckets) != 6 || got.Buckets[0].Placed != 0 {
 		t.Errorf("an hour later: %+v", got)
+	}
+}
+
+// The watcher counts each saga opened and ended once: a second copy of an
+// event (a publish retried) and a republish of an old one (a redrive, a
+// healed stream) are not counted again; every event names its order.
+func TestWatcherCounts(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	r := newRates(time.Minute, func() time.Time { return now })
+	w := newWatcher(nil, r, zerolog.Nop())
+	msg := func(subject, id string, at time.Time) *nats.Msg {
+		m := nats.NewMsg(subject)
+		m.Header.Set(jetstream.MsgIDHeader, id)
+		m.Data = []byte(`{"id":"` + id + `","occurred_at":"` + at.UTC().Format(time.RFC3339Nano) + `"}`)
+		return m
+	}
+	for _, m := range []*nats.Msg{
+		msg("order.events.OrderPlaced.a", "e1", now),
+		msg("order.events.OrderPlaced.a", "e1", now),                 // the same again
+		msg("order.events.OrderPlaced.b", "e2", now.Add(-time.Hour)), // republished
+		msg("order.events.OrderCompleted.a", "e3", now),
+		msg("payment.events.PaymentCompleted.c", "e4", now),
+		msg("not-an-event", "e5", now),
+	} {
+		w.handle(m)
+	}
+	b := r.snapshot().Buckets
+	if last := b[len(b)-1]; last.Placed != 1 || last.Completed != 1 || last.Cancelled != 0 {
+		t.Errorf("bucket = %+v", last)
+	}
+	moved, ok := w.flush()
+	if !ok || strings.Join(moved.IDs, " ") != "a b c" || !moved.Orders || moved.More {
+		t.Errorf("moved = %+v, %v", moved, ok)
+	}
+	if _, ok := w.flush(); ok {
+		t.Error("a second flush moved something")
 	}
 }

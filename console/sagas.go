@@ -253,48 +253,14 @@ type SagaView struct {
 func readSaga(ctx context.Context, cl *client.Client, id string, lanes []string, down func(string) string, stuckAfter time.Duration, now time.Time) SagaView {
 	v := SagaView{OrderID: id, Stock: []StockLine{}, Events: []SagaEvent{}, Compensations: []Compensation{}}
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		o, err := cl.Get(ctx, id)
-		if err != nil {
-			v.OrderError = partError("order", "no order "+id, err)
-			return
-		}
-		v.Order = &o
-	})
-	wg.Go(func() {
-		tl, err := cl.Timeline(ctx, id)
-		if err != nil {
-			v.TimelineError = partError("order", "no saga of order "+id, err)
-			return
-		}
-		v.Timeline = &tl
-	})
-	wg.Go(func() {
-		p, err := cl.Payment(ctx, id)
-		if err != nil {
-			v.PaymentError = partError("payment", "no payment for this order (yet)", err)
-			return
-		}
-		v.Payment = &p
-	})
-	wg.Go(func() {
-		s, err := cl.Shipment(ctx, id)
-		if err != nil {
-			v.ShipmentError = partError("shipping", "no shipment for this order (yet)", err)
-			return
-		}
-		v.Shipment = &s
-	})
+	readPart(&wg, &v.Order, &v.OrderError, "order", "no order "+id, func() (client.OrderView, error) { return cl.Get(ctx, id) })
+	readPart(&wg, &v.Timeline, &v.TimelineError, "order", "no saga of order "+id, func() (client.Timeline, error) { return cl.Timeline(ctx, id) })
+	readPart(&wg, &v.Payment, &v.PaymentError, "payment", "no payment for this order (yet)", func() (client.PaymentView, error) { return cl.Payment(ctx, id) })
+	readPart(&wg, &v.Shipment, &v.ShipmentError, "shipping", "no shipment for this order (yet)", func() (client.ShipmentView, error) { return cl.Shipment(ctx, id) })
 	wg.Wait()
 	if v.Order != nil {
-		wg.Go(func() {
-			b, err := cl.Balance(ctx, v.Order.CustomerID)
-			if err != nil {
-				v.BalanceError = partError("payment", "the customer has no wallet", err)
-				return
-			}
-			v.Balance = &b
-		})
+		customer := v.Order.CustomerID
+		readPart(&wg, &v.Balance, &v.BalanceError, "payment", "the customer has no wallet", func() (client.BalanceView, error) { return cl.Balance(ctx, customer) })
 		qty := map[string]int64{}
 		for _, it := range v.Order.Items {
 			if _, ok := qty[it.SKU]; !ok && len(qty) < maxSKUs {
@@ -303,15 +269,9 @@ func readSaga(ctx context.Context, cl *client.Client, id string, lanes []string,
 			qty[it.SKU] += it.Quantity
 		}
 		for i := range v.Stock {
-			v.Stock[i].Quantity = qty[v.Stock[i].SKU]
-			wg.Go(func() {
-				s, err := cl.Stock(ctx, v.Stock[i].SKU)
-				if err != nil {
-					v.Stock[i].Error = partError("inventory", "no stock of "+v.Stock[i].SKU, err)
-					return
-				}
-				v.Stock[i].Stock = &s
-			})
+			l := &v.Stock[i]
+			l.Quantity = qty[l.SKU]
+			readPart(&wg, &l.Stock, &l.Error, "inventory", "no stock of "+l.SKU, func() (client.StockView, error) { return cl.Stock(ctx, l.SKU) })
 		}
 		wg.Wait()
 	}
@@ -337,6 +297,19 @@ func readSaga(ctx context.Context, cl *client.Client, id string, lanes []string,
 	}
 	v.Where = where(v.Order, v.Timeline, v.Compensations, down, stuckAfter, now)
 	return v
+}
+
+// readPart reads one part of the saga page in wg: into *dst, or, if it
+// cannot, why not into *why.
+func readPart[T any](wg *sync.WaitGroup, dst **T, why *string, service, notFound string, read func() (T, error)) {
+	wg.Go(func() {
+		v, err := read()
+		if err != nil {
+			*why = partError(service, notFound, err)
+			return
+		}
+		*dst = &v
+	})
 }
 
 // partError says why a part of the saga page is empty: notFound when the

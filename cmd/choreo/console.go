@@ -80,14 +80,15 @@ func (c *cli) consoleCmd() *cobra.Command {
 					log.Warn().Err(err).Msg("disconnected from NATS")
 				}
 			}),
-			// A permission the console lacks is refused asynchronously:
-			// say so, or the page only shows a timeout.
+			// A permission the console lacks is refused asynchronously
+			// (and a burst of events it cannot keep up with dropped): say
+			// so, or the page only shows a timeout.
 			nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
 				ev := log.Error().Err(err)
 				if sub != nil {
 					ev = ev.Str("subject", sub.Subject)
 				}
-				ev.Msg("NATS refused a request")
+				ev.Msg("NATS error")
 			}))...)
 		if err != nil {
 			return fmt.Errorf("connect to %s: %w", c.server, err)

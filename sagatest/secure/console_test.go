@@ -137,7 +137,7 @@ func (p *profile) console(t *testing.T) {
 	if n := streamMsgs(t, p.observer, streams.DLQ); n != 0 {
 		t.Errorf("%d dead letters left", n)
 	}
-	if out := p.st.Proc("console").Output(); strings.Contains(out, "Permissions Violation") || strings.Contains(out, "refused") {
+	if out := p.st.Proc("console").Output(); strings.Contains(out, "Permissions Violation") || strings.Contains(out, `"level":"error"`) {
 		t.Errorf("NATS refused the console something:\n%s", out)
 	}
 }
