@@ -196,6 +196,11 @@ func TestSagaList(t *testing.T) {
 		t.Errorf("bob's stuck sagas: %q", got)
 	}
 	var v console.SagaView
+	w.api("/api/sagas/nope", &v)
+	if v.Where.Headline != "There is no order nope: the order service has never heard of it." || v.OrderError != "no order nope" {
+		t.Errorf("an unknown order: %+v", v)
+	}
+	v = console.SagaView{}
 	w.api("/api/sagas/s-3", &v)
 	if !strings.HasPrefix(v.Where.Headline, "Stuck: in flight for") || !strings.Contains(v.Where.Headline, "waiting on shipping to schedule the shipment") ||
 		v.Where.Level != "error" || !strings.Contains(strings.Join(v.Where.Details, " "), "shipping does not answer") {

@@ -296,6 +296,9 @@ func readSaga(ctx context.Context, cl *client.Client, id string, lanes []string,
 		v.Compensations = compensations(*v.Order)
 	}
 	v.Where = where(v.Order, v.Timeline, v.Compensations, down, stuckAfter, now)
+	if v.Order == nil && v.Timeline == nil && v.OrderError == "no order "+id {
+		v.Where = Where{Level: "error", Headline: "There is no order " + id + ": the order service has never heard of it.", Details: []string{}}
+	}
 	return v
 }
 
