@@ -23,8 +23,8 @@ type StuckSaga struct {
 // stuckScan bounds how many orders of each open status Stuck reads.
 const stuckScan = 1000
 
-// OpenStatuses are the statuses of a saga in flight.
-var OpenStatuses = []string{"pending", "paid", "reserved"}
+// openStatuses are the statuses of a saga in flight.
+var openStatuses = []string{"pending", "paid", "reserved"}
 
 // Stuck returns the sagas in flight (orders pending, paid or reserved)
 // created more than olderThan before now, oldest first, each with the
@@ -34,7 +34,7 @@ var OpenStatuses = []string{"pending", "paid", "reserved"}
 // a saga that ended meanwhile is left out.
 func (c *Client) Stuck(ctx context.Context, olderThan time.Duration, now time.Time) ([]StuckSaga, error) {
 	out := []StuckSaga{}
-	for _, status := range OpenStatuses {
+	for _, status := range openStatuses {
 		orders, err := c.List(ctx, ListRequest{Status: status, Limit: stuckScan})
 		if err != nil {
 			return nil, err

@@ -95,9 +95,6 @@ func assetsVersion(static fs.FS) string {
 	return hex.EncodeToString(h.Sum(nil))[:12]
 }
 
-// Handler is the console's HTTP handler (Run serves it).
-func (s *Server) Handler() http.Handler { return s.handler }
-
 // Run serves the console on ln until ctx ends, and reads the overview
 // every Config.Every meanwhile. It logs "listening" with the address once
 // it accepts requests.
