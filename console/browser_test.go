@@ -25,10 +25,11 @@ import (
 // DevTools protocol (chromedp), on a real stack. Without a browser these
 // tests skip, loudly, unless CHOREO_REQUIRE_BROWSER=1 (CI), where they fail.
 
-// browserPath finds Chromium or Chrome: $CHOREO_BROWSER, else the usual
-// names on $PATH.
+// browserPath finds Chromium or Chrome: $CHOREO_BROWSER if set (and
+// nothing else then), else the usual names on $PATH; "" if none is there.
 func browserPath() string {
 	if p := os.Getenv("CHOREO_BROWSER"); p != "" {
+		p, _ = exec.LookPath(p)
 		return p
 	}
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome", "headless-shell"} {
