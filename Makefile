@@ -48,7 +48,8 @@ nats:
 	@mkdir -p bin
 	cd tools/natscli && go build -o ../../bin/nats github.com/nats-io/natscli/nats
 
-## run: build, then start nats and the four services from the Procfile
+## run: build, then start nats, the four services and the console
+## (http://127.0.0.1:8080) from the Procfile
 run: build
 	mkdir -p data
 	go tool goreman -f Procfile start
@@ -103,6 +104,12 @@ chaos: build
 		go test -count=1 -timeout 30m -run 'ClusterLeaderKills' -v ./sagatest/chaos/...
 	CHOREO_CHAOS_FAULT_ORDERS=$(FAULT_ORDERS) CHOREO_CHAOS_HOT_EVENTS=$(HOT_EVENTS) \
 		go test -count=1 -timeout 60m -run 'DiskFull|Wiped|TooLarge|Parked|HotOrder|ConflictStorm' -v ./sagatest/chaos/...
+
+## screenshots: take the console's pictures again (docs/console/*.png, shown
+## in the README) in headless Chromium, of a test stack having a bad day
+.PHONY: screenshots
+screenshots:
+	go test -count=1 -run Screenshots ./console -update
 
 ## schemas: rewrite the committed event schemas that may be rewritten: each
 ## public event type's current version (never an older one, never an

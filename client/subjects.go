@@ -29,3 +29,14 @@ func Requests() []string {
 		SubjectShipment,
 	}
 }
+
+// Queries are the contract's requests that change nothing: what the secure
+// profile's console identity may send.
+func Queries() []string {
+	return []string{
+		SubjectGet, SubjectList, SubjectHistory, SubjectTimeline,
+		SubjectBalance, SubjectPayment,
+		SubjectStock,
+		SubjectShipment,
+	}
+}

@@ -71,7 +71,7 @@ func nodeConfName(natsConf string, i, nodes int) string {
 // (its command naming that file instead of natsConf; a single node, or
 // none named, keeps the entry as written), and each service as each of its
 // partitions (<service>-p<i>, Env CHOREO_PARTITION=i/n) when there is more
-// than one. nodes are the names of the nats-server entries, in order. The
+// than one; a tool stays one entry. nodes are the names of the nats-server entries, in order. The
 // test harness and `choreo cluster init` both run a cluster this way.
 func Expand(entries []Entry, natsConf string, nodeConfs []string, partitions int) (out []Entry, nodes []string, err error) {
 	confName := filepath.Base(natsConf)
@@ -97,8 +97,8 @@ func Expand(entries []Entry, natsConf string, nodeConfs []string, partitions int
 				out = append(out, n)
 				nodes = append(nodes, n.Name)
 			}
-		case partitions <= 1:
-			out = append(out, e)
+		case partitions <= 1 || e.Tool():
+			out = append(out, e) // a tool is one process, whatever the partitions
 		default:
 			for i := range partitions {
 				p := partition.Partition{Index: i, Count: partitions}
@@ -118,7 +118,8 @@ func Expand(entries []Entry, natsConf string, nodeConfs []string, partitions int
 // configurations of one cluster, cluster/nats-*.conf), then every service
 // as partitions partitions, each told every node's client address (NATS_URL,
 // from each configuration's listen), streams of min(nodes, 3) replicas and
-// dataDir for its bbolt file, kept apart from a single server's run.
+// dataDir for its bbolt file, kept apart from a single server's run; a tool
+// (the console) is told the nodes' addresses.
 //
 // It returns the Procfile and NATS_URL, every node's client address.
 func ClusterProcfile(entries []Entry, natsConf string, nodeConfs []string, partitions int, dataDir string) (procfile, natsURL string, err error) {
@@ -148,8 +149,12 @@ func ClusterProcfile(entries []Entry, natsConf string, nodeConfs []string, parti
 	common := []string{"NATS_URL=" + strings.Join(urls, ","),
 		"CHOREO_STREAM_REPLICAS=" + strconv.Itoa(min(3, len(nodeConfs))), "CHOREO_DATA_DIR=" + dataDir}
 	for _, e := range run {
-		if e.NATS() {
+		switch {
+		case e.NATS():
 			fmt.Fprintf(&b, "%s: %s\n", e.Name, e.Command)
+			continue
+		case e.Tool():
+			fmt.Fprintf(&b, "%s: NATS_URL=%s %s\n", e.Name, strings.Join(urls, ","), e.Command)
 			continue
 		}
 		fmt.Fprintf(&b, "%s: %s %s\n", e.Name, strings.Join(append(append([]string(nil), common...), e.Env...), " "), e.Command)

@@ -68,19 +68,31 @@ func TestClusterProcfileOfTheRepository(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the generated Procfile does not parse: %v\n%s", err, pf)
 	}
-	services := 0
+	services, tools := 0, 0
 	for _, e := range entries {
-		if !e.NATS() {
+		switch {
+		case e.Service():
 			services++
+		case e.Tool():
+			tools++
 		}
 	}
-	if len(run) != 3+3*services {
-		t.Fatalf("%d entries, want 3 nodes and %d service partitions:\n%s", len(run), 3*services, pf)
+	if len(run) != 3+3*services+tools || tools != 1 {
+		t.Fatalf("%d entries, want 3 nodes, %d service partitions and the console:\n%s", len(run), 3*services, pf)
 	}
-	for _, e := range run[3:] {
-		for _, want := range []string{"NATS_URL=" + url, "CHOREO_STREAM_REPLICAS=3", "CHOREO_DATA_DIR=data/cluster", "CHOREO_PARTITION="} {
-			if !strings.Contains(e.Command, want) {
-				t.Errorf("%s: %q lacks %s", e.Name, e.Command, want)
+	for _, e := range run {
+		switch {
+		case e.NATS():
+		case e.Tool():
+			// One console, told where the nodes are.
+			if e.Name != "console" || !strings.Contains(e.Command, "NATS_URL="+url+" bin/choreo console") || strings.Contains(e.Command, "CHOREO_PARTITION") {
+				t.Errorf("%s: %q", e.Name, e.Command)
+			}
+		default:
+			for _, want := range []string{"NATS_URL=" + url, "CHOREO_STREAM_REPLICAS=3", "CHOREO_DATA_DIR=data/cluster", "CHOREO_PARTITION="} {
+				if !strings.Contains(e.Command, want) {
+					t.Errorf("%s: %q lacks %s", e.Name, e.Command, want)
+				}
 			}
 		}
 	}

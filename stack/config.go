@@ -58,6 +58,12 @@ type Config struct {
 	ReadyTimeout time.Duration
 	// Keep leaves the run directory (data, logs) in place after Close.
 	Keep bool
+	// Tools runs the Procfile's tools too (entries whose program is choreo:
+	// the console), and then gives every service an HTTP endpoint on a free
+	// loopback port (HTTPAddr) and tells the tools where they are. Default
+	// off: the crash suite and the benchmark run and measure the services
+	// alone.
+	Tools bool
 	// Secure runs the secure profile, as `make run-secure` does: New
 	// describes each service (its program's -describe), generates a CA, a
 	// server certificate and an nkey seed per identity in data/secure

@@ -15,7 +15,8 @@ import (
 // Describe asks every service of a Procfile for its saga declaration: it
 // runs each service entry's command with -describe, in dir (where the
 // Procfile's relative paths, bin/… say, resolve), and decodes what it
-// prints. It is how tools that must know every service — `choreo check`,
+// prints (nats-server and the tools, choreo's own commands, are not
+// asked). It is how tools that must know every service — `choreo check`,
 // provisioning — learn them without importing any: a service added to the
 // Procfile is included.
 func Describe(ctx context.Context, procfile, dir string) ([]saga.Description, error) {
@@ -30,7 +31,7 @@ func Describe(ctx context.Context, procfile, dir string) ([]saga.Description, er
 	}
 	var out []saga.Description
 	for _, e := range entries {
-		if e.NATS() {
+		if !e.Service() {
 			continue
 		}
 		cmd := exec.CommandContext(ctx, "/bin/sh", "-c", "exec "+e.Command+" -describe")

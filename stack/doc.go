@@ -16,8 +16,10 @@
 //	exits := s.StopAll(30 * time.Second)    // services first, nats-server last
 //
 // The processes are the Procfile's entries: the one whose program is
-// nats-server, and every other entry, a service. Nothing names the
-// services: a line added to the Procfile is started with the others. Each
+// nats-server, the tools — entries whose program is choreo (the console),
+// run only with Config.Tools — and every other entry, a service. Nothing
+// names the services: a line added to the Procfile is started with the
+// others. Each
 // command line runs as written, through /bin/sh as goreman runs it, in the
 // run directory, which holds:
 //
@@ -35,11 +37,16 @@
 // profile, its identity), then Config.Env, then what Stack.Setenv gave its
 // entry.
 //
+// With Config.Tools each service also serves its HTTP endpoint on a free
+// loopback port (HTTPAddr), and a tool listens on a free port and is told
+// the services' endpoints (CHOREO_CONSOLE_ADDR, CHOREO_CONSOLE_SERVICES).
+//
 // With Config.Secure the run is the secure profile, as `make run-secure`
 // has it: New describes each service (its program's -describe) and makes
 // data/secure (a CA, a server certificate, an nkey seed per identity) and a
 // nats.conf with TLS and every identity's permissions (package natsauth);
-// each service runs with NATS_CREDS (its own identity) and NATS_TLS_CA;
+// each service runs with NATS_CREDS (its own identity) and NATS_TLS_CA, a
+// tool with the identity of its name (console);
 // StartAll provisions the streams and durables as the admin between
 // nats-server and the services; ConnectOptions(identity) connects a test or
 // the benchmark as client, observer or admin.
@@ -47,7 +54,8 @@
 // A process is ready by one rule, in one function (ready): nats-server when
 // its client port accepts and JetStream answers; a service once this run of
 // it has logged "service started", which it does only when its endpoints
-// serve and its durable consumers are bound. Start, StartAll, Restart and
+// serve and its durable consumers are bound; a tool once this run has
+// logged "listening" with its address (Addr) and answers /healthz there. Start, StartAll, Restart and
 // EnsureRunning wait for it; Launch does not.
 //
 // # Caveats

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 )
 
@@ -20,11 +21,34 @@ type Entry struct {
 }
 
 // NATS reports whether the entry runs nats-server: its program's base name
-// is nats-server. Every other entry is a service.
-func (e Entry) NATS() bool {
-	f := strings.Fields(e.Command)
-	return len(f) > 0 && filepath.Base(f[0]) == "nats-server"
+// is nats-server.
+func (e Entry) NATS() bool { return e.program() == "nats-server" }
+
+// Tool reports whether the entry runs a tool rather than a service: its
+// program is choreo (`console: bin/choreo console`). A tool is no part of
+// the saga: it is not described, not partitioned, has no durables, and is
+// ready once it listens (see ready).
+func (e Entry) Tool() bool { return e.program() == "choreo" }
+
+// Service reports whether the entry runs a service: neither nats-server
+// nor a tool. Nothing else names the services: a line added to the
+// Procfile is one.
+func (e Entry) Service() bool { return !e.NATS() && !e.Tool() }
+
+// program is the base name of the entry's program: its command's first
+// word after any KEY=value settings (as the generated Procfiles of the
+// cluster and the secure profile write them).
+func (e Entry) program() string {
+	for _, w := range strings.Fields(e.Command) {
+		if !envSetting.MatchString(w) {
+			return filepath.Base(w)
+		}
+	}
+	return ""
 }
+
+// envSetting is a shell's KEY=value before a command.
+var envSetting = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=`)
 
 // ParseProcfile reads a Procfile the way goreman does: one `name: command`
 // per line; blank lines and lines starting with # are skipped. Names must be

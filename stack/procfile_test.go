@@ -106,3 +106,24 @@ func TestEntryNATS(t *testing.T) {
 		}
 	}
 }
+
+// An entry is nats-server, a tool (choreo's own commands: the console) or
+// a service, whatever settings its command line starts with.
+func TestEntryKinds(t *testing.T) {
+	t.Parallel()
+	for cmd, want := range map[string]string{
+		"bin/nats-server -c nats.conf":                    "nats",
+		"bin/choreo console":                              "tool",
+		"NATS_URL=nats://x:1 bin/choreo console -addr :0": "tool",
+		"NATS_CREDS=a.nk NATS_TLS_CA=ca.pem bin/order":    "service",
+		"bin/order":                   "service",
+		"bin/choreography":            "service",
+		"CHOREO_X=1 /opt/nats-server": "nats",
+	} {
+		e := stack.Entry{Name: "x", Command: cmd}
+		got := map[bool]string{true: "nats"}[e.NATS()] + map[bool]string{true: "tool"}[e.Tool()] + map[bool]string{true: "service"}[e.Service()]
+		if got != want {
+			t.Errorf("%q is %q, want %q", cmd, got, want)
+		}
+	}
+}

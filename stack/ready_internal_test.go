@@ -19,3 +19,19 @@ func TestLoggedReady(t *testing.T) {
 		}
 	}
 }
+
+// A tool's address is the last one it logged as listening on: a restart
+// logs its own.
+func TestLoggedAddr(t *testing.T) {
+	t.Parallel()
+	for log, want := range map[string]string{
+		`{"level":"info","addr":"127.0.0.1:4000","message":"listening"}` + "\n":                                      "127.0.0.1:4000",
+		`{"addr":"127.0.0.1:4000","message":"listening"}` + "\n" + `{"addr":"127.0.0.1:4001","message":"listening"}`: "127.0.0.1:4001",
+		`{"addr":"127.0.0.1:4000","message":"not listening yet"}`:                                                    "",
+		`{"message":"service started"}`:                                                                              "",
+	} {
+		if got := loggedAddr(log); got != want {
+			t.Errorf("loggedAddr(%q) = %q, want %q", log, got, want)
+		}
+	}
+}

@@ -40,7 +40,7 @@ func SecureProfile(ctx context.Context, procfile, runDir, dir, base string) (nat
 	if err != nil {
 		return natsauth.Files{}, nil, nil, err
 	}
-	ids, err := natsauth.Identities(natsauth.Platform{Services: descs, Requests: client.Requests()})
+	ids, err := natsauth.Identities(natsauth.Platform{Services: descs, Requests: client.Requests(), Queries: client.Queries()})
 	if err != nil {
 		return natsauth.Files{}, nil, nil, err
 	}
@@ -71,6 +71,11 @@ func (s *Stack) makeSecure(runConf string) error {
 	// secure one.
 	if err := os.WriteFile(filepath.Join(s.dir, filepath.Base(s.cfg.NATSConf)), conf, 0o600); err != nil {
 		return err
+	}
+	for _, e := range s.entries {
+		if e.Tool() && !slices.ContainsFunc(ids, func(id natsauth.Identity) bool { return id.Name == e.Name }) {
+			return fmt.Errorf("Procfile entry %s: a tool runs as the identity of its name in the secure profile, and there is no %q", e.Name, e.Name)
+		}
 	}
 	s.secure = &secure{files: files, ids: ids, services: descs}
 	return nil
@@ -140,8 +145,9 @@ func (s *Stack) Provision(ctx context.Context) error {
 	return nil
 }
 
-// secureEnv is a service entry's environment in the secure profile: its
-// identity and the CA.
+// secureEnv is a service's or a tool's environment in the secure profile:
+// its identity — the service's own, or for a tool the identity of its
+// name (console) — and the CA.
 func (s *Stack) secureEnv(e Entry) []string {
 	if s.secure == nil || e.NATS() {
 		return nil

@@ -29,6 +29,7 @@ type Stack struct {
 
 	nodes   []string          // the nats-server entries: one, or a cluster's nodes
 	nodeURL map[string]string // each node's client URL
+	http    map[string]string // each service's HTTP endpoint, with Config.Tools
 
 	mu     sync.Mutex
 	secure *secure // the secure profile's, if Config.Secure
@@ -82,7 +83,7 @@ func New(cfg Config) (*Stack, error) {
 	}
 	s := &Stack{cfg: cfg, dir: dir, url: strings.Join(urls, ","), monitor: monitors[0],
 		env: map[string][]string{}, wrap: map[string]string{}, procs: map[string]*Proc{},
-		nodeURL: map[string]string{}}
+		nodeURL: map[string]string{}, http: map[string]string{}}
 	var names []string
 	if nodes > 1 {
 		for i := range nodes {
@@ -96,6 +97,10 @@ func New(cfg Config) (*Stack, error) {
 	}
 	for i, n := range s.nodes {
 		s.nodeURL[n] = urls[i]
+	}
+	if err := s.placeTools(); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
 	}
 	s.nats = s.nodes[0]
 	rc := confs[0]
@@ -183,16 +188,53 @@ func (s *Stack) NATS() string { return s.nats }
 // nodes (nats1, nats2, …).
 func (s *Stack) NATSNodes() []string { return slices.Clone(s.nodes) }
 
-// Services are the names of the other Procfile entries, in Procfile order.
+// Services are the names of the services' entries (neither nats-server nor
+// a tool), in Procfile order.
 func (s *Stack) Services() []string {
 	var out []string
 	for _, e := range s.entries {
-		if !e.NATS() {
+		if e.Service() {
 			out = append(out, e.Name)
 		}
 	}
 	return out
 }
+
+// Tools are the names of the tools' entries the stack runs (none unless
+// Config.Tools), in Procfile order.
+func (s *Stack) Tools() []string {
+	var out []string
+	for _, e := range s.entries {
+		if e.Tool() {
+			out = append(out, e.Name)
+		}
+	}
+	return out
+}
+
+// placeTools drops the tools from the run unless Config.Tools; with it,
+// it picks a free loopback port for each service's HTTP endpoint, the same
+// across restarts.
+func (s *Stack) placeTools() error {
+	if !s.cfg.Tools {
+		s.entries = slices.DeleteFunc(s.entries, Entry.Tool)
+		return nil
+	}
+	services := s.Services()
+	ports, err := freePortsN(len(services))
+	if err != nil {
+		return err
+	}
+	for i, name := range services {
+		s.http[name] = "127.0.0.1:" + strconv.Itoa(ports[i])
+	}
+	return nil
+}
+
+// HTTPAddr is the address of a service's HTTP endpoint (/metrics, /healthz,
+// /readyz): "" unless Config.Tools, the services' endpoints being off
+// otherwise.
+func (s *Stack) HTTPAddr(name string) string { return s.http[name] }
 
 // Setenv adds KEY=value settings to the environment of the named entry's
 // processes (a LaunchExtra of it included), from their next launch on.
@@ -371,8 +413,11 @@ func (s *Stack) spawn(id string, e Entry) (*Proc, error) {
 // leak into it, nor their OTEL_* send its spans anywhere), then the run's
 // (in the secure profile, the entry's identity and the CA), Config.Env and
 // the entry's Setenv; the last setting of a key wins. The services' HTTP
-// endpoints are off unless a setting turns them on: their default ports
-// would collide between stacks on one machine. s.mu is held.
+// endpoints are off unless a setting turns them on, or the stack runs its
+// tools (each then has a free port of its own): their default ports would
+// collide between stacks on one machine. A tool listens on a free port
+// (its log says which: Addr) and is told where the services' endpoints
+// are. s.mu is held.
 func (s *Stack) environ(name string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
@@ -389,6 +434,7 @@ func (s *Stack) environ(name string) []string {
 		"CHOREO_HTTP_ADDR=off",
 	)
 	if e, err := s.entry(name); err == nil {
+		env = append(env, s.toolEnv(e)...)
 		env = append(env, s.secureEnv(e)...)
 		env = append(env, e.Env...)
 	}
@@ -397,6 +443,24 @@ func (s *Stack) environ(name string) []string {
 	}
 	env = append(env, s.cfg.Env...)
 	return append(env, s.env[name]...)
+}
+
+// toolEnv is what the stack's tools settings add to an entry's
+// environment: a service's HTTP address, or a tool's own address (any free
+// port) and the services' (CHOREO_CONSOLE_ADDR, CHOREO_CONSOLE_SERVICES:
+// the console's settings).
+func (s *Stack) toolEnv(e Entry) []string {
+	switch {
+	case e.Service() && s.http[e.Name] != "":
+		return []string{"CHOREO_HTTP_ADDR=" + s.http[e.Name]}
+	case e.Tool():
+		var svcs []string
+		for _, name := range s.Services() {
+			svcs = append(svcs, name+"="+s.http[name])
+		}
+		return []string{"CHOREO_CONSOLE_ADDR=127.0.0.1:0", "CHOREO_CONSOLE_SERVICES=" + strings.Join(svcs, ",")}
+	}
+	return nil
 }
 
 // Proc is the current run of the named entry (nil if never started).

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -129,7 +130,7 @@ func TestStackRunsTheProcfile(t *testing.T) {
 	}
 	var want []string
 	for _, e := range entries {
-		if !e.NATS() {
+		if e.Service() {
 			want = append(want, e.Name)
 		}
 	}
@@ -143,6 +144,9 @@ func TestStackRunsTheProcfile(t *testing.T) {
 	}
 	if got := s.Services(); !slices.Equal(got, want) {
 		t.Fatalf("Services() = %v, want %v", got, want)
+	}
+	if got := s.Tools(); len(got) != 0 {
+		t.Fatalf("Tools() = %v without Config.Tools", got)
 	}
 	ctx := t.Context()
 	begin := time.Now()
@@ -275,6 +279,40 @@ func TestStackRunsTheProcfile(t *testing.T) {
 		if ex.Code != 0 || ex.Killed || ex.Err != nil {
 			t.Errorf("StopAll: %+v", ex)
 		}
+	}
+}
+
+// With Config.Tools the console runs too: ready once it listens, on a free
+// port, told where each service's HTTP endpoint is, each on a free port of
+// its own.
+func TestToolsRunWithTheServices(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	s := newStack(t, stack.Config{Tools: true,
+		Procfile: procfile(t, "console: bin/choreo console", "fake: bin/fakesvc -name fake", "nats: bin/nats-server -c nats.conf")})
+	if got := s.Tools(); !slices.Equal(got, []string{"console"}) || !slices.Equal(s.Services(), []string{"fake"}) {
+		t.Fatalf("Tools() = %v, Services() = %v", got, s.Services())
+	}
+	if err := s.StartAll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	addr := s.Addr("console")
+	resp, err := http.Get("http://" + addr + "/api/overview")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("the console at %q: %s", addr, resp.Status)
+	}
+	fake, console := environ(t, s.Proc("fake").Pid()), environ(t, s.Proc("console").Pid())
+	if http := s.HTTPAddr("fake"); http == "" || fake["CHOREO_HTTP_ADDR"] != http || console["CHOREO_CONSOLE_SERVICES"] != "fake="+http ||
+		console["CHOREO_CONSOLE_ADDR"] != "127.0.0.1:0" || console["NATS_URL"] != s.URL() {
+		t.Errorf("fake's HTTP %q; fake's environment %v; the console's %v", http, fake, console)
+	}
+	if ex, err := s.Stop("console", 10*time.Second); err != nil || ex.Code != 0 {
+		t.Errorf("stop the console: %+v, %v", ex, err)
 	}
 }
 

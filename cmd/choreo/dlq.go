@@ -2,15 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
-	"strings"
-	"time"
 
+	"github.com/choreo-dev/choreo/client/dlq"
 	"github.com/choreo-dev/choreo/shared/deadletter"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 )
@@ -64,30 +60,6 @@ func (c *cli) dlqCmd() *cobra.Command {
 	return cmd
 }
 
-// letterJSON is a dead letter as -o json prints it.
-type letterJSON struct {
-	Seq             uint64      `json:"seq"`
-	Subject         string      `json:"subject"`
-	Service         string      `json:"service"`
-	Stream          string      `json:"stream"`
-	StreamSeq       uint64      `json:"stream_seq"`
-	OriginalSubject string      `json:"original_subject"`
-	Deliveries      uint64      `json:"deliveries"`
-	Error           string      `json:"error"`
-	MsgID           string      `json:"msg_id"`
-	Time            time.Time   `json:"time"`
-	Headers         nats.Header `json:"headers"`
-	Data            any         `json:"data"` // the body, as JSON if it is, else as a string
-}
-
-func toJSON(l deadletter.Letter) letterJSON {
-	var data any = json.RawMessage(l.Data)
-	if !json.Valid(l.Data) {
-		data = string(l.Data)
-	}
-	return letterJSON{l.Seq, l.Subject, l.Service, l.Stream, l.StreamSeq, l.OriginalSubject, l.Deliveries, l.Error, l.MsgID, l.Time, l.Header, data}
-}
-
 // serviceFlag adds -service to cmd.
 func serviceFlag(cmd *cobra.Command) *string {
 	s := cmd.Flags().String("service", "", "only the dead letters of this `service` (order, payment, inventory, shipping)")
@@ -96,7 +68,7 @@ func serviceFlag(cmd *cobra.Command) *string {
 }
 
 func checkService(s string) error {
-	if strings.ContainsAny(s, ".*> \t") {
+	if !dlq.ValidService(s) {
 		return usagef("--service %q is not a service name", s)
 	}
 	return nil
@@ -123,59 +95,24 @@ func newSelection(cmd *cobra.Command) *selection {
 	return s
 }
 
-// seq checks the arguments; it returns 0 for -all.
-func (s *selection) seq(cmd *cobra.Command, a []string) (uint64, error) {
+// parse checks the arguments and returns the selection they make.
+func (s *selection) parse(cmd *cobra.Command, a []string) (dlq.Selection, error) {
 	name := cmd.CommandPath()
 	switch {
 	case s.all == (len(a) == 1):
-		return 0, usagef("%s: give either SEQ or -all", name)
+		return dlq.Selection{}, usagef("%s: give either SEQ or -all", name)
 	case len(a) == 1 && *s.service != "":
-		return 0, usagef("%s: -service goes with -all", name)
+		return dlq.Selection{}, usagef("%s: -service goes with -all", name)
 	case len(a) == 1:
-		return parseSeq(a[0])
+		seq, err := parseSeq(a[0])
+		return dlq.Selection{Seq: seq}, err
 	}
-	return 0, checkService(*s.service)
+	return dlq.Selection{All: true, Service: *s.service}, checkService(*s.service)
 }
 
-// eachLetter calls fn with the letter at seq, or with every letter of
-// service if seq is 0, each with its own -timeout. With -all a failing letter
-// is reported and the others still get their turn.
-func (c *cli) eachLetter(ctx context.Context, js jetstream.JetStream, seq uint64, service string, fn func(context.Context, deadletter.Letter) error) error {
-	if seq != 0 {
-		octx, cancel := context.WithTimeout(ctx, c.timeout)
-		defer cancel()
-		l, err := deadletter.Get(octx, js, seq)
-		if err != nil {
-			return dlqError(err)
-		}
-		return dlqError(fn(octx, l))
-	}
-	var errs []error
-	err := deadletter.Scan(ctx, js, service, func(l deadletter.Letter) error {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		octx, cancel := context.WithTimeout(ctx, c.timeout)
-		defer cancel()
-		if err := fn(octx, l); err != nil {
-			fmt.Fprintf(c.stderr, "choreo: %v\n", err)
-			errs = append(errs, err)
-		}
-		return nil
-	})
-	if err != nil {
-		return dlqError(err)
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%d dead letter(s) failed", len(errs))
-	}
-	return nil
-}
-
-// dlqError explains the errors an operator can act on.
-func dlqError(err error) error {
-	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		return fmt.Errorf("%w (no DLQ stream: has a service started?)", err)
-	}
-	return err
+// eachLetter calls fn with each selected letter (dlq.Each), each with its
+// own -timeout; with -all a failing letter is reported on stderr and the
+// others still get their turn.
+func (c *cli) eachLetter(ctx context.Context, js jetstream.JetStream, sel dlq.Selection, fn func(context.Context, deadletter.Letter) error) error {
+	return dlq.Each(ctx, js, sel, c.timeout, fn, func(err error) { fmt.Fprintf(c.stderr, "choreo: %v\n", err) })
 }

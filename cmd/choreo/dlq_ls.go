@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/choreo-dev/choreo/shared/deadletter"
+	"github.com/choreo-dev/choreo/client/dlq"
 	"github.com/spf13/cobra"
 )
 
@@ -25,18 +25,18 @@ func (c *cli) dlqLsCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		letters := []letterJSON{}
+		all, err := dlq.List(cmd.Context(), js, *service, 0)
+		if err != nil {
+			return dlq.Explain(err)
+		}
+		letters := []dlq.Letter{}
 		rows := [][]string{{"SEQ", "SUBJECT", "ORIGINAL", "DELIVERIES", "TIME", "ERROR"}}
-		err = deadletter.Scan(cmd.Context(), js, *service, func(l deadletter.Letter) error {
-			letters = append(letters, toJSON(l))
+		for _, l := range all {
+			letters = append(letters, dlq.View(l))
 			rows = append(rows, []string{
 				strconv.FormatUint(l.Seq, 10), l.Subject, fmt.Sprintf("%s/%d", l.Stream, l.StreamSeq),
 				strconv.FormatUint(l.Deliveries, 10), stamp(l.Time), l.Error,
 			})
-			return nil
-		})
-		if err != nil {
-			return dlqError(err)
 		}
 		return c.show(letters, func() {
 			if len(letters) == 0 {

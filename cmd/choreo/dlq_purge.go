@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/choreo-dev/choreo/client/dlq"
 	"github.com/choreo-dev/choreo/shared/deadletter"
 	"github.com/spf13/cobra"
 )
@@ -19,7 +20,7 @@ func (c *cli) dlqPurgeCmd() *cobra.Command {
 	sel := newSelection(cmd)
 	cmd.Flags().BoolVar(&yes, "yes", false, "really delete")
 	cmd.RunE = func(cmd *cobra.Command, a []string) error {
-		seq, err := sel.seq(cmd, a)
+		which, err := sel.parse(cmd, a)
 		if err != nil {
 			return err
 		}
@@ -31,8 +32,8 @@ func (c *cli) dlqPurgeCmd() *cobra.Command {
 			return err
 		}
 		n := 0
-		err = c.eachLetter(cmd.Context(), js, seq, *sel.service, func(ctx context.Context, l deadletter.Letter) error {
-			if err := deadletter.Delete(ctx, js, l.Seq); err != nil {
+		err = c.eachLetter(cmd.Context(), js, which, func(ctx context.Context, l deadletter.Letter) error {
+			if err := dlq.Purge(ctx, js, l); err != nil {
 				return err
 			}
 			n++
@@ -46,7 +47,7 @@ func (c *cli) dlqPurgeCmd() *cobra.Command {
 			if jerr := c.printJSON(map[string]int{"purged": n}); err == nil {
 				err = jerr
 			}
-		case seq == 0:
+		case which.All:
 			fmt.Fprintf(c.stdout, "%d dead letter(s) purged\n", n)
 		}
 		return err

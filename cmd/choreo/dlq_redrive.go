@@ -4,19 +4,10 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/choreo-dev/choreo/client/dlq"
 	"github.com/choreo-dev/choreo/shared/deadletter"
 	"github.com/spf13/cobra"
 )
-
-// redriven is one republished letter as -o json prints it.
-type redriven struct {
-	Seq       uint64 `json:"seq"`
-	Subject   string `json:"subject"`
-	MsgID     string `json:"msg_id"`
-	Stream    string `json:"stream"`
-	StreamSeq uint64 `json:"stream_seq"`
-	Duplicate bool   `json:"duplicate"`
-}
 
 func (c *cli) dlqRedriveCmd() *cobra.Command {
 	cmd := &cobra.Command{
@@ -28,7 +19,7 @@ func (c *cli) dlqRedriveCmd() *cobra.Command {
 	}
 	sel := newSelection(cmd)
 	cmd.RunE = func(cmd *cobra.Command, a []string) error {
-		seq, err := sel.seq(cmd, a)
+		which, err := sel.parse(cmd, a)
 		if err != nil {
 			return err
 		}
@@ -36,20 +27,15 @@ func (c *cli) dlqRedriveCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		done := []redriven{}
-		err = c.eachLetter(cmd.Context(), js, seq, *sel.service, func(ctx context.Context, l deadletter.Letter) error {
-			ack, err := deadletter.Redrive(ctx, js, l)
+		done := []dlq.Redriven{}
+		err = c.eachLetter(cmd.Context(), js, which, func(ctx context.Context, l deadletter.Letter) error {
+			r, err := dlq.Redrive(ctx, js, l)
 			if err != nil {
 				return err
 			}
-			r := redriven{l.Seq, l.OriginalSubject, l.RedriveMsgID(), ack.Stream, ack.Sequence, ack.Duplicate}
 			done = append(done, r)
 			if !c.isJSON() {
-				dup := ""
-				if r.Duplicate {
-					dup = ", already republished: the duplicate was dropped"
-				}
-				fmt.Fprintf(c.stdout, "redriven %d: %s -> %s/%d (Nats-Msg-Id %s%s)\n", r.Seq, r.Subject, r.Stream, r.StreamSeq, r.MsgID, dup)
+				fmt.Fprintln(c.stdout, r)
 			}
 			return nil
 		})
@@ -58,7 +44,7 @@ func (c *cli) dlqRedriveCmd() *cobra.Command {
 			if jerr := c.printJSON(done); err == nil {
 				err = jerr
 			}
-		case seq == 0:
+		case which.All:
 			fmt.Fprintf(c.stdout, "%d dead letter(s) redriven\n", len(done))
 		}
 		return err

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"slices"
 
+	"github.com/choreo-dev/choreo/client/dlq"
 	"github.com/choreo-dev/choreo/shared/deadletter"
 	"github.com/spf13/cobra"
 )
@@ -30,33 +28,18 @@ func (c *cli) dlqShowCmd() *cobra.Command {
 			defer cancel()
 			l, err := deadletter.Get(ctx, js, seq)
 			if err != nil {
-				return dlqError(err)
+				return dlq.Explain(err)
 			}
-			return c.show(toJSON(l), func() { c.printLetter(l) })
+			return c.show(dlq.View(l), func() { c.printLetter(l) })
 		},
 	}
 }
 
 func (c *cli) printLetter(l deadletter.Letter) {
 	fmt.Fprintf(c.stdout, "seq %d  %s  %s\n\n", l.Seq, l.Subject, stamp(l.Time))
-	keys := make([]string, 0, len(l.Header))
-	for k := range l.Header {
-		keys = append(keys, k)
+	for _, h := range dlq.Headers(l) {
+		fmt.Fprintf(c.stdout, "%s: %s\n", h.Name, h.Value)
 	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		for _, v := range l.Header[k] {
-			if v == "" {
-				v = "(none)" // letters written before the consumer left empty ones out
-			}
-			fmt.Fprintf(c.stdout, "%s: %s\n", k, v)
-		}
-	}
-	fmt.Fprintln(c.stdout)
-	var body bytes.Buffer
-	if json.Indent(&body, l.Data, "", "  ") != nil {
-		body.Reset()
-		body.Write(l.Data)
-	}
-	fmt.Fprintf(c.stdout, "%s\n", body.Bytes())
+	body, _ := dlq.Body(l.Data, 0)
+	fmt.Fprintf(c.stdout, "\n%s\n", body)
 }

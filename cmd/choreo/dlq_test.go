@@ -6,22 +6,21 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/choreo-dev/choreo/client"
+	"github.com/choreo-dev/choreo/client/dlq"
 	"github.com/choreo-dev/choreo/payment/paymentevents"
 	"github.com/choreo-dev/choreo/sagatest"
-	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shared/natstest"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
 // letters lists the dead letters through "dlq ls -o json": a JSON array.
-func letters(t *testing.T, s *sagatest.Stack, args ...string) []letterJSON {
+func letters(t *testing.T, s *sagatest.Stack, args ...string) []dlq.Letter {
 	t.Helper()
 	out := ok(t, s, append([]string{"dlq", "ls", "-o", "json"}, args...)...)
-	var ls []letterJSON
+	var ls []dlq.Letter
 	if err := json.Unmarshal([]byte(out), &ls); err != nil || ls == nil {
 		t.Fatalf("dlq ls -o json: %v\n%s", err, out)
 	}
@@ -30,11 +29,11 @@ func letters(t *testing.T, s *sagatest.Stack, args ...string) []letterJSON {
 
 // waitLetters waits until service has dead letters on exactly the given
 // original subjects, and returns them by subject.
-func waitLetters(t *testing.T, s *sagatest.Stack, service string, subjects ...string) map[string]letterJSON {
+func waitLetters(t *testing.T, s *sagatest.Stack, service string, subjects ...string) map[string]dlq.Letter {
 	t.Helper()
-	var got map[string]letterJSON
+	var got map[string]dlq.Letter
 	natstest.Eventually(t, wait, func() error {
-		got = map[string]letterJSON{}
+		got = map[string]dlq.Letter{}
 		for _, l := range letters(t, s, "-service", service) {
 			got[l.OriginalSubject] = l
 		}
@@ -85,19 +84,8 @@ func TestDLQRedrive(t *testing.T) {
 	const x = "x-1"
 	req := client.PlaceRequest{OrderID: x, CustomerID: "ada", ShippingAddress: sagatest.Addr("GB"),
 		Items: []client.Item{{SKU: "widget", Quantity: 2, UnitPriceCents: 500}}}
-	data, err := json.Marshal(paymentevents.PaymentCompleted{OrderID: x, PaymentID: "pay-early", CustomerID: "ada",
-		AmountCents: 1000, Items: req.Items, ShippingAddress: req.ShippingAddress})
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := envelope.Envelope{ID: envelope.NewID(), Type: "PaymentCompleted", SchemaVersion: 1,
-		AggregateType: "payment", AggregateID: x, Version: 1, OccurredAt: time.Now().UTC(),
-		CorrelationID: x, CausationID: x, Data: data}
-	body, err := json.Marshal(env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	publish(t, s, "payment.events.PaymentCompleted."+x, env.ID, body)
+	env := s.PublishEvent(t, "payment", paymentevents.PaymentCompleted{OrderID: x, PaymentID: "pay-early", CustomerID: "ada",
+		AmountCents: 1000, Items: req.Items, ShippingAddress: req.ShippingAddress}, x)
 
 	paid, reserved, scheduled := "payment.events.PaymentCompleted."+x, "inventory.events.StockReserved."+x, "shipping.events.ShipmentScheduled."+x
 	dead := waitLetters(t, s, "order", paid, reserved, scheduled)

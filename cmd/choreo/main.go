@@ -1,6 +1,7 @@
 // Command choreo is the command-line client of the Choreo contract: it tops
 // up wallets and stock, places, cancels and inspects orders, watches the
-// event streams and manages the dead-letter queue.
+// event streams and manages the dead-letter queue; `choreo console` serves
+// the web console.
 //
 //	choreo [-s URL] [-timeout D] [-o text|json] COMMAND [ARGS]
 //
@@ -76,7 +77,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 const rootHelp = `choreo talks to a running Choreo over NATS: it tops up wallets and stock,
 places, cancels and inspects orders, watches the event streams and manages
-the dead-letter queue.
+the dead-letter queue. choreo console serves the web console.
 
 Flags take one dash or two (-wait, --wait) and go anywhere on the line. Output
 is meant for people; -o json prints machine-readable JSON instead: the
@@ -119,7 +120,7 @@ func (c *cli) root() *cobra.Command {
 		c.depositCmd(), c.balanceCmd(), c.restockCmd(), c.stockCmd(),
 		c.placeCmd(), c.cancelCmd(), c.getCmd(), c.listCmd(), c.historyCmd(), c.paymentCmd(), c.shipmentCmd(),
 		c.traceCmd(), c.stuckCmd(), c.watchCmd(), c.dlqCmd(), c.provisionCmd(), c.secureCmd(), c.clusterCmd(), c.publishCmd(), c.benchCmd(),
-		c.checkCmd(), c.parkedCmd(),
+		c.checkCmd(), c.parkedCmd(), c.consoleCmd(),
 	)
 	return root
 }

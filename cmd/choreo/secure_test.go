@@ -22,7 +22,9 @@ func TestSecureInitAndProvision(t *testing.T) {
 	shop := `{"service":"shop","publishes":[{"type":"Sold","role":"start"}],"reactions":[{"on":"Paid","from":"bank","emits":[]}]}`
 	bank := `{"service":"bank","publishes":[{"type":"Paid","role":"effect"}],"reactions":[{"on":"Sold","from":"shop","emits":["Paid"]}]}`
 	procfile := filepath.Join(dir, "Procfile")
-	write(t, procfile, "nats: bin/nats-server -c nats.conf\nshop: echo '"+shop+"' #\nbank: echo '"+bank+"' #\n")
+	// The console is a tool: not described (bin/choreo is not even there),
+	// run with the console identity.
+	write(t, procfile, "console: bin/choreo console\nnats: bin/nats-server -c nats.conf\nshop: echo '"+shop+"' #\nbank: echo '"+bank+"' #\n")
 	natsConf := filepath.Join(dir, "nats.conf")
 	write(t, natsConf, fmt.Sprintf("host: 127.0.0.1\nport: -1\njetstream {\n  store_dir: %q\n}\n", filepath.Join(dir, "js")))
 	sec := filepath.Join(dir, "secure")
@@ -39,6 +41,7 @@ func TestSecureInitAndProvision(t *testing.T) {
 		"nats: bin/nats-server -c " + filepath.Join(sec, "nats.conf") + "\n",
 		"provision: NATS_CREDS=" + filepath.Join(sec, "admin.nk") + " NATS_TLS_CA=" + filepath.Join(sec, "ca.pem"),
 		"shop: NATS_CREDS=" + filepath.Join(sec, "shop.nk") + " NATS_TLS_CA=" + filepath.Join(sec, "ca.pem") + " echo '",
+		"console: NATS_CREDS=" + filepath.Join(sec, "console.nk") + " NATS_TLS_CA=" + filepath.Join(sec, "ca.pem") + " bin/choreo console\n",
 	} {
 		if !strings.Contains(string(pf), want) {
 			t.Errorf("the secure Procfile has no %q:\n%s", want, pf)

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"slices"
 	"time"
 
-	"github.com/choreo-dev/choreo/client"
 	"github.com/spf13/cobra"
 )
 
@@ -16,16 +13,6 @@ last event it heard — what choreo_sagas_stuck counts. It reads order.list
 (up to 1000 orders of each open status) and each order's order.timeline.
 With -o json it prints a JSON array of {"order_id","status","created_at",
 "age_seconds","waiting_on","last_event"}.`
-
-// stuckSaga is one line of choreo stuck.
-type stuckSaga struct {
-	OrderID    string    `json:"order_id"`
-	Status     string    `json:"status"`
-	CreatedAt  time.Time `json:"created_at"`
-	AgeSeconds float64   `json:"age_seconds"`
-	WaitingOn  *string   `json:"waiting_on"`
-	LastEvent  string    `json:"last_event"`
-}
 
 func (c *cli) stuckCmd() *cobra.Command {
 	var older time.Duration
@@ -43,7 +30,7 @@ func (c *cli) stuckCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out, err := stuckSagas(cmd.Context(), cl, older, time.Now())
+			out, err := cl.Stuck(cmd.Context(), older, time.Now())
 			if err != nil {
 				return err
 			}
@@ -70,36 +57,4 @@ func waitingName(w *string) string {
 		return "-"
 	}
 	return *w
-}
-
-// stuckSagas returns the open orders created more than older before now,
-// oldest first.
-func stuckSagas(ctx context.Context, cl *client.Client, older time.Duration, now time.Time) ([]stuckSaga, error) {
-	out := []stuckSaga{}
-	for _, status := range []string{"pending", "paid", "reserved"} {
-		orders, err := cl.List(ctx, client.ListRequest{Status: status, Limit: 1000})
-		if err != nil {
-			return nil, err
-		}
-		for _, o := range orders {
-			age := now.Sub(o.CreatedAt)
-			if age <= older {
-				continue
-			}
-			tl, err := cl.Timeline(ctx, o.OrderID)
-			if err != nil {
-				return nil, err
-			}
-			if tl.Status != status && (tl.Status == "completed" || tl.Status == "cancelled") {
-				continue // ended meanwhile
-			}
-			s := stuckSaga{OrderID: o.OrderID, Status: tl.Status, CreatedAt: o.CreatedAt, AgeSeconds: age.Seconds(), WaitingOn: tl.WaitingOn}
-			if n := len(tl.Events); n > 0 {
-				s.LastEvent = tl.Events[n-1].Type
-			}
-			out = append(out, s)
-		}
-	}
-	slices.SortFunc(out, func(a, b stuckSaga) int { return a.CreatedAt.Compare(b.CreatedAt) })
-	return out, nil
 }

@@ -113,6 +113,17 @@ func attempts() []attempt {
 		attempt{as: natsauth.Observer, what: "place an order", pub: "order.place", body: `{"customer_id":"alice","items":[{"sku":"widget","quantity":1,"unit_price_cents":1}],"shipping_address":{"name":"A","line1":"L","city":"C","postal_code":"P","country":"GB"}}`},
 		attempt{as: natsauth.Observer, what: "read the admin's inbox", sub: "_INBOX_admin.>"},
 
+		attempt{as: natsauth.Console, what: "place an order", pub: "order.place", body: `{"customer_id":"alice","items":[{"sku":"widget","quantity":1,"unit_price_cents":1}],"shipping_address":{"name":"A","line1":"L","city":"C","postal_code":"P","country":"GB"}}`},
+		attempt{as: natsauth.Console, what: "make a deposit", pub: "payment.deposit", body: `{"customer_id":"alice","amount_cents":1000000}`},
+		attempt{as: natsauth.Console, what: "cancel an order", pub: "order.cancel", body: `{"order_id":"happy"}`},
+		attempt{as: natsauth.Console, what: "delete an event", pub: "$JS.API.STREAM.MSG.DELETE.ORDER_EVENTS", body: `{"seq":1}`},
+		attempt{as: natsauth.Console, what: "purge the DLQ", pub: "$JS.API.STREAM.PURGE.DLQ", body: `{}`},
+		attempt{as: natsauth.Console, what: "create a consumer", pub: "$JS.API.CONSUMER.CREATE.ORDER_EVENTS.spy", body: fmt.Sprintf(spy, "console")},
+		attempt{as: natsauth.Console, what: "delete a durable", pub: "$JS.API.CONSUMER.DELETE.ORDER_EVENTS.payment"},
+		attempt{as: natsauth.Console, what: "read events by sequence", pub: "$JS.API.STREAM.MSG.GET.ORDER_EVENTS", body: `{"seq":1}`},
+		attempt{as: natsauth.Console, what: "call an operator endpoint", pub: "order.parked_drop", body: `{"seq":1}`},
+		attempt{as: natsauth.Console, what: "read the admin's inbox", sub: "_INBOX_admin.>"},
+
 		attempt{as: natsauth.Admin, what: "delete a stream", pub: "$JS.API.STREAM.DELETE.ORDER_EVENTS"},
 		attempt{as: natsauth.Admin, what: "purge an event stream", pub: "$JS.API.STREAM.PURGE.PAYMENT_EVENTS", body: `{}`},
 		attempt{as: natsauth.Admin, what: "delete a durable", pub: "$JS.API.CONSUMER.DELETE.ORDER_EVENTS.payment"},

@@ -38,14 +38,14 @@ func identities(t *testing.T) []natsauth.Identity {
 	}
 	var procfile []string
 	for _, e := range entries {
-		if !e.NATS() {
+		if e.Service() {
 			procfile = append(procfile, e.Name)
 		}
 	}
 	if !slices.Equal(procfile, sagatest.Services) {
 		t.Fatalf("the Procfile's services %v are not the declared ones %v", procfile, sagatest.Services)
 	}
-	ids, err := natsauth.Identities(natsauth.Platform{Services: sagatest.Declarations(), Requests: client.Requests()})
+	ids, err := natsauth.Identities(natsauth.Platform{Services: sagatest.Declarations(), Requests: client.Requests(), Queries: client.Queries()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,7 @@ func start(t *testing.T) *profile {
 	if testing.Short() {
 		t.Skip("builds and starts real processes")
 	}
-	st, err := stack.New(stack.Config{Repo: stacktest.Repo(t), Bin: stacktest.Bin(t), WorkDir: t.TempDir(), Secure: true,
+	st, err := stack.New(stack.Config{Repo: stacktest.Repo(t), Bin: stacktest.Bin(t), WorkDir: t.TempDir(), Secure: true, Tools: true,
 		Env: []string{"CHOREO_SAGA_TIMEOUT=30s", "CHOREO_SHIPPING_COUNTRIES=US,CA,GB,DE,FR,NL,JP,AU"}})
 	if err != nil {
 		t.Fatal(err)
@@ -80,8 +80,9 @@ func (p *profile) connect(t *testing.T, identity string, extra ...nats.Option) *
 // The secure profile end to end: the permissions derived from the real
 // binaries are the documented ones; the services created nothing
 // themselves; the saga completes and compensates through the client
-// identity while the observer watches; and every forbidden action is
-// refused and changes nothing.
+// identity while the observer watches; the console, under its own
+// identity, reads every page and acts on dead letters; and every forbidden
+// action is refused and changes nothing.
 func TestSecureProfile(t *testing.T) {
 	p := start(t)
 	if got, want := natsauth.Markdown(p.st.Identities()), natsauth.Markdown(identities(t)); got != want {
@@ -93,6 +94,7 @@ func TestSecureProfile(t *testing.T) {
 		}
 	}
 	t.Run("sagas", p.sagas)
+	t.Run("console", p.console)
 	t.Run("forbidden", p.forbidden)
 }
 

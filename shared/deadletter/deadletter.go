@@ -16,13 +16,19 @@ import (
 // empty), in DLQ order, up to the last letter present when Scan began. It
 // stops at the first error fn returns and returns it.
 func Scan(ctx context.Context, js jetstream.JetStream, service string, fn func(Letter) error) error {
+	return ScanFrom(ctx, js, service, 1, fn)
+}
+
+// ScanFrom is Scan of the letters at DLQ sequence from and after: a reader
+// of the newest letters need not read the oldest.
+func ScanFrom(ctx context.Context, js jetstream.JetStream, service string, from uint64, fn func(Letter) error) error {
 	st, err := js.Stream(ctx, streams.DLQ)
 	if err != nil {
 		return fmt.Errorf("scan dead letters: %w", err)
 	}
 	last := st.CachedInfo().State.LastSeq
 	filter := Filter(service)
-	for seq := uint64(1); seq <= last; {
+	for seq := max(from, 1); seq <= last; {
 		m, err := st.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(filter))
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			return nil
@@ -125,4 +131,36 @@ func Delete(ctx context.Context, js jetstream.JetStream, seq uint64) error {
 		return fmt.Errorf("delete dead letter %d: %w", seq, err)
 	}
 	return nil
+}
+
+// Counts returns how many letters wait in the DLQ stream, by the service
+// that gave up on them (the second token of dlq.<service>.<subject>).
+func Counts(ctx context.Context, js jetstream.JetStream) (map[string]uint64, error) {
+	return counts(ctx, js, Filter(""))
+}
+
+// Count returns how many of service's letters wait in the DLQ stream.
+func Count(ctx context.Context, js jetstream.JetStream, service string) (uint64, error) {
+	c, err := counts(ctx, js, Filter(service))
+	return c[service], err
+}
+
+// counts asks the stream for its subjects matching filter and their
+// message counts: one request, no message read.
+func counts(ctx context.Context, js jetstream.JetStream, filter string) (map[string]uint64, error) {
+	st, err := js.Stream(ctx, streams.DLQ)
+	if err != nil {
+		return nil, fmt.Errorf("count dead letters: %w", err)
+	}
+	info, err := st.Info(ctx, jetstream.WithSubjectFilter(filter))
+	if err != nil {
+		return nil, fmt.Errorf("count dead letters: %w", err)
+	}
+	out := map[string]uint64{}
+	for subject, n := range info.State.Subjects {
+		if tokens := strings.SplitN(subject, ".", 3); len(tokens) == 3 {
+			out[tokens[1]] += n
+		}
+	}
+	return out, nil
 }

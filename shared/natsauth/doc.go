@@ -22,7 +22,7 @@
 //
 // # Basics
 //
-//	ids, err := natsauth.Identities(natsauth.Platform{Services: descs, Requests: client.Requests()})
+//	ids, err := natsauth.Identities(natsauth.Platform{Services: descs, Requests: client.Requests(), Queries: client.Queries()})
 //	files, keys, err := natsauth.Generate("data/secure", ids)
 //	err = natsauth.WriteConfig(base, files, ids, keys)  // files.Config(): nats-server -c it
 //	opts, _, err := natscreds.Options(files.Creds("client"), files.CA())

@@ -30,6 +30,11 @@ const (
 	// KindAdmin provisions streams and durables and acts on dead letters
 	// and parked outbox entries.
 	KindAdmin Kind = "admin"
+	// KindConsole is the web console (choreo console): it reads what an
+	// operator looks at — the contract's queries, the streams' and durables'
+	// state, events as they go by, dead letters — and changes nothing but
+	// dead letters, which it redrives or purges.
+	KindConsole Kind = "console"
 )
 
 // The identities that are not services, by name.
@@ -37,6 +42,7 @@ const (
 	Client   = "client"
 	Observer = "observer"
 	Admin    = "admin"
+	Console  = "console"
 )
 
 // Grant is one subject an identity may publish or subscribe to, and why.
@@ -70,6 +76,9 @@ type Platform struct {
 	// Requests are the contract's request subjects (client.Requests): the
 	// client identity's, with each service's <service>.schemas.
 	Requests []string
+	// Queries are those of Requests that change nothing (client.Queries):
+	// the console identity's.
+	Queries []string
 }
 
 // Validate reports every problem with p at once.
@@ -83,7 +92,7 @@ func (p Platform) Validate() error {
 		switch {
 		case !natscreds.ValidName(d.Service):
 			errs = append(errs, fmt.Errorf("natsauth: Services[%d]: service name %q is not a subject token", i, d.Service))
-		case d.Service == Client || d.Service == Observer || d.Service == Admin:
+		case d.Service == Client || d.Service == Observer || d.Service == Admin || d.Service == Console:
 			errs = append(errs, fmt.Errorf("natsauth: Services[%d]: a service may not be called %q, an identity of its own", i, d.Service))
 		case seen[d.Service]:
 			errs = append(errs, fmt.Errorf("natsauth: Services[%d]: %s twice", i, d.Service))
@@ -101,12 +110,20 @@ func (p Platform) Validate() error {
 			errs = append(errs, fmt.Errorf("natsauth: Requests[%d]: %q is not a literal subject", i, r))
 		}
 	}
+	if len(p.Queries) == 0 {
+		errs = append(errs, errors.New("natsauth: no Queries for the console identity"))
+	}
+	for i, q := range p.Queries {
+		if !slices.Contains(p.Requests, q) {
+			errs = append(errs, fmt.Errorf("natsauth: Queries[%d]: %q is not one of Requests", i, q))
+		}
+	}
 	return errors.Join(errs...)
 }
 
 // Identities derives every identity of the secure profile from the
 // services' declarations and the contract's requests: one per service, in
-// p's order, then client, observer and admin. Nothing in them is typed by
+// p's order, then client, observer, console and admin. Nothing in them is typed by
 // hand: a service's events, durables and streams come from its declaration
 // through the functions the services themselves use (consumer.For,
 // streams.Name, streams.Filter), so adding an event type or a reaction
@@ -119,7 +136,7 @@ func Identities(p Platform) ([]Identity, error) {
 	for _, d := range p.Services {
 		out = append(out, serviceIdentity(d))
 	}
-	return append(out, clientIdentity(p), observerIdentity(p), adminIdentity(p)), nil
+	return append(out, clientIdentity(p), observerIdentity(p), consoleIdentity(p), adminIdentity(p)), nil
 }
 
 const (
@@ -213,6 +230,36 @@ func observerIdentity(p Platform) Identity {
 		{"*.events.>", "watch events as they are published (choreo watch)"},
 		{natscreds.InboxPrefix(Observer) + ".>", "its replies"},
 	}
+	return id
+}
+
+// consoleIdentity is the web console's: the queries, the state of the
+// streams and their durables, each service's events as they are published,
+// and the dead letters — read, redriven (a republish on the original
+// subject, then a delete) and purged (a delete). It creates, changes and
+// deletes no stream and no consumer, and makes no command.
+func consoleIdentity(p Platform) Identity {
+	id := Identity{Name: Console, Kind: KindConsole}
+	pub := func(subject, why string) { id.Publish = append(id.Publish, Grant{subject, why}) }
+	for _, q := range p.Queries {
+		pub(q, "the contract's query (it changes nothing)")
+	}
+	pub(jsAPI+"STREAM.LIST", "list the streams with their state (the overview)")
+	for _, d := range p.Services {
+		s := streams.Name(d.Service)
+		pub(jsAPI+"STREAM.INFO."+s, "the state of "+s)
+		pub(jsAPI+"CONSUMER.LIST."+s, "the durables of "+s+" with their backlog (consumer lag)")
+	}
+	pub(jsAPI+"STREAM.INFO."+streams.DLQ, "the state of the DLQ; count the dead letters by service")
+	pub(jsAPI+"STREAM.MSG.GET."+streams.DLQ, "read a dead letter")
+	pub(jsAPI+"STREAM.MSG.DELETE."+streams.DLQ, "delete a dead letter once redriven, or purge it")
+	for _, d := range p.Services {
+		pub(streams.Subjects(d.Service), "redrive a dead letter: republish a "+d.Service+" event on its original subject")
+	}
+	for _, d := range p.Services {
+		id.Subscribe = append(id.Subscribe, Grant{streams.Subjects(d.Service), "see " + d.Service + "'s events as they are published (live pages, sagas per second)"})
+	}
+	id.Subscribe = append(id.Subscribe, Grant{natscreds.InboxPrefix(Console) + ".>", "its replies"})
 	return id
 }
 

@@ -30,7 +30,8 @@ func platform() natsauth.Platform {
 			{Service: "bank", Publishes: []saga.Event{{Type: "Paid", Role: saga.Effect}, {Type: "Deposited", Role: saga.Outside}},
 				Reactions: []saga.ReactionInfo{{On: "Sold", From: "shop", Emits: []string{"Paid"}}}},
 		},
-		Requests: []string{"shop.sell", "bank.deposit"},
+		Requests: []string{"shop.sell", "bank.deposit", "shop.get"},
+		Queries:  []string{"shop.get"},
 	}
 }
 
@@ -61,7 +62,7 @@ func TestServiceGrantsAreDerived(t *testing.T) {
 	for _, id := range ids {
 		names = append(names, id.Name)
 	}
-	if want := []string{"shop", "bank", "client", "observer", "admin"}; !slices.Equal(names, want) {
+	if want := []string{"shop", "bank", "client", "observer", "console", "admin"}; !slices.Equal(names, want) {
 		t.Fatalf("identities %v, want %v", names, want)
 	}
 	bank := ids[1]
@@ -87,8 +88,11 @@ func TestServiceGrantsAreDerived(t *testing.T) {
 				t.Errorf("%s: %s has no reason", id.Name, g.Subject)
 			}
 			forbidden := []string{"DELETE", "PURGE", "CREATE", "UPDATE"}
-			if id.Kind == natsauth.KindAdmin {
+			switch id.Kind {
+			case natsauth.KindAdmin:
 				forbidden = []string{"STREAM.DELETE", "CONSUMER.DELETE", "DURABLE.CREATE", "STREAM.PURGE.SHOP", "STREAM.PURGE.BANK"}
+			case natsauth.KindConsole:
+				forbidden = []string{"STREAM.DELETE", "CONSUMER.DELETE", "PURGE", "CREATE", "UPDATE", "MSG.DELETE.SHOP", "MSG.DELETE.BANK"}
 			}
 			for _, f := range forbidden {
 				if strings.HasPrefix(g.Subject, "$JS.API.") && strings.Contains(g.Subject, f) {
@@ -105,8 +109,30 @@ func TestServiceGrantsAreDerived(t *testing.T) {
 			}
 		}
 	}
-	if want := []string{"shop.sell", "bank.deposit", "shop.schemas", "bank.schemas"}; !slices.Equal(grants(ids[2].Publish), want) {
+	if want := []string{"shop.sell", "bank.deposit", "shop.get", "shop.schemas", "bank.schemas"}; !slices.Equal(grants(ids[2].Publish), want) {
 		t.Errorf("client publishes %v, want %v", grants(ids[2].Publish), want)
+	}
+}
+
+// The console reads the queries, the streams' and durables' state and the
+// events, and acts on dead letters only: no command, no stream or consumer
+// created, changed or deleted.
+func TestConsoleGrants(t *testing.T) {
+	t.Parallel()
+	ids := identities(t)
+	console := ids[len(ids)-2]
+	if console.Name != natsauth.Console || console.Kind != natsauth.KindConsole || console.AllowResponses {
+		t.Fatalf("console identity = %+v", console)
+	}
+	want := []string{"shop.get", "$JS.API.STREAM.LIST", "$JS.API.STREAM.INFO.SHOP_EVENTS", "$JS.API.CONSUMER.LIST.SHOP_EVENTS",
+		"$JS.API.STREAM.INFO.BANK_EVENTS", "$JS.API.CONSUMER.LIST.BANK_EVENTS",
+		"$JS.API.STREAM.INFO.DLQ", "$JS.API.STREAM.MSG.GET.DLQ", "$JS.API.STREAM.MSG.DELETE.DLQ",
+		"shop.events.>", "bank.events.>"}
+	if got := grants(console.Publish); !slices.Equal(got, want) {
+		t.Errorf("console publishes %v, want %v", got, want)
+	}
+	if got, want := grants(console.Subscribe), []string{"shop.events.>", "bank.events.>", "_INBOX_console.>"}; !slices.Equal(got, want) {
+		t.Errorf("console subscribes %v, want %v", got, want)
 	}
 }
 
@@ -115,9 +141,11 @@ func TestPlatformValidate(t *testing.T) {
 	p := platform()
 	p.Services = append(p.Services, saga.Description{Service: "admin"}, saga.Description{Service: "shop.x"}, p.Services[0])
 	p.Requests = append(p.Requests, "shop.>")
+	p.Queries = append(p.Queries, "shop.burn")
 	_, err := natsauth.Identities(p)
 	for _, want := range []string{`Services[2]: a service may not be called "admin"`, `Services[3]: service name "shop.x"`,
-		"Services[4]: shop twice", `Requests[2]: "shop.>" is not a literal subject`, "Services[2]: admin publishes nothing"} {
+		"Services[4]: shop twice", `Requests[3]: "shop.>" is not a literal subject`, "Services[2]: admin publishes nothing",
+		`Queries[1]: "shop.burn" is not one of Requests`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not say %q", err, want)
 		}

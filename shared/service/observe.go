@@ -9,10 +9,10 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/choreo-dev/choreo/shared/deadletter"
 	"github.com/choreo-dev/choreo/shared/eventstore"
 	"github.com/choreo-dev/choreo/shared/health"
 	"github.com/choreo-dev/choreo/shared/metrics"
-	"github.com/choreo-dev/choreo/shared/streams"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -142,17 +142,5 @@ func refreshDeadLetters(ctx context.Context, js jetstream.JetStream, service str
 func countDeadLetters(ctx context.Context, js jetstream.JetStream, service string) (uint64, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	st, err := js.Stream(ctx, streams.DLQ)
-	if err != nil {
-		return 0, err
-	}
-	info, err := st.Info(ctx, jetstream.WithSubjectFilter(streams.DeadLetterSubject(service, ">")))
-	if err != nil {
-		return 0, err
-	}
-	var n uint64
-	for _, c := range info.State.Subjects {
-		n += c
-	}
-	return n, nil
+	return deadletter.Count(ctx, js, service)
 }
