@@ -148,19 +148,44 @@ func ClusterProcfile(entries []Entry, natsConf string, nodeConfs []string, parti
 	b.WriteString("# it again). Run from the repository root.\n")
 	common := []string{"NATS_URL=" + strings.Join(urls, ","),
 		"CHOREO_STREAM_REPLICAS=" + strconv.Itoa(min(3, len(nodeConfs))), "CHOREO_DATA_DIR=" + dataDir}
+	// Each partition's HTTP endpoint, so that the console can read every
+	// one: the k-th service of the Procfile's partition i on 9101+k+100·i —
+	// with the repository's Procfile, each service's default port plus 100
+	// per partition.
+	http := map[string]string{}
+	var all []string
+	k := 0
+	for _, e := range entries {
+		if !e.Service() {
+			continue
+		}
+		for i := range partitions {
+			name := e.Name
+			if partitions > 1 {
+				name += partition.Partition{Index: i, Count: partitions}.Suffix()
+			}
+			http[name] = fmt.Sprintf("127.0.0.1:%d", firstHTTPPort+k+100*i)
+			all = append(all, name+"="+http[name])
+		}
+		k++
+	}
 	for _, e := range run {
 		switch {
 		case e.NATS():
 			fmt.Fprintf(&b, "%s: %s\n", e.Name, e.Command)
-			continue
 		case e.Tool():
-			fmt.Fprintf(&b, "%s: NATS_URL=%s %s\n", e.Name, strings.Join(urls, ","), e.Command)
-			continue
+			fmt.Fprintf(&b, "%s: NATS_URL=%s CHOREO_CONSOLE_SERVICES=%s %s\n", e.Name, strings.Join(urls, ","), strings.Join(all, ","), e.Command)
+		default:
+			env := append(append(append([]string(nil), common...), e.Env...), "CHOREO_HTTP_ADDR="+http[e.Name])
+			fmt.Fprintf(&b, "%s: %s %s\n", e.Name, strings.Join(env, " "), e.Command)
 		}
-		fmt.Fprintf(&b, "%s: %s %s\n", e.Name, strings.Join(append(append([]string(nil), common...), e.Env...), " "), e.Command)
 	}
 	return b.String(), strings.Join(urls, ","), nil
 }
+
+// firstHTTPPort is the first service's HTTP port in a cluster's Procfile:
+// the order service's default.
+const firstHTTPPort = 9101
 
 // topLevelValue is the value of key outside every block of a nats-server
 // configuration ("" if it has none).

@@ -84,12 +84,14 @@ func TestClusterProcfileOfTheRepository(t *testing.T) {
 		switch {
 		case e.NATS():
 		case e.Tool():
-			// One console, told where the nodes are.
-			if e.Name != "console" || !strings.Contains(e.Command, "NATS_URL="+url+" bin/choreo console") || strings.Contains(e.Command, "CHOREO_PARTITION") {
+			// One console, told where the nodes are and every partition's
+			// HTTP endpoint.
+			if e.Name != "console" || !strings.Contains(e.Command, "NATS_URL="+url+" ") || strings.Contains(e.Command, "CHOREO_PARTITION") ||
+				!strings.Contains(e.Command, "order-p2=127.0.0.1:9301,") || !strings.HasSuffix(e.Command, " bin/choreo console") {
 				t.Errorf("%s: %q", e.Name, e.Command)
 			}
 		default:
-			for _, want := range []string{"NATS_URL=" + url, "CHOREO_STREAM_REPLICAS=3", "CHOREO_DATA_DIR=data/cluster", "CHOREO_PARTITION="} {
+			for _, want := range []string{"NATS_URL=" + url, "CHOREO_STREAM_REPLICAS=3", "CHOREO_DATA_DIR=data/cluster", "CHOREO_PARTITION=", "CHOREO_HTTP_ADDR=127.0.0.1:9"} {
 				if !strings.Contains(e.Command, want) {
 					t.Errorf("%s: %q lacks %s", e.Name, e.Command, want)
 				}
