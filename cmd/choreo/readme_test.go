@@ -11,16 +11,24 @@ import (
 	"github.com/choreo-dev/choreo/shared/natstest"
 )
 
-// readmeCommands returns the bin/choreo command lines of README.md, split
-// into words as a shell would: continuation lines joined, comments dropped,
-// double quotes removed.
-func readmeCommands(t *testing.T) [][]string {
+// readmeCmd is a bin/choreo command line of README.md: its words as a shell
+// would split them, and, when the line after it is a comment showing an
+// error ("# choreo: invalid_argument (400): …"), the error it must fail
+// with.
+type readmeCmd struct {
+	args    []string
+	wantErr string
+}
+
+// readmeCommands returns the bin/choreo command lines of README.md:
+// continuation lines joined, comments dropped, quotes removed.
+func readmeCommands(t *testing.T) []readmeCmd {
 	t.Helper()
 	b, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cmds [][]string
+	var cmds []readmeCmd
 	lines := strings.Split(string(b), "\n")
 	for i := 0; i < len(lines); i++ {
 		line := lines[i]
@@ -33,14 +41,17 @@ func readmeCommands(t *testing.T) [][]string {
 		}
 		var words []string
 		var word strings.Builder
-		quoted, inWord := false, false
+		var quote rune // the quote a quoted part opened with, 0 outside
+		inWord := false
 		for _, r := range line {
 			switch {
-			case r == '"':
-				quoted, inWord = !quoted, true
-			case r == '#' && !quoted && !inWord:
+			case quote == 0 && (r == '"' || r == '\''):
+				quote, inWord = r, true
+			case r == quote:
+				quote = 0
+			case r == '#' && quote == 0 && !inWord:
 				goto done
-			case (r == ' ' || r == '\t') && !quoted:
+			case (r == ' ' || r == '\t') && quote == 0:
 				if inWord {
 					words, inWord = append(words, word.String()), false
 					word.Reset()
@@ -54,12 +65,17 @@ func readmeCommands(t *testing.T) [][]string {
 		if inWord {
 			words = append(words, word.String())
 		}
-		cmds = append(cmds, words[1:])
+		c := readmeCmd{args: words[1:]}
+		if i+1 < len(lines) && strings.HasPrefix(lines[i+1], "# choreo: ") {
+			c.wantErr = strings.TrimPrefix(lines[i+1], "# ")
+		}
+		cmds = append(cmds, c)
 	}
 	return cmds
 }
 
-// TestReadme runs the README's walk-through as written.
+// TestReadme runs the README's walk-through as written: every command
+// succeeds, but those shown failing, which fail with the error shown.
 func TestReadme(t *testing.T) {
 	t.Parallel()
 	s := sagatest.Start(t, sagatest.Options{})
@@ -67,11 +83,9 @@ func TestReadme(t *testing.T) {
 	if len(cmds) < 10 {
 		t.Fatalf("found %d choreo commands in README.md: %q", len(cmds), cmds)
 	}
-	// A dead letter for the dlq commands: undecodable, so inventory and
-	// order give up on it at once, and again after each redrive.
-	publish(t, s, "payment.events.PaymentCompleted.readme", "", []byte("not json"))
-	var orderID string
-	for _, args := range cmds {
+	failing := 0
+	for _, c := range cmds {
+		args := c.args
 		switch args[0] {
 		case "watch": // runs until interrupted: TestWatch
 			continue
@@ -81,7 +95,7 @@ func TestReadme(t *testing.T) {
 		for i, a := range args {
 			switch a {
 			case "ORDER_ID":
-				args[i] = orderID
+				args[i] = "order-1"
 			case "SEQ":
 				ls := letters(t, s)
 				if len(ls) == 0 {
@@ -90,14 +104,27 @@ func TestReadme(t *testing.T) {
 				args[i] = strconv.FormatUint(ls[0].Seq, 10)
 			}
 		}
+		if c.wantErr != "" {
+			failing++
+			r := choreo(t, s, args...)
+			if r.code != 1 || !strings.Contains(r.err, c.wantErr) {
+				t.Errorf("choreo %q: exit %d, stderr %q; README shows it failing with %q", args, r.code, r.err, c.wantErr)
+			}
+			continue
+		}
 		out := ok(t, s, args...)
 		if args[0] == "place" {
-			contains(t, "README place -wait", out, "completed", "gadget x1 @ 25.00")
-			orders, err := client.New(s.NC).List(t.Context(), client.ListRequest{CustomerID: "bob"})
-			if err != nil || len(orders) != 1 {
-				t.Fatalf("bob's orders: %+v, %v", orders, err)
-			}
-			orderID = orders[0].OrderID
+			contains(t, "README place -wait", out, "order-")
+		}
+	}
+	if failing == 0 {
+		t.Error("README shows no command failing: the bad-input examples are gone, or no longer recognised")
+	}
+	// The walk-through's two orders ended as it says.
+	for id, want := range map[string]string{"order-1": "completed", "order-2": "cancelled"} {
+		v, err := client.New(s.NC).Get(t.Context(), id)
+		if err != nil || v.Status != want {
+			t.Errorf("%s: %+v, %v; README says %s", id, v, err, want)
 		}
 	}
 }
