@@ -31,7 +31,7 @@ func setup(t *testing.T) jetstream.JetStream {
 // sequence.
 func letter(t *testing.T, js jetstream.JetStream, service, subject string, msgID *string, body string) uint64 {
 	t.Helper()
-	m := nats.NewMsg(deadletter.Subject(service, subject))
+	m := nats.NewMsg(streams.DeadLetterSubject(service, subject))
 	m.Data = []byte(body)
 	if msgID != nil {
 		m.Header[deadletter.HeaderMsgID] = []string{*msgID}
