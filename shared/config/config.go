@@ -23,6 +23,10 @@ type Config struct {
 	DataDir   string        // CHOREO_DATA_DIR
 	LogLevel  zerolog.Level // CHOREO_LOG_LEVEL
 	PprofAddr string        // CHOREO_PPROF_ADDR: net/http/pprof on host:port, off if empty
+	// CHOREO_STAGES_DIR and CHOREO_STAGES_PREFIX: record the stages of the
+	// sagas whose order id starts with the prefix (package stages) to a file
+	// in the directory. The benchmark's latency breakdown; off if unset.
+	StagesDir, StagesPrefix string
 }
 
 // Defaults are the contract's defaults.
@@ -59,6 +63,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		} else {
 			c.PprofAddr = v
 		}
+	}
+	c.StagesDir, c.StagesPrefix = getenv("CHOREO_STAGES_DIR"), getenv("CHOREO_STAGES_PREFIX")
+	if (c.StagesDir == "") != (c.StagesPrefix == "") {
+		errs = append(errs, errors.New("CHOREO_STAGES_DIR and CHOREO_STAGES_PREFIX are set together or not at all"))
 	}
 	return c, errors.Join(errs...)
 }

@@ -2,8 +2,10 @@ package eventstore
 
 import (
 	"errors"
+	"time"
 
 	"github.com/choreo-dev/choreo/shared/fault"
+	"github.com/choreo-dev/choreo/shared/stages"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -43,6 +45,9 @@ type write struct {
 	fn   func(*bolt.Tx) error
 	done chan error // buffered: the committer never blocks on it
 	err  error      // the last run's error: a refusal when the batch commits
+	// committing is when every closure of the write's batch had run and
+	// bbolt's commit began; set only while stages are recorded.
+	committing time.Time
 }
 
 func (s *Store) commitLoop() {
@@ -82,6 +87,12 @@ func (s *Store) commit(batch []*write) {
 					return w.err
 				}
 			}
+			if stages.Enabled() {
+				now := time.Now()
+				for _, w := range batch {
+					w.committing = now
+				}
+			}
 			return nil
 		})
 		if failed >= 0 {
@@ -102,7 +113,12 @@ func (s *Store) commit(batch []*write) {
 
 // write runs fn in a group-committed write transaction.
 func (s *Store) write(fn func(*bolt.Tx) error) error {
-	w := &write{fn: fn, done: make(chan error, 1)}
+	return s.submit(&write{fn: fn, done: make(chan error, 1)})
+}
+
+// submit runs w.fn in a group-committed write transaction.
+func (s *Store) submit(w *write) error {
+	fn := w.fn
 	select {
 	case s.writes <- w:
 	case <-s.quit:

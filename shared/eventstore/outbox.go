@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"github.com/choreo-dev/choreo/shared/stages"
+
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -34,6 +36,9 @@ func (tx *Tx) enqueue(subject, id string, body []byte) error {
 	v = append(v, id...)
 	v = append(v, body...)
 	tx.outboxed = true
+	if stages.On(subject) {
+		tx.traced = append(tx.traced, subject)
+	}
 	return ob.Put(u64(seq), v)
 }
 

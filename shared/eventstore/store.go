@@ -13,6 +13,7 @@ import (
 
 	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shared/failpoint"
+	"github.com/choreo-dev/choreo/shared/stages"
 	"github.com/rs/zerolog"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
@@ -199,10 +200,21 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 		return err
 	}
 	var done *Tx
-	err := s.write(func(btx *bolt.Tx) error {
+	// Tracing (package stages): when this write was submitted, when its
+	// closure ran, for the outbox entries it queued.
+	var submitted, ran, returned time.Time
+	if stages.Enabled() {
+		submitted = time.Now()
+	}
+	w := &write{done: make(chan error, 1)}
+	w.fn = func(btx *bolt.Tx) error {
 		// A fresh Tx on every run: a batch may run this closure again.
 		tx := &Tx{b: btx, s: s, now: s.opts.Now().UTC(), states: s.statesFor(btx)}
 		done = nil
+		if !submitted.IsZero() {
+			ran = time.Now()
+			defer func() { returned = time.Now() }()
+		}
 		if err := run(fn, tx); err != nil {
 			if tx.dirty {
 				return err
@@ -215,9 +227,22 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 		}
 		done = tx
 		return nil
-	})
+	}
+	err := s.submit(w)
 	if err != nil {
 		return err
+	}
+	if len(done.traced) > 0 {
+		now := time.Now()
+		for _, subject := range done.traced {
+			for _, m := range [...]struct {
+				stage string
+				at    time.Time
+			}{{stages.StoreSubmit, submitted}, {stages.StoreRun, ran}, {stages.StoreRan, returned},
+				{stages.StoreCommit, w.committing}, {stages.StoreCommitted, now}} {
+				stages.Mark(s.opts.Service, m.stage, subject, m.at)
+			}
+		}
 	}
 	failpoint.Crash(s.opts.Service, failpoint.StoreAfterCommit)
 	if done.outboxed {

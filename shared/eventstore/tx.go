@@ -33,6 +33,9 @@ type Tx struct {
 	// undo lists what this Tx changed in states, oldest first, so that a
 	// closure dropped from its batch takes its changes back.
 	undo []stateUndo
+	// traced lists the subjects of the outbox entries queued in this
+	// transaction whose stages are recorded (package stages).
+	traced []string
 }
 
 // Appended returns the types of the events appended in this transaction so

@@ -26,6 +26,7 @@ import (
 	"github.com/choreo-dev/choreo/shared/failpoint"
 	"github.com/choreo-dev/choreo/shared/fault"
 	"github.com/choreo-dev/choreo/shared/health"
+	"github.com/choreo-dev/choreo/shared/stages"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
@@ -140,12 +141,14 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 	if err != nil || len(entries) == 0 {
 		return 0, err
 	}
+	r.mark(stages.OutboxRead, entries)
 	// Deleting what JetStream has stored is right even once ctx is done:
 	// otherwise it is only published again.
 	ackCtx := context.WithoutCancel(ctx)
 	if r.Atomic && len(entries) > 1 {
 		err := r.publishAtomic(ctx, entries)
 		if err == nil {
+			r.mark(stages.OutboxAcked, entries)
 			seqs := make([]uint64, len(entries))
 			for i, e := range entries {
 				seqs[i] = e.Seq
@@ -171,6 +174,7 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 	for i, e := range entries {
 		msg := &nats.Msg{Subject: e.Subject, Data: e.Body, Header: nats.Header{}}
 		msg.Header.Set(jetstream.MsgIDHeader, e.MsgID)
+		r.mark(stages.OutboxPublish, entries[i:i+1])
 		f, err := r.JS.PublishMsgAsync(msg, opts...)
 		if err != nil {
 			if tooLarge(err) {
@@ -191,6 +195,7 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 	for i, f := range futures {
 		select {
 		case <-f.Ok():
+			r.mark(stages.OutboxAcked, entries[i:i+1])
 			if ackErr == nil {
 				acked = append(acked, entries[i].Seq)
 			}
@@ -262,6 +267,7 @@ func tooLarge(err error) bool {
 func (r *Relay) publishAtomic(ctx context.Context, entries []eventstore.OutboxEntry) error {
 	nc := r.JS.Conn()
 	batchID := nuid.Next()
+	r.mark(stages.OutboxPublish, entries)
 	for i, e := range entries {
 		msg := &nats.Msg{Subject: e.Subject, Data: e.Body, Header: nats.Header{}}
 		msg.Header.Set(jetstream.MsgIDHeader, e.MsgID)
@@ -299,6 +305,18 @@ func (r *Relay) publishAtomic(ctx context.Context, entries []eventstore.OutboxEn
 		}
 	}
 	return nil
+}
+
+// mark records that the traced ones among entries passed stage (package
+// stages).
+func (r *Relay) mark(stage string, entries []eventstore.OutboxEntry) {
+	if !stages.Enabled() {
+		return
+	}
+	now := time.Now()
+	for _, e := range entries {
+		stages.Mark(r.Store.Service(), stage, e.Subject, now)
+	}
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

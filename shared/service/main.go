@@ -18,6 +18,7 @@ import (
 
 	"github.com/choreo-dev/choreo/shared/config"
 	"github.com/choreo-dev/choreo/shared/eventstore"
+	"github.com/choreo-dev/choreo/shared/stages"
 )
 
 // The services' garbage collector settings, unless GOMEMLIMIT or GOGC say
@@ -110,6 +111,18 @@ func main(specFn func(*config.Env) Spec, args []string, getenv func(string) stri
 			log.Info().Str("addr", cfg.PprofAddr).Msg("pprof listening")
 			if err := srv.ListenAndServe(); err != nil {
 				log.Error().Err(err).Msg("pprof server stopped")
+			}
+		}()
+	}
+	if cfg.StagesDir != "" {
+		stopStages, err := stages.Start(cfg.StagesDir, name, cfg.StagesPrefix)
+		if err != nil {
+			log.Error().Err(err).Msg("record stages")
+			return 1
+		}
+		defer func() {
+			if err := stopStages(); err != nil {
+				log.Warn().Err(err).Msg("record stages")
 			}
 		}()
 	}
