@@ -40,6 +40,13 @@ type Options struct {
 	Workers                 int
 	Rates                   []Rate
 	RatesText               string
+	// TraceRates are the open-loop rates whose sagas' stages are recorded
+	// and broken down (a subset of Rates, as they resolve).
+	TraceRates []Rate
+	TraceText  string
+	// NoFloor skips the floor: the disk's fdatasync, JetStream's
+	// synchronous publish and the raw chain at each open-loop rate.
+	NoFloor bool
 	Raw                     RawConfig
 	Customers, SKUs         int
 	Keep                    bool
@@ -152,6 +159,8 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs.DurationVar(&o.Warmup, "warmup", 3*time.Second, "unmeasured closed-loop warm-up (0 to skip)")
 	fs.IntVar(&o.Workers, "workers", 256, "closed-loop concurrent workers")
 	fs.StringVar(&o.RatesText, "rates", "100,500,1000,50%,80%", "open-loop offered rates: sagas/s, or % of the closed-loop maximum")
+	fs.StringVar(&o.TraceText, "trace", "100,50%", "open-loop rates whose sagas are broken down stage by stage (of -rates; empty for none)")
+	fs.BoolVar(&o.NoFloor, "no-floor", false, "skip the floor: fdatasync, synchronous publish and the raw chain at each rate")
 	fs.StringVar(&o.Out, "out", "", "directory for results*.json, results*.md and latency*.svg (default <repo>/bench)")
 	fs.StringVar(&o.Repo, "repo", "", "repository root with Procfile and nats.conf (default: the nearest go.mod upward)")
 	fs.StringVar(&o.Bin, "bin", "", "directory of the binaries the Procfile names as bin/... (default <repo>/bin)")
@@ -196,6 +205,11 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 		problems = append(problems, err.Error())
 	}
 	o.Rates = rates
+	if o.TraceText != "" {
+		if o.TraceRates, err = ParseRates(o.TraceText); err != nil {
+			problems = append(problems, "-trace: "+err.Error())
+		}
+	}
 	if o.Duration <= 0 || o.OpenDuration <= 0 || o.Warmup < 0 || o.SagaTimeout <= 0 {
 		problems = append(problems, "durations must be positive")
 	}
@@ -315,8 +329,12 @@ func takeSnapshot(ctx context.Context, st *stack.Stack, js jetstream.JetStream) 
 // the open-loop rates, stop the stack and read its files.
 func Run(ctx context.Context, o Options, mode string, prog *Progress) (*Results, error) {
 	selfStart, _ := stack.ReadUsage(0) // the load generator's CPU so far (an earlier run's, say)
+	w := &Workload{Prefix: "b" + nuid.Next()[16:], Customers: o.Customers, SKUs: o.SKUs}
+	// The traced phases' order ids start with the prefix the services record
+	// the stages of (their files go to the run directory's stages/).
 	st, err := stack.New(stack.Config{Repo: o.Repo, Bin: o.Bin, WorkDir: o.WorkDir, Sync: mode, Keep: o.Keep,
-		Env: []string{"CHOREO_SAGA_TIMEOUT=" + o.SagaTimeout.String(), "CHOREO_SHIPPING_COUNTRIES=" + strings.Join(ServedCountries, ",")}})
+		Env: []string{"CHOREO_SAGA_TIMEOUT=" + o.SagaTimeout.String(), "CHOREO_SHIPPING_COUNTRIES=" + strings.Join(ServedCountries, ","),
+			"CHOREO_STAGES_DIR=" + stagesDir, "CHOREO_STAGES_PREFIX=" + w.Prefix + "-" + tracedPhase}})
 	if err != nil {
 		return nil, err
 	}
@@ -370,7 +388,6 @@ func Run(ctx context.Context, o Options, mode string, prog *Progress) (*Results,
 	}
 	defer tracker.Close()
 
-	w := &Workload{Prefix: "b" + nuid.Next()[16:], Customers: o.Customers, SKUs: o.SKUs}
 	loader := &Loader{NC: nc, Tracker: tracker, Workload: w, TerminalWait: o.SagaTimeout + 30*time.Second, Progress: prog}
 	// Stock for a generous 10,000 sagas/s over every phase, 2 lines of 2 units each on average.
 	total := o.Warmup + o.Duration + time.Duration(len(o.Rates))*o.OpenDuration
@@ -386,6 +403,15 @@ func Run(ctx context.Context, o Options, mode string, prog *Progress) (*Results,
 		return nil, fmt.Errorf("first saga ended %s, want completed", status)
 	}
 	totalSagas := 1
+
+	var chain *Chain
+	if !o.NoFloor {
+		prog.Logf("the floor: fdatasync on the data directory's disk, JetStream synchronous publishes, the raw chain")
+		if chain, err = measureFloor(ctx, st, connect, nc, res); err != nil {
+			return nil, err
+		}
+		defer chain.Close()
+	}
 
 	prog.Logf("raw JetStream ceiling on %s: async publish, then atomic batches of %d (%v each)", RawStream, o.Raw.BatchSize, o.Raw.Duration)
 	async, batch, err := RawCeiling(ctx, nc, o.Raw)
@@ -489,10 +515,19 @@ func Run(ctx context.Context, o Options, mode string, prog *Progress) (*Results,
 		return nil, err
 	}
 
-	// Open loop.
+	// Open loop: at each rate the saga, then the raw chain.
+	traced := resolveRates(o.TraceRates, res.SagasPerSec)
+	spans := map[float64]map[string]span{}
 	for _, p := range resolveRates(o.Rates, res.SagasPerSec) {
 		name := fmt.Sprintf("open %.0f/s", p.OfferedPerSec)
-		r, err := loader.OpenLoop(ctx, name, p.OfferedPerSec, o.OpenDuration)
+		phase := "o" + strconv.Itoa(int(p.OfferedPerSec))
+		var keep map[string]span
+		if slices.ContainsFunc(traced, func(q PhaseResult) bool { return q.OfferedPerSec == p.OfferedPerSec }) {
+			phase = tracedPhase + strconv.Itoa(int(p.OfferedPerSec))
+			keep = map[string]span{}
+			spans[p.OfferedPerSec] = keep
+		}
+		r, err := loader.openLoop(ctx, name, phase, p.OfferedPerSec, o.OpenDuration, keep)
 		if err != nil {
 			return nil, err
 		}
@@ -513,6 +548,22 @@ func Run(ctx context.Context, o Options, mode string, prog *Progress) (*Results,
 		if err := st.Dead(); err != nil {
 			return nil, err
 		}
+		if chain != nil {
+			cr, err := chain.OpenLoop(ctx, nc, fmt.Sprintf("chain %.0f/s", p.OfferedPerSec), p.OfferedPerSec, o.OpenDuration, rawPayload(o.Raw.MsgBytes), prog)
+			if err != nil {
+				return nil, err
+			}
+			cr.Label = p.Label
+			res.Floor.Chain = append(res.Floor.Chain, cr)
+			if cr.Unfinished > 0 || cr.PlaceErrors > 0 {
+				warn("raw chain %.0f/s: %d sends failed, %d messages never came out of the fifth hop", cr.OfferedPerSec, cr.PlaceErrors, cr.Unfinished)
+			}
+		}
+	}
+	if chain != nil {
+		if n, err := chain.Errors(); n > 0 {
+			warn("raw chain: %d failed batches, first: %v", n, err)
+		}
 	}
 	res.Config.TotalSagas = totalSagas
 	if n := tracker.stray.Load(); n > 0 {
@@ -531,6 +582,9 @@ func Run(ctx context.Context, o Options, mode string, prog *Progress) (*Results,
 		res.MaxRSSMiB[name] = round(u.PeakRSSMiB, 1)
 	}
 	res.MaxAnonRSSMiB, res.MaxFileRSSMiB = peaks()
+	if chain != nil {
+		chain.Close()
+	}
 	nc.Close()
 	ncEv.Close()
 	stopped = true
@@ -543,6 +597,22 @@ func Run(ctx context.Context, o Options, mode string, prog *Progress) (*Results,
 	}
 	if res.BboltCommits, err = boltCommits(st); err != nil {
 		warn("read bbolt commits: %v", err)
+	}
+	if len(spans) > 0 {
+		idx, err := readStages(filepath.Join(st.Dir(), stagesDir))
+		if err != nil {
+			warn("read the services' stages: %v", err)
+		}
+		for _, p := range res.OpenLoop {
+			if sp, ok := spans[p.OfferedPerSec]; ok {
+				b := idx.breakdown(p, sp)
+				if b.Sagas == 0 {
+					warn("open loop %.0f/s: no saga with every stage recorded (services built without stage recording?)", p.OfferedPerSec)
+					continue
+				}
+				res.Breakdowns = append(res.Breakdowns, b)
+			}
+		}
 	}
 	res.Machine.LoadAvgEnd = loadAvg()
 	if busy := float64(res.Machine.CPUs) / 2; res.Machine.LoadAvgStart > busy || res.Machine.LoadAvgEnd > float64(res.Machine.CPUs)*2 {

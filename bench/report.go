@@ -40,7 +40,11 @@ type Results struct {
 		Async RawResult `json:"async"`
 		Batch RawResult `json:"batch"`
 	} `json:"raw"`
-	Targets  []Target       `json:"targets"`
+	// Floor is the raw chain and what it is made of; Breakdowns where the
+	// traced phases' milliseconds go.
+	Floor      Floor       `json:"floor"`
+	Breakdowns []Breakdown `json:"breakdowns,omitempty"`
+	Targets    []Target    `json:"targets"`
 	Exits    map[string]int `json:"exit_codes"`
 	Warnings []string       `json:"warnings,omitempty"`
 	Machine  Machine        `json:"machine"`
@@ -167,6 +171,7 @@ func (r *Results) Markdown() string {
 			num(p.Latency.P50), num(p.Latency.P95), num(p.Latency.P99), num(p.Latency.Max),
 			p.Placed, p.Cancelled, p.Unexpected, p.PlaceErrors, p.Unfinished, p.DrainSec)
 	}
+	r.floorMarkdown(&b)
 	w("\n### Processes\n\n")
 	w("| process | CPU s (whole run) | CPU ms per saga (closed loop) | peak RSS MiB | peak anon / file-backed RSS MiB | bbolt commits per saga | exit |\n")
 	w("| --- | --: | --: | --: | --: | --: | --: |\n")
