@@ -40,13 +40,6 @@ type Options struct {
 	Workers                 int
 	Rates                   []Rate
 	RatesText               string
-	// TraceRates are the open-loop rates whose sagas' stages are recorded
-	// and broken down (a subset of Rates, as they resolve).
-	TraceRates []Rate
-	TraceText  string
-	// NoFloor skips the floor: the disk's fdatasync, JetStream's
-	// synchronous publish and the raw chain at each open-loop rate.
-	NoFloor bool
 	Raw                     RawConfig
 	Customers, SKUs         int
 	Keep                    bool
@@ -55,6 +48,14 @@ type Options struct {
 	Profile string
 	// JSON prints each run's results as one line of JSON instead of Markdown.
 	JSON bool
+
+	// TraceRates are the open-loop rates whose sagas' stages are recorded
+	// and broken down (of Rates, as they resolve).
+	TraceRates []Rate
+	TraceText  string
+	// NoFloor skips the floor: the disk's fdatasync, JetStream's
+	// synchronous publish and the raw chain at each open-loop rate.
+	NoFloor bool
 }
 
 // Rate is an open-loop offered rate: sagas/s, or a percentage of the

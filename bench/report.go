@@ -40,15 +40,16 @@ type Results struct {
 		Async RawResult `json:"async"`
 		Batch RawResult `json:"batch"`
 	} `json:"raw"`
-	// Floor is the raw chain and what it is made of; Breakdowns where the
-	// traced phases' milliseconds go.
-	Floor      Floor       `json:"floor"`
-	Breakdowns []Breakdown `json:"breakdowns,omitempty"`
-	Targets    []Target    `json:"targets"`
+	Targets  []Target       `json:"targets"`
 	Exits    map[string]int `json:"exit_codes"`
 	Warnings []string       `json:"warnings,omitempty"`
 	Machine  Machine        `json:"machine"`
 	Config   RunConfig      `json:"config"`
+
+	// Floor is the raw chain and what it is made of; Breakdowns where the
+	// traced phases' milliseconds go.
+	Floor      Floor       `json:"floor"`
+	Breakdowns []Breakdown `json:"breakdowns,omitempty"`
 }
 
 // Machine says where and when a run happened.
