@@ -119,7 +119,15 @@ type Store struct {
 	writeTx     *bolt.Tx
 	writeStates map[string]cached
 
-	writes  chan *write
+	writes chan *write
+	// published holds the outbox entries JetStream acknowledged that are
+	// not deleted yet (see groupcommit.go).
+	published struct {
+		mu    sync.Mutex
+		set   map[uint64]struct{} // reported and not yet deleted: PendingOutbox skips them
+		queue []uint64            // not yet handed to a commit
+		kick  chan struct{}       // the committer hears of new ones
+	}
 	quit    chan struct{}
 	stopped chan struct{}
 	close   sync.Once
@@ -156,6 +164,7 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	s := &Store{db: db, opts: opts, notify: make(chan struct{}, 1),
 		writes: make(chan *write, opts.MaxBatch), quit: make(chan struct{}), stopped: make(chan struct{})}
+	s.published.set, s.published.kick = map[uint64]struct{}{}, make(chan struct{}, 1)
 	go s.commitLoop()
 	if opts.TrimEvery > 0 {
 		s.trimmer.Add(1)
@@ -186,8 +195,8 @@ func (s *Store) Registry() *envelope.Registry { return s.opts.Registry }
 // Service is the owning service's name.
 func (s *Store) Service() string { return s.opts.Service }
 
-// Outboxed is signalled (without blocking, coalescing) after every commit that
-// queued outbox entries; the relay waits on it.
+// Outboxed is signalled (without blocking, coalescing) as soon as a commit
+// that queued outbox entries is durable; the relay waits on it.
 func (s *Store) Outboxed() <-chan struct{} { return s.notify }
 
 // Update runs fn in a write transaction and commits it (fsync) if fn returns
@@ -210,7 +219,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	w.fn = func(btx *bolt.Tx) error {
 		// A fresh Tx on every run: a batch may run this closure again.
 		tx := &Tx{b: btx, s: s, now: s.opts.Now().UTC(), states: s.statesFor(btx)}
-		done = nil
+		done, w.outboxed = nil, false
 		if !submitted.IsZero() {
 			ran = time.Now()
 			defer func() { returned = time.Now() }()
@@ -226,6 +235,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 			return refusal{err}
 		}
 		done = tx
+		w.outboxed = tx.outboxed
 		return nil
 	}
 	err := s.submit(w)
@@ -245,12 +255,6 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 		}
 	}
 	failpoint.Crash(s.opts.Service, failpoint.StoreAfterCommit)
-	if done.outboxed {
-		select {
-		case s.notify <- struct{}{}:
-		default:
-		}
-	}
 	return nil
 }
 
