@@ -172,9 +172,10 @@ func (idx stageIndex) breakdown(phase PhaseResult, spans map[string]span) Breakd
 	}
 	for id, sp := range spans {
 		var rows [][]time.Duration // stage, hop
+		var have [][]bool
 		complete := true
 		for _, d := range stageDefs {
-			row := make([]time.Duration, len(sagaPath))
+			row, ok := make([]time.Duration, len(sagaPath)), make([]bool, len(sagaPath))
 			for h := range sagaPath {
 				if !d.applies(h) {
 					continue
@@ -183,12 +184,14 @@ func (idx stageIndex) breakdown(phase PhaseResult, spans map[string]span) Breakd
 				to, ok2 := at(d.to, h, id, sp)
 				if !ok1 || !ok2 {
 					complete = complete && !d.critical // a missing aside costs only its row
-					row[h] = -1
 					continue
 				}
-				row[h] = to.Sub(from)
+				// Two processes' clocks (the same machine's) can put a later
+				// stage a hair before an earlier one: kept as is, the stages
+				// still add up.
+				row[h], ok[h] = to.Sub(from), true
 			}
-			rows = append(rows, row)
+			rows, have = append(rows, row), append(have, ok)
 		}
 		if !complete {
 			b.Missing++
@@ -196,10 +199,10 @@ func (idx stageIndex) breakdown(phase PhaseResult, spans map[string]span) Breakd
 		}
 		b.Sagas++
 		totals = append(totals, sp.end.Sub(sp.start))
-		for i, d := range stageDefs {
+		for i := range stageDefs {
 			var sum time.Duration
 			for h := range sagaPath {
-				if d.applies(h) && rows[i][h] >= 0 {
+				if have[i][h] {
 					per[i][h] = append(per[i][h], rows[i][h])
 					sum += rows[i][h]
 				}

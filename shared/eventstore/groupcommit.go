@@ -49,8 +49,9 @@ type write struct {
 	// commits, the relay is woken at once.
 	outboxed bool
 	// committing is when every closure of the write's batch had run and
-	// bbolt's commit began; set only while stages are recorded.
-	committing time.Time
+	// bbolt's commit began, committed when it returned; set only while
+	// stages are recorded.
+	committing, committed time.Time
 	// seqs are the outbox entries a delete write (takeDeletes) deletes.
 	seqs []uint64
 }
@@ -188,6 +189,12 @@ func (s *Store) commit(batch []*write) {
 			batch[failed].done <- errTrySolo
 			batch = append(batch[:failed], batch[failed+1:]...)
 			continue
+		}
+		if err == nil && stages.Enabled() {
+			now := time.Now()
+			for _, w := range batch {
+				w.committed = now
+			}
 		}
 		if err == nil {
 			for _, w := range batch {

@@ -243,13 +243,16 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 		return err
 	}
 	if len(done.traced) > 0 {
-		now := time.Now()
+		committed := w.committed
+		if committed.IsZero() { // committed alone (see submit)
+			committed = time.Now()
+		}
 		for _, subject := range done.traced {
 			for _, m := range [...]struct {
 				stage string
 				at    time.Time
 			}{{stages.StoreSubmit, submitted}, {stages.StoreRun, ran}, {stages.StoreRan, returned},
-				{stages.StoreCommit, w.committing}, {stages.StoreCommitted, now}} {
+				{stages.StoreCommit, w.committing}, {stages.StoreCommitted, committed}} {
 				stages.Mark(s.opts.Service, m.stage, subject, m.at)
 			}
 		}
