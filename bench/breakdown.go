@@ -225,11 +225,7 @@ func (idx stageIndex) breakdown(phase PhaseResult, spans map[string]span) Breakd
 // each hop, and over the saga (mean, p99, share of the mean).
 func (b Breakdown) Markdown() string {
 	var s strings.Builder
-	label := fmt.Sprintf("%.0f/s", b.OfferedPerSec)
-	if b.Label != "" {
-		label += " (" + b.Label + ")"
-	}
-	fmt.Fprintf(&s, "#### At %s: %d completed sagas, mean %s ms, p50 %s, p99 %s", label, b.Sagas,
+	fmt.Fprintf(&s, "#### %s sagas/s offered: %d completed sagas, mean %s ms, p50 %s, p99 %s", rateLabel(b.OfferedPerSec, b.Label), b.Sagas,
 		num(b.Total.Mean), num(b.Total.P50), num(b.Total.P99))
 	if b.Missing > 0 {
 		fmt.Fprintf(&s, " (%d more left out: a stage not recorded)", b.Missing)

@@ -76,10 +76,6 @@ func (r *Results) floorMarkdown(b *strings.Builder) {
 		w("| offered/s | chain achieved/s | chain p50 ms | chain p99 ms | saga p50 ms | saga p95 ms | saga p99 ms | saga max ms |\n")
 		w("| --: | --: | --: | --: | --: | --: | --: | --: |\n")
 		for _, c := range f.Chain {
-			label := fmt.Sprintf("%.0f", c.OfferedPerSec)
-			if c.Label != "" {
-				label += " (" + c.Label + ")"
-			}
 			s, ok := r.openAt(func(p PhaseResult) bool { return p.OfferedPerSec == c.OfferedPerSec })
 			if !ok {
 				continue
@@ -90,7 +86,7 @@ func (r *Results) floorMarkdown(b *strings.Builder) {
 				}
 				return fmt.Sprintf("%s (%.1f×)", num(x), x/c.Latency.P50)
 			}
-			w("| %s | %.0f | %s | %s | %s | %s | %s | %s |\n", label, c.AchievedPerSec, num(c.Latency.P50), num(c.Latency.P99),
+			w("| %s | %.0f | %s | %s | %s | %s | %s | %s |\n", rateLabel(c.OfferedPerSec, c.Label), c.AchievedPerSec, num(c.Latency.P50), num(c.Latency.P99),
 				times(s.Latency.P50), times(s.Latency.P95), times(s.Latency.P99), times(s.Latency.Max))
 		}
 	}
@@ -123,4 +119,13 @@ func unitSuffix(u string) string {
 		return " ms"
 	}
 	return u
+}
+
+// rateLabel names an open-loop rate in the tables: "386 (50% of max)".
+func rateLabel(rate float64, label string) string {
+	s := fmt.Sprintf("%.0f", rate)
+	if label != "" {
+		s += " (" + label + ")"
+	}
+	return s
 }
