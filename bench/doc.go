@@ -23,6 +23,13 @@
 //     end) and then the open loop at fixed offered rates; the mix is nine
 //     orders in ten completing, one compensated (alternately no funds, and an
 //     unserved country that fails shipping after payment and reservation);
+//   - measures the floor with the stack idle — the disk's fdatasync, a
+//     synchronous JetStream publish — and, right after each open-loop rate,
+//     the raw chain at the same rate: five hops, each a bbolt commit with
+//     fsync and a JetStream publish the next hop pulls (floor.go);
+//   - at the traced rates (-trace), has the services record when each event
+//     passes each stage of the kernel (package stages) and splits each
+//     completed saga's latency into those stages, hop by hop (breakdown.go);
 //   - reads each process's CPU time and peak RSS from /proc, stops the stack
 //     with SIGTERM (SIGKILL after a timeout) and opens each service's bbolt
 //     file read-only for its number of commits.

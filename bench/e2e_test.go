@@ -32,7 +32,8 @@ func TestRunEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	rates, _ := bench.ParseRates("20,50%")
-	o := bench.Options{
+	traced, _ := bench.ParseRates("20")
+	o := bench.Options{TraceRates: traced,
 		Repo: repo, Bin: bin, WorkDir: t.TempDir(), Out: t.TempDir(),
 		Duration: 2 * time.Second, OpenDuration: time.Second, SagaTimeout: 30 * time.Second,
 		Workers: 8, Rates: rates, RatesText: "20,50%", Customers: 10, SKUs: 5,
@@ -95,6 +96,33 @@ func TestRunEndToEnd(t *testing.T) {
 	}
 	if len(r.Warnings) > 0 {
 		t.Logf("warnings: %v", r.Warnings)
+	}
+	// The floor: the disk, the publish round trip, the raw chain at each rate.
+	if r.Floor.Fdatasync.Count == 0 || r.Floor.PublishRTT.Count == 0 || r.Floor.PublishRTT.P50 <= 0 {
+		t.Errorf("floor: fdatasync %+v, publish %+v", r.Floor.Fdatasync, r.Floor.PublishRTT)
+	}
+	if len(r.Floor.Chain) != len(r.OpenLoop) {
+		t.Errorf("raw chain ran at %d rates, the saga at %d", len(r.Floor.Chain), len(r.OpenLoop))
+	}
+	for _, c := range r.Floor.Chain {
+		if c.Placed == 0 || c.Terminal != c.Placed || c.Latency.P50 <= 0 {
+			t.Errorf("raw chain %v/s: %+v", c.OfferedPerSec, c)
+		}
+	}
+	// The traced rate's sagas, stage by stage: the stages on the path add
+	// up to the saga's latency.
+	if len(r.Breakdowns) != 1 || r.Breakdowns[0].OfferedPerSec != 20 || r.Breakdowns[0].Sagas == 0 {
+		t.Fatalf("breakdowns: %+v", r.Breakdowns)
+	}
+	b := r.Breakdowns[0]
+	var sum float64
+	for _, st := range b.Stages {
+		if st.Critical {
+			sum += st.Saga.Mean
+		}
+	}
+	if d := sum - b.Total.Mean; d < -0.05 || d > 0.05 {
+		t.Errorf("stages add up to %.3f ms, the sagas' mean is %.3f ms", sum, b.Total.Mean)
 	}
 	if r.BboltCommitsPerSaga["total"] <= 0 {
 		t.Errorf("bbolt commits per saga = %v", r.BboltCommitsPerSaga)

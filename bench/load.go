@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -166,8 +165,15 @@ type Tracker struct {
 
 // NewTracker subscribes on nc to OrderCompleted and OrderCancelled.
 func NewTracker(nc *nats.Conn) (*Tracker, error) {
+	return newTracker(nc, "order.events.OrderCompleted.*", "order.events.OrderCancelled.*")
+}
+
+// newTracker subscribes on nc to subjects whose last token is the id a
+// waiter waits for; a message on a subject other than an OrderCancelled one
+// is a completion.
+func newTracker(nc *nats.Conn, subjects ...string) (*Tracker, error) {
 	t := &Tracker{waiting: map[string]func(outcome){}}
-	for _, subj := range []string{"order.events.OrderCompleted.*", "order.events.OrderCancelled.*"} {
+	for _, subj := range subjects {
 		sub, err := nc.Subscribe(subj, t.handle)
 		if err != nil {
 			t.Close()
@@ -282,13 +288,22 @@ type collector struct {
 	unexpect  int
 	reasons   map[string]int
 	last      time.Time
+	// spans, if not nil, keeps when each completed saga was sent and ended,
+	// by id: the stage breakdown starts and ends with them.
+	spans map[string]span
 }
+
+// span is when a saga was sent (scheduled) and when its end was heard.
+type span struct{ start, end time.Time }
 
 func newCollector() *collector { return &collector{reasons: map[string]int{}} }
 
-func (c *collector) record(k Kind, start time.Time, o outcome) {
+func (c *collector) record(id string, k Kind, start time.Time, o outcome) {
 	c.mu.Lock()
 	c.lat = append(c.lat, o.at.Sub(start))
+	if c.spans != nil && o.status == "completed" {
+		c.spans[id] = span{start, o.at}
+	}
 	if o.status == "completed" {
 		c.completed++
 	} else {
@@ -414,12 +429,12 @@ func (l *Loader) ClosedLoop(ctx context.Context, name string, workers int, d tim
 				timer := time.NewTimer(l.TerminalWait - time.Since(t0))
 				select {
 				case o := <-ch:
-					c.record(kind, t0, o)
+					c.record(id, kind, t0, o)
 				case <-timer.C:
 					if l.Tracker.forget(id) {
 						c.lost.Add(1)
 					} else {
-						c.record(kind, t0, <-ch)
+						c.record(id, kind, t0, <-ch)
 					}
 				case <-ctx.Done():
 					l.Tracker.forget(id)
@@ -438,10 +453,16 @@ func (l *Loader) ClosedLoop(ctx context.Context, name string, workers int, d tim
 // OpenLoop sends orders at a fixed rate for d, on schedule whatever the
 // replies, and measures each saga from its scheduled send time (so a sender
 // that falls behind cannot hide latency), then waits for the stragglers.
-func (l *Loader) OpenLoop(ctx context.Context, name string, rate float64, d time.Duration) (PhaseResult, error) {
+// The order ids are "<prefix>-<phase>-<n>".
+func (l *Loader) OpenLoop(ctx context.Context, name, phase string, rate float64, d time.Duration) (PhaseResult, error) {
+	return l.openLoop(ctx, name, phase, rate, d, nil)
+}
+
+// openLoop is OpenLoop, keeping in spans, if not nil, when each completed
+// saga was sent and ended.
+func (l *Loader) openLoop(ctx context.Context, name, phase string, rate float64, d time.Duration, spans map[string]span) (PhaseResult, error) {
 	c := newCollector()
-	n := int(rate*d.Seconds() + 0.5)
-	interval := time.Duration(float64(time.Second) / rate)
+	c.spans = spans
 	inbox := l.NC.NewInbox() // the connection's prefix: an identity reads only its own inbox
 	sub, err := l.NC.Subscribe(inbox+".*", func(msg *nats.Msg) {
 		if client.ReplyError(msg) == nil {
@@ -456,10 +477,38 @@ func (l *Loader) OpenLoop(ctx context.Context, name string, rate float64, d time
 	}
 	defer sub.Unsubscribe()
 	_ = sub.SetPendingLimits(-1, -1)
+	var buf bytes.Buffer
+	return openLoop(ctx, c, openLoopSpec{name: name, rate: rate, d: d, tracker: l.Tracker, wait: l.TerminalWait, progress: l.Progress,
+		next: func() (string, []byte, Kind) { return l.Workload.Next(phase) },
+		send: func(id string, body []byte) error {
+			buf.Reset()
+			buf.WriteString(inbox)
+			buf.WriteByte('.')
+			buf.WriteString(id)
+			return l.NC.PublishMsg(&nats.Msg{Subject: "order.place", Reply: buf.String(), Data: body})
+		}})
+}
 
+// openLoopSpec is what an open loop sends, how, and where it hears the ends.
+type openLoopSpec struct {
+	name     string
+	rate     float64
+	d        time.Duration
+	tracker  *Tracker
+	wait     time.Duration // how long the stragglers are waited for
+	progress *Progress
+	next     func() (id string, body []byte, kind Kind)
+	send     func(id string, body []byte) error
+}
+
+// openLoop sends rate×d items on schedule, each measured from its
+// scheduled time to the end its tracker hears, into c.
+func openLoop(ctx context.Context, c *collector, o openLoopSpec) (PhaseResult, error) {
+	n := int(o.rate*o.d.Seconds() + 0.5)
+	interval := time.Duration(float64(time.Second) / o.rate)
 	start := time.Now().Add(20 * time.Millisecond)
-	c.windowEnd = start.Add(d)
-	stop := l.Progress.Start(name, d, func(elapsed time.Duration) string {
+	c.windowEnd = start.Add(o.d)
+	stop := o.progress.Start(o.name, o.d, func(elapsed time.Duration) string {
 		done := c.terminal.Load()
 		return fmt.Sprintf("sent %d/%d  ended %d  in flight %d  errors %d", c.placed.Load(), n, done,
 			c.placed.Load()-done-c.failed.Load()-c.lost.Load(), c.failed.Load()+c.lost.Load())
@@ -467,40 +516,35 @@ func (l *Loader) OpenLoop(ctx context.Context, name string, rate float64, d time
 	defer stop()
 	ids := make([]string, 0, n)
 	var maxLag time.Duration
-	var buf bytes.Buffer
 	for i := 0; i < n && ctx.Err() == nil; i++ {
 		at := start.Add(time.Duration(i) * interval)
 		if wait := time.Until(at); wait > 0 {
 			time.Sleep(wait)
 		}
 		maxLag = max(maxLag, time.Since(at))
-		id, body, kind := l.Workload.Next("o" + strconv.Itoa(int(rate)))
+		id, body, kind := o.next()
 		ids = append(ids, id)
-		l.Tracker.wait(id, func(o outcome) { c.record(kind, at, o) })
-		buf.Reset()
-		buf.WriteString(inbox)
-		buf.WriteByte('.')
-		buf.WriteString(id)
-		if err := l.NC.PublishMsg(&nats.Msg{Subject: "order.place", Reply: buf.String(), Data: body}); err != nil {
-			l.Tracker.forget(id)
+		o.tracker.wait(id, func(out outcome) { c.record(id, kind, at, out) })
+		if err := o.send(id, body); err != nil {
+			o.tracker.forget(id)
 			c.failed.Add(1)
 		}
 		c.placed.Add(1)
 	}
 	// Wait for the stragglers (this watches our own counters; the system is
 	// never polled).
-	limit := time.Now().Add(l.TerminalWait)
+	limit := time.Now().Add(o.wait)
 	for c.terminal.Load()+c.failed.Load() < c.placed.Load() && time.Now().Before(limit) && ctx.Err() == nil {
 		time.Sleep(20 * time.Millisecond)
 	}
 	for _, id := range ids {
-		if l.Tracker.forget(id) {
+		if o.tracker.forget(id) {
 			c.lost.Add(1)
 		}
 	}
 	stop()
-	r := c.result(name, d)
-	r.OfferedPerSec = rate
+	r := c.result(o.name, o.d)
+	r.OfferedPerSec = o.rate
 	r.MaxSendLagMs = ms(maxLag)
 	return r, ctx.Err()
 }

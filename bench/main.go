@@ -67,6 +67,14 @@ type Options struct {
 	// nodes (streams of three replicas) and each service as Partitions
 	// partitions (stack.Config); 0 or 1: one of each.
 	Nodes, Partitions int
+
+	// TraceRates are the open-loop rates whose sagas' stages are recorded
+	// and broken down (of Rates, as they resolve).
+	TraceRates []Rate
+	TraceText  string
+	// NoFloor skips the floor: the disk's fdatasync, JetStream's
+	// synchronous publish and the raw chain at each open-loop rate.
+	NoFloor bool
 }
 
 // Rate is an open-loop offered rate: sagas/s, or a percentage of the
@@ -213,6 +221,8 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs.DurationVar(&o.Warmup, "warmup", 3*time.Second, "unmeasured closed-loop warm-up (0 to skip)")
 	fs.IntVar(&o.Workers, "workers", 256, "closed-loop concurrent workers")
 	fs.StringVar(&o.RatesText, "rates", "100,500,1000,50%,80%", "open-loop offered rates: sagas/s, or % of the closed-loop maximum")
+	fs.StringVar(&o.TraceText, "trace", "100,50%", "open-loop rates whose sagas are broken down stage by stage (of -rates; empty for none)")
+	fs.BoolVar(&o.NoFloor, "no-floor", false, "skip the floor: fdatasync, synchronous publish and the raw chain at each rate")
 	fs.StringVar(&o.Out, "out", "", "directory for results*.json, results*.md and latency*.svg (default <repo>/bench)")
 	fs.StringVar(&o.Repo, "repo", "", "repository root with Procfile and nats.conf (default: the nearest go.mod upward)")
 	fs.StringVar(&o.Bin, "bin", "", "directory of the binaries the Procfile names as bin/... (default <repo>/bin)")
@@ -266,6 +276,11 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	o.Rates = rates
 	if o.TelemetryRounds < 0 || (o.TelemetryRounds > 0 && o.TelemetryDuration <= 0) || o.TelemetryRate < 0 || o.TelemetrySample < 0 || o.TelemetrySample > 1 {
 		problems = append(problems, "-telemetry-rounds and -telemetry-rate must not be negative, -telemetry-duration positive, -telemetry-sample 0 to 1")
+	}
+	if o.TraceText != "" {
+		if o.TraceRates, err = ParseRates(o.TraceText); err != nil {
+			problems = append(problems, "-trace: "+err.Error())
+		}
 	}
 	if o.Duration <= 0 || o.OpenDuration <= 0 || o.Warmup < 0 || o.SagaTimeout <= 0 {
 		problems = append(problems, "durations must be positive")
@@ -383,7 +398,7 @@ func takeSnapshot(ctx context.Context, st *stack.Stack, js jetstream.JetStream) 
 
 // newLoader connects to st twice (requests, and the terminal events the
 // tracker follows) and returns a Loader of a new workload whose ids start
-// with prefix, the JetStream context of its connection, and what closes it
+// with prefix (make it unique: nuid), the JetStream context of its connection, and what closes it
 // all (once, however often it is called).
 func newLoader(st *stack.Stack, name, prefix string, o Options, prog *Progress) (*Loader, jetstream.JetStream, func(), error) {
 	var closers []func()
@@ -426,7 +441,7 @@ func newLoader(st *stack.Stack, name, prefix string, o Options, prog *Progress) 
 		return nil, nil, nil, err
 	}
 	closers = append(closers, tracker.Close)
-	w := &Workload{Prefix: prefix + nuid.Next()[16:], Customers: o.Customers, SKUs: o.SKUs}
+	w := &Workload{Prefix: prefix, Customers: o.Customers, SKUs: o.SKUs}
 	return &Loader{NC: nc, Tracker: tracker, Workload: w, TerminalWait: o.SagaTimeout + 30*time.Second, Progress: prog}, js, closeAll, nil
 }
 
@@ -447,9 +462,13 @@ func RunSecure(ctx context.Context, o Options, mode string, prog *Progress) (*Re
 
 func run(ctx context.Context, o Options, mode string, secure bool, prog *Progress) (*Results, error) {
 	selfStart, _ := stack.ReadUsage(0) // the load generator's CPU so far (an earlier run's, say)
+	// The traced phases' order ids start with the prefix the services record
+	// the stages of (their files go to the run directory's stages/).
+	prefix := "b" + nuid.Next()[16:]
 	st, err := stack.New(stack.Config{Repo: o.Repo, Bin: o.Bin, WorkDir: o.WorkDir, Sync: mode, Keep: o.Keep, Secure: secure,
 		Nodes: o.Nodes, Partitions: o.Partitions,
-		Env: []string{"CHOREO_SAGA_TIMEOUT=" + o.SagaTimeout.String(), "CHOREO_SHIPPING_COUNTRIES=" + strings.Join(ServedCountries, ",")}})
+		Env: []string{"CHOREO_SAGA_TIMEOUT=" + o.SagaTimeout.String(), "CHOREO_SHIPPING_COUNTRIES=" + strings.Join(ServedCountries, ","),
+			"CHOREO_STAGES_DIR=" + stagesDir, "CHOREO_STAGES_PREFIX=" + prefix + "-" + tracedPhase}})
 	if err != nil {
 		return nil, err
 	}
@@ -484,7 +503,7 @@ func run(ctx context.Context, o Options, mode string, secure bool, prog *Progres
 	warn := func(format string, args ...any) {
 		res.Warnings = append(res.Warnings, fmt.Sprintf(format, args...))
 	}
-	loader, js, closeLoader, err := newLoader(st, "choreo bench", "b", o, prog)
+	loader, js, closeLoader, err := newLoader(st, "choreo bench", prefix, o, prog)
 	if err != nil {
 		return nil, err
 	}
@@ -505,6 +524,19 @@ func run(ctx context.Context, o Options, mode string, secure bool, prog *Progres
 	}
 	totalSagas := 1
 
+	// The floor and the raw ceiling make streams of their own: no identity
+	// of the secure profile may.
+	var chain *Chain
+	if !secure && !o.NoFloor {
+		prog.Logf("the floor: fdatasync on the data directory's disk, JetStream synchronous publishes, the raw chain")
+		connect := func(name string) (*nats.Conn, error) {
+			return nats.Connect(st.URL(), nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectBufSize(64<<20))
+		}
+		if chain, err = measureFloor(ctx, st, connect, nc, res); err != nil {
+			return nil, err
+		}
+		defer chain.Close()
+	}
 	if !secure {
 		prog.Logf("raw JetStream ceiling on %s: async publish, then atomic batches of %d (%v each)", RawStream, o.Raw.BatchSize, o.Raw.Duration)
 		async, batch, err := RawCeiling(ctx, nc, o.Raw)
@@ -612,10 +644,19 @@ func run(ctx context.Context, o Options, mode string, secure bool, prog *Progres
 		return nil, err
 	}
 
-	// Open loop.
+	// Open loop: at each rate the saga, then the raw chain.
+	traced := resolveRates(o.TraceRates, res.SagasPerSec)
+	spans := map[float64]map[string]span{}
 	for _, p := range resolveRates(o.Rates, res.SagasPerSec) {
 		name := fmt.Sprintf("open %.0f/s", p.OfferedPerSec)
-		r, err := loader.OpenLoop(ctx, name, p.OfferedPerSec, o.OpenDuration)
+		phase := "o" + strconv.Itoa(int(p.OfferedPerSec))
+		var keep map[string]span
+		if slices.ContainsFunc(traced, func(q PhaseResult) bool { return q.OfferedPerSec == p.OfferedPerSec }) {
+			phase = tracedPhase + strconv.Itoa(int(p.OfferedPerSec))
+			keep = map[string]span{}
+			spans[p.OfferedPerSec] = keep
+		}
+		r, err := loader.openLoop(ctx, name, phase, p.OfferedPerSec, o.OpenDuration, keep)
 		if err != nil {
 			return nil, err
 		}
@@ -636,6 +677,22 @@ func run(ctx context.Context, o Options, mode string, secure bool, prog *Progres
 		if err := st.Dead(); err != nil {
 			return nil, err
 		}
+		if chain != nil {
+			cr, err := chain.OpenLoop(ctx, nc, fmt.Sprintf("chain %.0f/s", p.OfferedPerSec), p.OfferedPerSec, o.OpenDuration, rawPayload(o.Raw.MsgBytes), prog)
+			if err != nil {
+				return nil, err
+			}
+			cr.Label = p.Label
+			res.Floor.Chain = append(res.Floor.Chain, cr)
+			if cr.Unfinished > 0 || cr.PlaceErrors > 0 {
+				warn("raw chain %.0f/s: %d sends failed, %d messages never came out of the fifth hop", cr.OfferedPerSec, cr.PlaceErrors, cr.Unfinished)
+			}
+		}
+	}
+	if chain != nil {
+		if n, err := chain.Errors(); n > 0 {
+			warn("raw chain: %d failed batches, first: %v", n, err)
+		}
 	}
 	res.Config.TotalSagas = totalSagas
 	if n := loader.Tracker.stray.Load(); n > 0 {
@@ -654,6 +711,9 @@ func run(ctx context.Context, o Options, mode string, secure bool, prog *Progres
 		res.MaxRSSMiB[name] = round(u.PeakRSSMiB, 1)
 	}
 	res.MaxAnonRSSMiB, res.MaxFileRSSMiB = peaks()
+	if chain != nil {
+		chain.Close()
+	}
 	closeLoader()
 	stopped = true
 	res.Exits = map[string]int{}
@@ -665,6 +725,22 @@ func run(ctx context.Context, o Options, mode string, secure bool, prog *Progres
 	}
 	if res.BboltCommits, err = boltCommits(st); err != nil {
 		warn("read bbolt commits: %v", err)
+	}
+	if len(spans) > 0 {
+		idx, err := readStages(filepath.Join(st.Dir(), stagesDir))
+		if err != nil {
+			warn("read the services' stages: %v", err)
+		}
+		for _, p := range res.OpenLoop {
+			if sp, ok := spans[p.OfferedPerSec]; ok {
+				b := idx.breakdown(p, sp)
+				if b.Sagas == 0 {
+					warn("open loop %.0f/s: no saga with every stage recorded (services built without stage recording?)", p.OfferedPerSec)
+					continue
+				}
+				res.Breakdowns = append(res.Breakdowns, b)
+			}
+		}
 	}
 	res.Machine.LoadAvgEnd = loadAvg()
 	if busy := float64(res.Machine.CPUs) / 2; res.Machine.LoadAvgStart > busy || res.Machine.LoadAvgEnd > float64(res.Machine.CPUs)*2 {

@@ -51,6 +51,11 @@ type Results struct {
 	Warnings   []string       `json:"warnings,omitempty"`
 	Machine    Machine        `json:"machine"`
 	Config     RunConfig      `json:"config"`
+
+	// Floor is the raw chain and what it is made of; Breakdowns where the
+	// traced phases' milliseconds go.
+	Floor      Floor       `json:"floor"`
+	Breakdowns []Breakdown `json:"breakdowns,omitempty"`
 }
 
 // Machine says where and when a run happened.
@@ -233,14 +238,11 @@ func (r *Results) Markdown() string {
 	w("| offered/s | achieved/s | p50 ms | p95 ms | p99 ms | max ms | sagas | cancelled | unexpected | errors | unfinished | drain s |\n")
 	w("| --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |\n")
 	for _, p := range r.OpenLoop {
-		label := fmt.Sprintf("%.0f", p.OfferedPerSec)
-		if p.Label != "" {
-			label += " (" + p.Label + ")"
-		}
-		w("| %s | %.0f | %s | %s | %s | %s | %d | %d | %d | %d | %d | %.1f |\n", label, p.AchievedPerSec,
+		w("| %s | %.0f | %s | %s | %s | %s | %d | %d | %d | %d | %d | %.1f |\n", rateLabel(p.OfferedPerSec, p.Label), p.AchievedPerSec,
 			num(p.Latency.P50), num(p.Latency.P95), num(p.Latency.P99), num(p.Latency.Max),
 			p.Placed, p.Cancelled, p.Unexpected, p.PlaceErrors, p.Unfinished, p.DrainSec)
 	}
+	r.floorMarkdown(&b)
 	w("\n### Processes\n\n")
 	w("| process | CPU s (whole run) | CPU ms per saga (closed loop) | peak RSS MiB | peak anon / file-backed RSS MiB | bbolt commits per saga | exit |\n")
 	w("| --- | --: | --: | --: | --: | --: | --: |\n")

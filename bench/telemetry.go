@@ -19,6 +19,7 @@ import (
 
 	"github.com/choreo-dev/choreo/stack"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
 )
 
 // The observability cost: metrics and tracing off on one stack and on on
@@ -205,7 +206,7 @@ func newSide(ctx context.Context, name string, o Options, prog *Progress, d time
 		closeAll()
 		return nil, nil, err
 	}
-	loader, js, closeLoader, err := newLoader(st, "choreo bench telemetry "+name, "t"+strings.ToLower(name), o, prog)
+	loader, js, closeLoader, err := newLoader(st, "choreo bench telemetry "+name, "t"+strings.ToLower(name)+nuid.Next()[16:], o, prog)
 	if err != nil {
 		closeAll()
 		return nil, nil, err
@@ -263,7 +264,7 @@ func telemetryRound(ctx context.Context, sides []*side, modes []string, sink *OT
 	}
 	loops := make([]PhaseResult, len(sides))
 	if err := both(func(i int, sd *side) (err error) {
-		loops[i], err = sd.loader.OpenLoop(ctx, "telemetry "+sd.name+" "+modes[i], rate, o.TelemetryDuration)
+		loops[i], err = sd.loader.OpenLoop(ctx, "telemetry "+sd.name+" "+modes[i], "o", rate, o.TelemetryDuration)
 		return err
 	}); err != nil {
 		return nil, err

@@ -46,6 +46,10 @@ type Config struct {
 	// /healthz and /readyz, "off" for none, empty if unset (the service's
 	// own default then applies).
 	HTTPAddr string
+	// CHOREO_STAGES_DIR and CHOREO_STAGES_PREFIX: record the stages of the
+	// sagas whose order id starts with the prefix (package stages) to a file
+	// in the directory. The benchmark's latency breakdown; off if unset.
+	StagesDir, StagesPrefix string
 }
 
 // The values of CHOREO_PROVISIONING.
@@ -125,6 +129,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		} else {
 			c.PprofAddr = v
 		}
+	}
+	c.StagesDir, c.StagesPrefix = getenv("CHOREO_STAGES_DIR"), getenv("CHOREO_STAGES_PREFIX")
+	if (c.StagesDir == "") != (c.StagesPrefix == "") {
+		errs = append(errs, errors.New("CHOREO_STAGES_DIR and CHOREO_STAGES_PREFIX are set together or not at all"))
 	}
 	return c, errors.Join(errs...)
 }

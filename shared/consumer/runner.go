@@ -16,6 +16,7 @@ import (
 	"github.com/choreo-dev/choreo/shared/fault"
 	"github.com/choreo-dev/choreo/shared/health"
 	"github.com/choreo-dev/choreo/shared/metrics"
+	"github.com/choreo-dev/choreo/shared/stages"
 	"github.com/choreo-dev/choreo/shared/streams"
 	"github.com/choreo-dev/choreo/shared/tracing"
 	"github.com/nats-io/nats.go/jetstream"
@@ -230,6 +231,9 @@ func Run(ctx context.Context, js jetstream.JetStream, cfg Config) error {
 						// about to be handled.
 						_ = item.msg.InProgress()
 					}
+					if stages.On(item.msg.Subject()) {
+						stages.Mark(r.cfg.Service, stages.ConsumerStart, item.msg.Subject(), time.Now())
+					}
 					r.handle(hctx, item.msg)
 				}
 				r.sched.done(key)
@@ -401,7 +405,14 @@ func (r *runner) consume(ctx context.Context, cons jetstream.Consumer) {
 			}
 			continue
 		}
-		if !r.sched.push(orderKey(msg.Subject()), queued{msg: msg, at: time.Now()}) {
+		received := time.Now()
+		if stages.On(msg.Subject()) {
+			stages.Mark(r.cfg.Service, stages.ConsumerReceived, msg.Subject(), received)
+			if meta, err := msg.Metadata(); err == nil {
+				stages.Mark(r.cfg.Service, stages.ConsumerStored, msg.Subject(), meta.Timestamp)
+			}
+		}
+		if !r.sched.push(orderKey(msg.Subject()), queued{msg: msg, at: received}) {
 			// This order already has a full queue: hand the message back
 			// for later rather than wait (and hold up every other order).
 			backpressure.Add(1)
@@ -504,6 +515,9 @@ func (r *runner) handle(ctx context.Context, msg jetstream.Msg) {
 			r.cfg.Metrics.DeliveryLag(r.cfg.Service, time.Since(env.OccurredAt))
 		}
 		log.Debug().Str("outcome", outcome).Dur("took", time.Since(began)).Msg("event handled")
+		if stages.On(msg.Subject()) {
+			stages.Mark(r.cfg.Service, stages.ConsumerAcked, msg.Subject(), time.Now())
+		}
 		if err := msg.Ack(); err != nil {
 			// The effects are committed; a redelivery will find the inbox mark.
 			log.Debug().Err(err).Msg("ack failed")

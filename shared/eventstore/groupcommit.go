@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/choreo-dev/choreo/shared/fault"
+	"github.com/choreo-dev/choreo/shared/stages"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -44,18 +45,57 @@ type write struct {
 	fn   func(*bolt.Tx) error
 	done chan error // buffered: the committer never blocks on it
 	err  error      // the last run's error: a refusal when the batch commits
+	// outboxed is set by a write that queued outbox entries: once its batch
+	// commits, the relay is woken at once.
+	outboxed bool
+	// committing is when every closure of the write's batch had run and
+	// bbolt's commit began, committed when it returned; set only while
+	// stages are recorded.
+	committing, committed time.Time
+	// seqs are the outbox entries a delete write (takeDeletes) deletes.
+	seqs []uint64
 }
+
+// Deleting published outbox entries.
+//
+// The relay reports what JetStream acknowledged (Store.Published) and moves
+// on: it does not wait for the delete. The deletes ride along in the next
+// group commit, which happens anyway while the service works, so they cost
+// no fsync of their own; if no write comes within outboxDeleteDelay, they
+// are committed alone. Until they commit, PendingOutbox skips those entries.
+// A crash before then leaves them in the outbox, and the relay publishes
+// them again after the restart under the same Nats-Msg-Id: JetStream drops
+// the duplicate within its window, the consumers' inboxes after it — as
+// when a crash fell between a PubAck and the delete before.
+const outboxDeleteDelay = 50 * time.Millisecond
 
 func (s *Store) commitLoop() {
 	defer close(s.stopped)
+	idle := time.NewTimer(time.Hour)
+	idle.Stop()
+	armed := false
 	for {
-		var first *write
+		var batch []*write
 		select {
-		case first = <-s.writes:
+		case w := <-s.writes:
+			batch = append(batch, w)
+		case <-s.published.kick:
+			// Deletes wait for the next write, or the timer.
+			if !armed {
+				idle.Reset(outboxDeleteDelay)
+				armed = true
+			}
+			continue
+		case <-idle.C:
+			armed = false
 		case <-s.quit:
+			// What JetStream acknowledged is deleted before the file closes.
+			if d := s.takeDeletes(); d != nil {
+				s.commit([]*write{d})
+				s.settleDeletes(d)
+			}
 			return
 		}
-		batch := []*write{first}
 	fill:
 		for len(batch) < s.opts.MaxBatch {
 			select {
@@ -65,8 +105,62 @@ func (s *Store) commitLoop() {
 				break fill
 			}
 		}
-		s.commit(batch)
+		d := s.takeDeletes()
+		if d != nil {
+			batch = append(batch, d)
+			if armed && !idle.Stop() {
+				<-idle.C
+			}
+			armed = false
+		}
+		if len(batch) > 0 {
+			s.commit(batch)
+		}
+		if d != nil && !s.settleDeletes(d) && !armed {
+			idle.Reset(outboxDeleteDelay) // try again
+			armed = true
+		}
 	}
+}
+
+// takeDeletes returns a write deleting the outbox entries reported
+// published and not yet deleted, or nil if there are none.
+func (s *Store) takeDeletes() *write {
+	p := &s.published
+	p.mu.Lock()
+	seqs := p.queue
+	p.queue = nil
+	p.mu.Unlock()
+	if len(seqs) == 0 {
+		return nil
+	}
+	return &write{done: make(chan error, 1), fn: func(btx *bolt.Tx) error {
+		ob := btx.Bucket(bucketOutbox)
+		for _, seq := range seqs {
+			if err := ob.Delete(u64(seq)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, seqs: seqs}
+}
+
+// settleDeletes forgets the entries d deleted, once committed, and queues
+// them again otherwise; it reports whether they were committed.
+func (s *Store) settleDeletes(d *write) bool {
+	seqs := d.seqs
+	err := <-d.done
+	p := &s.published
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err != nil {
+		p.queue = append(p.queue, seqs...)
+		return false
+	}
+	for _, seq := range seqs {
+		delete(p.set, seq)
+	}
+	return true
 }
 
 func (s *Store) commit(batch []*write) {
@@ -84,6 +178,12 @@ func (s *Store) commit(batch []*write) {
 					return w.err
 				}
 			}
+			if stages.Enabled() {
+				now := time.Now()
+				for _, w := range batch {
+					w.committing = now
+				}
+			}
 			return nil
 		})
 		if failed >= 0 {
@@ -93,6 +193,20 @@ func (s *Store) commit(batch []*write) {
 		}
 		if s.opts.CommitObserver != nil {
 			s.opts.CommitObserver(time.Since(began), len(batch))
+		}
+		if err == nil && stages.Enabled() {
+			now := time.Now()
+			for _, w := range batch {
+				w.committed = now
+			}
+		}
+		if err == nil {
+			for _, w := range batch {
+				if w.outboxed && w.err == nil {
+					s.notifyOutboxed() // before the writers hear: the relay starts at once
+					break
+				}
+			}
 		}
 		for _, w := range batch {
 			if err != nil {
@@ -107,7 +221,12 @@ func (s *Store) commit(batch []*write) {
 
 // write runs fn in a group-committed write transaction.
 func (s *Store) write(fn func(*bolt.Tx) error) error {
-	w := &write{fn: fn, done: make(chan error, 1)}
+	return s.submit(&write{fn: fn, done: make(chan error, 1)})
+}
+
+// submit runs w.fn in a group-committed write transaction.
+func (s *Store) submit(w *write) error {
+	fn := w.fn
 	select {
 	case s.writes <- w:
 	case <-s.quit:
@@ -124,10 +243,20 @@ func (s *Store) write(fn func(*bolt.Tx) error) error {
 		}
 	}
 	if errors.Is(err, errTrySolo) {
-		err = s.db.Update(fn)
+		if err = s.db.Update(fn); err == nil && w.outboxed {
+			s.notifyOutboxed()
+		}
 	}
 	if r, ok := err.(refusal); ok {
 		return r.err
 	}
 	return err
+}
+
+// notifyOutboxed wakes the relay (without blocking, coalescing).
+func (s *Store) notifyOutboxed() {
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/choreo-dev/choreo/shared/stages"
 	"github.com/choreo-dev/choreo/shared/tracing"
 	bolt "go.etcd.io/bbolt"
 )
@@ -67,6 +68,9 @@ func (tx *Tx) enqueue(subject, id string, body []byte, tc tracing.Context) error
 	}
 	v = append(v, body...)
 	tx.outboxed = true
+	if stages.On(subject) {
+		tx.traced = append(tx.traced, subject)
+	}
 	return ob.Put(u64(seq), v)
 }
 
@@ -122,15 +126,30 @@ func (r *reader) u16() uint16 {
 	return 0
 }
 
-// PendingOutbox returns up to limit outbox entries, oldest first.
+// PendingOutbox returns up to limit outbox entries waiting to be published,
+// oldest first.
 func (s *Store) PendingOutbox(ctx context.Context, limit int) ([]OutboxEntry, error) {
+	return s.PendingOutboxAfter(ctx, 0, limit)
+}
+
+// PendingOutboxAfter returns up to limit outbox entries waiting to be
+// published whose Seq is above after, oldest first. Entries reported
+// Published are not waiting: they are only not deleted yet.
+func (s *Store) PendingOutboxAfter(ctx context.Context, after uint64, limit int) ([]OutboxEntry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	var out []OutboxEntry
+	// Locked before the snapshot is taken: an entry deleted meanwhile is
+	// either still in the set or gone from the snapshot.
+	s.published.mu.Lock()
+	defer s.published.mu.Unlock()
 	err := s.db.View(func(btx *bolt.Tx) error {
 		c := btx.Bucket(bucketOutbox).Cursor()
-		for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
+		for k, v := c.Seek(u64(after + 1)); k != nil && len(out) < limit; k, v = c.Next() {
+			if _, ok := s.published.set[binary.BigEndian.Uint64(k)]; ok {
+				continue
+			}
 			e, err := decodeOutbox(k, v)
 			if err != nil {
 				return err
@@ -148,18 +167,44 @@ func (s *Store) OutboxLen(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	var n int
+	s.published.mu.Lock()
+	defer s.published.mu.Unlock()
 	err := s.db.View(func(btx *bolt.Tx) error {
 		c := btx.Bucket(bucketOutbox).Cursor()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			n++
+			if _, ok := s.published.set[binary.BigEndian.Uint64(k)]; !ok {
+				n++
+			}
 		}
 		return nil
 	})
 	return n, err
 }
 
-// AckOutbox removes entries whose publication JetStream acknowledged.
-// Removing an entry twice is harmless.
+// Published records that JetStream acknowledged the entries seqs: they are
+// no longer pending, and the next commit deletes them (see groupcommit.go;
+// a crash first only publishes them again). It returns at once.
+func (s *Store) Published(seqs []uint64) {
+	if len(seqs) == 0 {
+		return
+	}
+	p := &s.published
+	p.mu.Lock()
+	for _, seq := range seqs {
+		if _, ok := p.set[seq]; !ok {
+			p.set[seq] = struct{}{}
+			p.queue = append(p.queue, seq)
+		}
+	}
+	p.mu.Unlock()
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+}
+
+// AckOutbox removes entries whose publication JetStream acknowledged, and
+// returns once that is committed. Removing an entry twice is harmless.
 func (s *Store) AckOutbox(ctx context.Context, seqs []uint64) error {
 	if len(seqs) == 0 {
 		return nil

@@ -13,6 +13,7 @@ import (
 
 	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shared/failpoint"
+	"github.com/choreo-dev/choreo/shared/stages"
 	"github.com/choreo-dev/choreo/shared/tracing"
 	"github.com/rs/zerolog"
 	bolt "go.etcd.io/bbolt"
@@ -130,7 +131,15 @@ type Store struct {
 	writeTx     *bolt.Tx
 	writeStates map[string]cached
 
-	writes  chan *write
+	writes chan *write
+	// published holds the outbox entries JetStream acknowledged that are
+	// not deleted yet (see groupcommit.go).
+	published struct {
+		mu    sync.Mutex
+		set   map[uint64]struct{} // reported and not yet deleted: PendingOutbox skips them
+		queue []uint64            // not yet handed to a commit
+		kick  chan struct{}       // the committer hears of new ones
+	}
 	quit    chan struct{}
 	stopped chan struct{}
 	close   sync.Once
@@ -167,6 +176,7 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	s := &Store{db: db, opts: opts, notify: make(chan struct{}, 1),
 		writes: make(chan *write, opts.MaxBatch), quit: make(chan struct{}), stopped: make(chan struct{})}
+	s.published.set, s.published.kick = map[uint64]struct{}{}, make(chan struct{}, 1)
 	go s.commitLoop()
 	if opts.TrimEvery > 0 {
 		s.trimmer.Add(1)
@@ -197,8 +207,8 @@ func (s *Store) Registry() *envelope.Registry { return s.opts.Registry }
 // Service is the owning service's name.
 func (s *Store) Service() string { return s.opts.Service }
 
-// Outboxed is signalled (without blocking, coalescing) after every commit that
-// queued outbox entries; the relay waits on it.
+// Outboxed is signalled (without blocking, coalescing) as soon as a commit
+// that queued outbox entries is durable; the relay waits on it.
 func (s *Store) Outboxed() <-chan struct{} { return s.notify }
 
 // Update runs fn in a write transaction and commits it (fsync) if fn returns
@@ -213,11 +223,22 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	tc := tracing.FromContext(ctx)
 	span := s.startCommit(ctx)
 	var done *Tx
-	err := s.write(func(btx *bolt.Tx) error {
+	// Tracing (package stages): when this write was submitted, when its
+	// closure ran, for the outbox entries it queued.
+	var submitted, ran, returned time.Time
+	if stages.Enabled() {
+		submitted = time.Now()
+	}
+	w := &write{done: make(chan error, 1)}
+	w.fn = func(btx *bolt.Tx) error {
 		span.ran()
 		// A fresh Tx on every run: a batch may run this closure again.
 		tx := &Tx{b: btx, s: s, now: s.opts.Now().UTC(), states: s.statesFor(btx), trace: tc}
-		done = nil
+		done, w.outboxed = nil, false
+		if !submitted.IsZero() {
+			ran = time.Now()
+			defer func() { returned = time.Now() }()
+		}
 		if err := run(fn, tx); err != nil {
 			if tx.dirty {
 				return err
@@ -230,19 +251,30 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 			return refusal{err}
 		}
 		done = tx
+		w.outboxed = tx.outboxed
 		return nil
-	})
+	}
+	err := s.submit(w)
 	span.end(err)
 	if err != nil {
 		return err
 	}
-	failpoint.Crash(s.opts.Service, failpoint.StoreAfterCommit)
-	if done.outboxed {
-		select {
-		case s.notify <- struct{}{}:
-		default:
+	if len(done.traced) > 0 {
+		committed := w.committed
+		if committed.IsZero() { // committed alone (see submit)
+			committed = time.Now()
+		}
+		for _, subject := range done.traced {
+			for _, m := range [...]struct {
+				stage string
+				at    time.Time
+			}{{stages.StoreSubmit, submitted}, {stages.StoreRun, ran}, {stages.StoreRan, returned},
+				{stages.StoreCommit, w.committing}, {stages.StoreCommitted, committed}} {
+				stages.Mark(s.opts.Service, m.stage, subject, m.at)
+			}
 		}
 	}
+	failpoint.Crash(s.opts.Service, failpoint.StoreAfterCommit)
 	return nil
 }
 

@@ -43,6 +43,9 @@ type Tx struct {
 	trace tracing.Context
 	// rebuilding is set while RebuildProjections replays the log.
 	rebuilding bool
+	// traced lists the subjects of the outbox entries queued in this
+	// transaction whose stages are recorded (package stages).
+	traced []string
 }
 
 // Appended returns the types of the events appended in this transaction so

@@ -1,13 +1,16 @@
 // Package outbox publishes what a service's event store queued in its
 // transactional outbox to the service's JetStream stream.
 //
-// The relay reads the oldest entries, publishes them pipelined (asynchronous
-// publishes on one connection reach the server in order), waits for each
-// PubAck, and only then deletes the acknowledged entries. Each message carries
-// the event id as Nats-Msg-Id, so a publish that is repeated — after a crash
-// between the PubAck and the delete, or after a timeout whose outcome is
-// unknown — is de-duplicated by JetStream within the stream's duplicate window
-// and by the consumers' inboxes after it.
+// The relay is woken the moment a commit that queued entries is durable. It
+// reads the new entries and publishes them at once, pipelined: it does not
+// wait for the PubAcks of what it sent before (asynchronous publishes on one
+// connection reach the server, and are stored, in the order they were sent).
+// As PubAcks arrive it reports the acknowledged entries to the store
+// (Store.Published), which deletes them with its next commit; the relay never
+// waits for that delete. Each message carries the event id as Nats-Msg-Id,
+// so a publish that is repeated — after a crash before the delete, or after
+// a timeout whose outcome is unknown — is de-duplicated by JetStream within
+// the stream's duplicate window and by the consumers' inboxes after it.
 //
 // Nothing on a command's reply path waits for the relay: a command commits its
 // events and outbox entries in one bbolt transaction, replies, and the relay
@@ -27,6 +30,7 @@ import (
 	"github.com/choreo-dev/choreo/shared/fault"
 	"github.com/choreo-dev/choreo/shared/health"
 	"github.com/choreo-dev/choreo/shared/metrics"
+	"github.com/choreo-dev/choreo/shared/stages"
 	"github.com/choreo-dev/choreo/shared/tracing"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -43,17 +47,43 @@ type Relay struct {
 	// Stream, if set, is required of every PubAck (WithExpectStream): an
 	// event never lands in a stream other than its owner's.
 	Stream string
-	// Batch is how many entries are in flight at once. Default 256.
+	// Batch is how many entries are read (and published together) at
+	// once. Default 256.
 	Batch int
-	// Poll is the safety net when no commit signals: default 1s.
+	// Window bounds the entries published whose PubAck has not come yet.
+	// Default 1024 (keep it below the JetStream context's
+	// PublishAsyncMaxPending).
+	Window int
+	// Groups bounds the publishes waiting for their PubAcks: reads sent
+	// as single publishes or as one atomic batch. While that many wait,
+	// what commits meanwhile gathers into the next read, so the reads (and
+	// the batches) grow with the load and the server's fsyncs stay few.
+	// Default 1.
+	Groups int
+	// Poll is the safety net when no commit signals: default 1s. Each poll
+	// also reads the outbox from its start, so an entry put back behind
+	// the relay (an operator's retry of a parked one) goes out.
 	Poll time.Duration
-	// Atomic publishes each batch of two or more entries as one JetStream
-	// atomic batch (the stream must allow atomic publish): one request and,
-	// with sync_interval: always, one fsync for the whole batch instead of
-	// one per event. If a batch fails for any reason — a duplicate aborts a
-	// whole atomic batch, say, or its commit timed out — its entries are
+	// Atomic publishes a read of at least AtomicMin entries as one
+	// JetStream atomic batch (the stream must allow atomic publish): one
+	// request and, with sync_interval: always, one fsync for the whole
+	// batch instead of one per event. A smaller read goes as single
+	// pipelined publishes: the server stages every atomic batch in a
+	// store of its own (a directory, metadata files written with fsync),
+	// so a small one costs it several times what the same messages cost
+	// singly. If a batch fails for any reason — a duplicate aborts a whole
+	// atomic batch, say, or its commit timed out — its entries are
 	// published again one by one, where duplicates are dropped singly.
 	Atomic bool
+	// AtomicMin is the smallest read published as an atomic batch.
+	// Default 32: on the development machine (sync_interval: always) a
+	// batch of 2 cost the server 6 times the CPU of 2 single publishes,
+	// one of 16 1.6 times, one of 32 about the same and one of 64 less.
+	AtomicMin int
+	// AckTimeout bounds the wait for a PubAck, whatever the JetStream
+	// context's own timeout: an entry still unanswered then is published
+	// again. Default 10s.
+	AckTimeout time.Duration
 	// RetryMin and RetryMax bound the backoff after a failed publish.
 	// Defaults 50ms and 5s.
 	RetryMin, RetryMax time.Duration
@@ -81,6 +111,18 @@ func (r *Relay) defaults() {
 	if r.Batch <= 0 {
 		r.Batch = 256
 	}
+	if r.Window <= 0 {
+		r.Window = 1024
+	}
+	if r.Groups <= 0 {
+		r.Groups = 1
+	}
+	if r.AtomicMin <= 1 {
+		r.AtomicMin = 32
+	}
+	if r.AckTimeout <= 0 {
+		r.AckTimeout = 10 * time.Second
+	}
 	if r.Poll <= 0 {
 		r.Poll = time.Second
 	}
@@ -93,80 +135,190 @@ func (r *Relay) defaults() {
 }
 
 // Run publishes until ctx is cancelled. It returns nil then: entries not yet
-// acknowledged stay in the outbox for the next start.
+// acknowledged stay in the outbox for the next start. Run and Flush must not
+// run at the same time.
 func (r *Relay) Run(ctx context.Context) error {
 	r.defaults()
+	p := r.newPipeline()
+	defer p.close()
 	backoff := r.RetryMin
 	failing := false
-	timer := time.NewTimer(r.Poll)
-	defer timer.Stop()
+	var retry <-chan time.Time // set while a failure is backed off
+	poll := time.NewTicker(r.Poll)
+	defer poll.Stop()
 	r.checkParked()
+	rescan := true
+	fail := func(err error) {
+		// Told once per episode, with the reason: by the check if there is
+		// one, by a log line otherwise.
+		if r.Checks != nil {
+			r.Checks.Fail(CheckOutbox, fault.Reason(err), err)
+		} else if !failing {
+			r.Logger.Warn().Err(err).Msg("outbox publish failed; retrying with the same Nats-Msg-Id")
+		}
+		failing = true
+		retry = time.After(backoff)
+		backoff = min(backoff*2, r.RetryMax)
+	}
 	for {
-		n, err := r.Flush(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if err != nil {
-			// Told once per episode, with the reason: by the check if there
-			// is one, by a log line otherwise.
-			if r.Checks != nil {
-				r.Checks.Fail(CheckOutbox, fault.Reason(err), err)
-			} else if !failing {
-				r.Logger.Warn().Err(err).Msg("outbox publish failed; retrying with the same Nats-Msg-Id")
+		if retry == nil {
+			if err := p.fill(ctx, rescan); err != nil && ctx.Err() == nil {
+				fail(err)
 			}
-			failing = true
-			if !sleep(ctx, backoff) {
-				return nil
-			}
-			backoff = min(backoff*2, r.RetryMax)
-			continue
+			rescan = false
 		}
-		if failing && r.Checks == nil {
-			r.Logger.Info().Msg("outbox publishing again")
-		}
-		r.Checks.Pass(CheckOutbox)
-		failing, backoff = false, r.RetryMin
-		if n == r.Batch {
-			continue // there may be more waiting
-		}
-		timer.Reset(r.Poll)
 		select {
 		case <-ctx.Done():
+			// What is acknowledged meanwhile is not published again (with
+			// NATS away nothing will be: don't hold up the shutdown).
+			if r.JS.Conn().IsConnected() {
+				p.drain(time.Second)
+			}
 			return nil
 		case <-r.Store.Outboxed():
-		case <-timer.C:
+		case g := <-p.done:
+			if err := p.settle(ctx, g); err != nil {
+				if ctx.Err() == nil {
+					fail(err)
+				}
+			} else if retry == nil && g.clean() {
+				if failing && r.Checks == nil {
+					r.Logger.Info().Msg("outbox publishing again")
+				}
+				r.Checks.Pass(CheckOutbox)
+				failing, backoff = false, r.RetryMin
+			}
+		case <-retry:
+			retry, rescan = nil, true
+		case <-poll.C:
+			rescan = true
 		}
 	}
 }
 
-// Flush publishes one batch of the oldest entries and deletes those that were
-// acknowledged, up to the first failure (so the outbox drains in order). It
-// returns how many were deleted.
+// Flush publishes one read of the oldest entries, waits for their
+// outcomes, and reports the acknowledged ones to the store (which deletes
+// them with its next commit, or when it closes). It returns how many were
+// acknowledged or parked, and the first failure.
 func (r *Relay) Flush(ctx context.Context) (int, error) {
 	r.defaults()
+	p := r.newPipeline()
+	defer p.close()
 	entries, err := r.Store.PendingOutbox(ctx, r.Batch)
 	if err != nil || len(entries) == 0 {
 		return 0, err
 	}
-	// Deleting what JetStream has stored is right even once ctx is done:
-	// otherwise it is only published again.
-	ackCtx := context.WithoutCancel(ctx)
-	if r.Atomic && len(entries) > 1 {
+	r.mark(stages.OutboxRead, entries)
+	p.send(ctx, entries)
+	n := 0
+	var errs []error
+	for p.groups > 0 {
+		select {
+		case g := <-p.done:
+			errs = append(errs, p.settle(ctx, g))
+			n += g.settled
+		case <-ctx.Done():
+			// Unknown outcome: the entries stay and are published again.
+			return n, errors.Join(errs...)
+		}
+	}
+	return n, errors.Join(errs...)
+}
+
+// errNotSent is the outcome of an entry behind one the client refused to
+// send: it goes again at once.
+var errNotSent = errors.New("not sent")
+
+// group is entries published together, and the outcome of each.
+type group struct {
+	entries []eventstore.OutboxEntry
+	errs    []error // nil where JetStream stored the entry
+	settled int     // how many were acknowledged or parked
+}
+
+// clean reports whether every entry of g was stored.
+func (g *group) clean() bool {
+	for _, err := range g.errs {
+		if err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// pipeline is the relay's publishes in flight.
+type pipeline struct {
+	r        *Relay
+	inflight map[uint64]struct{} // entries sent and not settled
+	after    uint64              // the highest Seq read so far
+	groups   int                 // groups sent and not settled
+	done     chan *group
+	quit     chan struct{}
+}
+
+func (r *Relay) newPipeline() *pipeline {
+	return &pipeline{r: r, inflight: map[uint64]struct{}{}, done: make(chan *group, 64), quit: make(chan struct{})}
+}
+
+// close releases the goroutines still waiting for PubAcks.
+func (p *pipeline) close() { close(p.quit) }
+
+// fill reads the entries committed since the last read (all of the outbox's
+// if rescan) and publishes those not already in flight, until the window is
+// full or nothing is left.
+func (p *pipeline) fill(ctx context.Context, rescan bool) error {
+	r := p.r
+	if rescan {
+		p.after = 0
+	}
+	for p.groups < r.Groups && len(p.inflight) < r.Window {
+		entries, err := r.Store.PendingOutboxAfter(ctx, p.after, min(r.Batch, r.Window-len(p.inflight)))
+		if err != nil || len(entries) == 0 {
+			return err
+		}
+		p.after = entries[len(entries)-1].Seq
+		fresh := make([]eventstore.OutboxEntry, 0, len(entries))
+		for _, e := range entries {
+			if _, ok := p.inflight[e.Seq]; !ok {
+				fresh = append(fresh, e)
+			}
+		}
+		if len(fresh) > 0 {
+			r.mark(stages.OutboxRead, fresh)
+			p.send(ctx, fresh)
+		}
+		if len(entries) < r.Batch {
+			return nil
+		}
+	}
+	return nil
+}
+
+// send publishes entries, oldest first; their group arrives on p.done once
+// every outcome is known. A read of AtomicMin entries or more goes as one
+// atomic batch, synchronously: nothing may be sent behind it before its
+// PubAck, or that would be stored before it. Anything else goes as single
+// asynchronous publishes, waited for in the background.
+func (p *pipeline) send(ctx context.Context, entries []eventstore.OutboxEntry) {
+	r := p.r
+	g := &group{entries: entries, errs: make([]error, len(entries))}
+	p.groups++
+	for _, e := range entries {
+		p.inflight[e.Seq] = struct{}{}
+	}
+	if r.Atomic && len(entries) >= r.AtomicMin {
 		err := r.publishAtomic(ctx, entries)
 		if err == nil {
-			r.Metrics.Published(r.Stream, len(entries))
-			seqs := make([]uint64, len(entries))
-			for i, e := range entries {
-				seqs[i] = e.Seq
-			}
-			failpoint.Crash(r.Store.Service(), failpoint.OutboxAfterPublish)
-			if err := r.Store.AckOutbox(ackCtx, seqs); err != nil {
-				return 0, err
-			}
-			return len(entries), nil
+			r.mark(stages.OutboxAcked, entries)
+			p.deliver(g)
+			return
 		}
 		if ctx.Err() != nil {
-			return 0, nil
+			for i := range g.errs {
+				g.errs[i] = err
+			}
+			p.deliver(g)
+			return
 		}
 		r.Logger.Debug().Err(err).Int("entries", len(entries)).Msg("atomic batch failed; publishing one by one")
 	}
@@ -174,76 +326,128 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 	if r.Stream != "" {
 		opts = append(opts, jetstream.WithExpectStream(r.Stream))
 	}
-	futures := make([]jetstream.PubAckFuture, 0, len(entries))
-	var pubErr error
-	var refusedAt = -1 // an entry the client refused to send: too large
+	futures := make([]jetstream.PubAckFuture, len(entries))
 	spans := make(publishSpans, 0, len(entries))
 	for i, e := range entries {
 		msg := &nats.Msg{Subject: e.Subject, Data: e.Body, Header: nats.Header{}}
 		msg.Header.Set(jetstream.MsgIDHeader, e.MsgID)
 		spans = spans.start(r.Tracer, e, msg.Header)
+		r.mark(stages.OutboxPublish, entries[i:i+1])
 		f, err := r.JS.PublishMsgAsync(msg, opts...)
 		if err != nil {
-			spans.end(len(spans)-1, err)
-			if tooLarge(err) {
-				refusedAt = i
-			} else {
-				pubErr = err
+			spans.end(i, err)
+			// Refused before sending (too large, say): the ones behind it
+			// were not sent either.
+			g.errs[i] = err
+			for j := i + 1; j < len(entries); j++ {
+				g.errs[j] = errNotSent
 			}
 			break
 		}
-		futures = append(futures, f)
+		futures[i] = f
 	}
-	// Entries are deleted in order up to the first failure, so the outbox
-	// drains in order; an entry refused for its size is parked instead of
-	// failing, so it never holds up the ones behind it.
-	acked := make([]uint64, 0, len(futures))
-	var park []eventstore.OutboxEntry
-	var ackErr error
-	for i, f := range futures {
+	go func() {
+		timeout := time.NewTimer(r.AckTimeout)
+		defer timeout.Stop()
+		expired := false
+		for i, f := range futures {
+			if f == nil {
+				continue
+			}
+			if expired {
+				select {
+				case <-f.Ok():
+				case err := <-f.Err():
+					g.errs[i] = err
+				default:
+					g.errs[i] = nats.ErrTimeout
+				}
+				spans.end(i, g.errs[i])
+				continue
+			}
+			select {
+			case <-f.Ok():
+			case err := <-f.Err():
+				g.errs[i] = err
+			case <-timeout.C:
+				expired = true
+				g.errs[i] = nats.ErrTimeout
+			}
+			spans.end(i, g.errs[i])
+			if g.errs[i] == nil {
+				r.mark(stages.OutboxAcked, entries[i:i+1])
+			}
+		}
+		p.deliver(g)
+	}()
+}
+
+func (p *pipeline) deliver(g *group) {
+	select {
+	case p.done <- g:
+	case <-p.quit:
+	}
+}
+
+// drain settles the groups that complete within d.
+func (p *pipeline) drain(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for p.groups > 0 {
 		select {
-		case <-f.Ok():
-			spans.end(i, nil)
-			if ackErr == nil {
-				acked = append(acked, entries[i].Seq)
-			}
-		case err := <-f.Err():
-			spans.end(i, err)
-			switch {
-			case ackErr != nil:
-			case tooLarge(err):
-				park = append(park, entries[i])
-			default:
-				ackErr = err
-			}
-		case <-ctx.Done():
-			// Unknown outcome: the entries stay and are republished next time.
-			spans.endAll(ctx.Err())
-			return 0, r.Store.AckOutbox(ackCtx, acked)
+		case g := <-p.done:
+			_ = p.settle(context.Background(), g)
+		case <-t.C:
+			return
 		}
 	}
-	if refusedAt >= 0 && ackErr == nil {
-		park = append(park, entries[refusedAt])
+}
+
+// settle takes in a group's outcomes: the acknowledged entries go to the
+// store to be deleted, one refused as too large is parked (so it never
+// holds up the ones behind it), and the others are read again — at once if
+// they were never sent, after the backoff (the error returned) otherwise.
+func (p *pipeline) settle(ctx context.Context, g *group) error {
+	r := p.r
+	p.groups--
+	acked := make([]uint64, 0, len(g.entries))
+	var park []eventstore.OutboxEntry
+	var first error
+	for i, e := range g.entries {
+		delete(p.inflight, e.Seq)
+		switch err := g.errs[i]; {
+		case err == nil:
+			acked = append(acked, e.Seq)
+		case tooLarge(err):
+			park = append(park, e)
+		default:
+			// Read it again: the next fill starts from here.
+			p.after = min(p.after, e.Seq-1)
+			if first == nil && !errors.Is(err, errNotSent) {
+				first = err
+			}
+		}
 	}
 	if len(acked) > 0 {
 		failpoint.Crash(r.Store.Service(), failpoint.OutboxAfterPublish)
+		r.Store.Published(acked)
+		r.Metrics.Published(r.Stream, len(acked))
 	}
-	if err := r.Store.AckOutbox(ackCtx, acked); err != nil {
-		return 0, err
-	}
-	r.Metrics.Published(r.Stream, len(acked))
+	g.settled = len(acked)
 	for _, e := range park {
 		reason := fmt.Sprintf("%d bytes: too large to publish", len(e.Body))
-		if err := r.Store.ParkOutbox(ctx, e.Seq, reason); err != nil {
-			return len(acked), err
+		if err := r.Store.ParkOutbox(context.WithoutCancel(ctx), e.Seq, reason); err != nil {
+			p.after = min(p.after, e.Seq-1)
+			return errors.Join(first, err)
 		}
+		g.settled++
 		r.Logger.Error().Str("subject", e.Subject).Str("event_id", e.MsgID).Uint64("outbox_seq", e.Seq).Str("trace_id", e.Trace.TraceID()).
 			Int("bytes", len(e.Body)).Msg("outbox entry parked: the server refuses it as too large; see `choreo parked ls <service>`")
 	}
 	if len(park) > 0 {
 		r.checkParked()
 	}
-	return len(acked) + len(park), errors.Join(ackErr, pubErr)
+	return first
 }
 
 // checkParked reports the parked area on its check: failing while anything
@@ -280,6 +484,7 @@ func (r *Relay) publishAtomic(ctx context.Context, entries []eventstore.OutboxEn
 	batchID := nuid.Next()
 	spans := make(publishSpans, 0, len(entries))
 	defer func() { spans.endAll(err) }()
+	r.mark(stages.OutboxPublish, entries)
 	for i, e := range entries {
 		msg := &nats.Msg{Subject: e.Subject, Data: e.Body, Header: nats.Header{}}
 		msg.Header.Set(jetstream.MsgIDHeader, e.MsgID)
@@ -318,6 +523,18 @@ func (r *Relay) publishAtomic(ctx context.Context, entries []eventstore.OutboxEn
 		}
 	}
 	return nil
+}
+
+// mark records that the traced ones among entries passed stage (package
+// stages).
+func (r *Relay) mark(stage string, entries []eventstore.OutboxEntry) {
+	if !stages.Enabled() {
+		return
+	}
+	now := time.Now()
+	for _, e := range entries {
+		stages.Mark(r.Store.Service(), stage, e.Subject, now)
+	}
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

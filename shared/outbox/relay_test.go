@@ -117,7 +117,10 @@ func runRelay(t *testing.T, js jetstream.JetStream, st *eventstore.Store, atomic
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
-	r := &outbox.Relay{Store: st, JS: js, Stream: "TEST_EVENTS", Batch: 7, Atomic: atomic, RetryMin: 10 * time.Millisecond, RetryMax: 100 * time.Millisecond}
+	// AtomicMin 2: every read of two or more goes as an atomic batch. The
+	// single publishes go with three reads in flight at once.
+	r := &outbox.Relay{Store: st, JS: js, Stream: "TEST_EVENTS", Batch: 7, Atomic: atomic, AtomicMin: 2, Groups: 3,
+		RetryMin: 10 * time.Millisecond, RetryMax: 100 * time.Millisecond}
 	go func() { done <- r.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
@@ -301,5 +304,37 @@ func TestTooLargeEntryIsParkedAndDoesNotBlock(t *testing.T) {
 				t.Fatalf("second drop: %v", err)
 			}
 		})
+	}
+}
+
+// A read smaller than AtomicMin goes as single publishes (a small atomic
+// batch costs the server more than its messages singly); a backlog of
+// AtomicMin or more as one atomic batch.
+func TestRelayBatchesOnlyABacklog(t *testing.T) {
+	t.Parallel()
+	_, js, st := setup(t)
+	r := &outbox.Relay{Store: st, JS: js, Stream: "TEST_EVENTS", Atomic: true, AtomicMin: 10}
+	appendN(t, st, 0, 5)
+	if n, err := r.Flush(t.Context()); n != 5 || err != nil {
+		t.Fatalf("first flush: %d, %v", n, err)
+	}
+	appendN(t, st, 5, 17)
+	if n, err := r.Flush(t.Context()); n != 12 || err != nil {
+		t.Fatalf("second flush: %d, %v", n, err)
+	}
+	got, _ := streamContents(t, js)
+	wantInOrder(t, got, 17)
+	s, _ := js.Stream(context.Background(), "TEST_EVENTS")
+	for seq := uint64(1); seq <= 17; seq++ {
+		m, err := s.GetMsg(context.Background(), seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if batched := m.Header.Get("Nats-Batch-Id") != ""; batched != (seq > 5) {
+			t.Errorf("stream seq %d: in an atomic batch %v, want %v", seq, batched, seq > 5)
+		}
+	}
+	if n, _ := st.OutboxLen(t.Context()); n != 0 {
+		t.Errorf("outbox has %d after both flushes", n)
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/choreo-dev/choreo/shared/eventstore"
 	"github.com/choreo-dev/choreo/shared/natscreds"
 	"github.com/choreo-dev/choreo/shared/partition"
+	"github.com/choreo-dev/choreo/shared/stages"
 	"github.com/choreo-dev/choreo/shared/streams"
 	"github.com/choreo-dev/choreo/shared/tracing"
 	"github.com/nats-io/nats.go"
@@ -118,6 +119,19 @@ func main(specFn func(*config.Env) Spec, args []string, getenv func(string) stri
 			log.Info().Str("addr", cfg.PprofAddr).Msg("pprof listening")
 			if err := srv.ListenAndServe(); err != nil {
 				log.Error().Err(err).Msg("pprof server stopped")
+			}
+		}()
+	}
+	if cfg.StagesDir != "" {
+		// One file per process: partitions of a service write their own.
+		stopStages, err := stages.Start(cfg.StagesDir, name+cfg.Partition.Suffix(), cfg.StagesPrefix)
+		if err != nil {
+			log.Error().Err(err).Msg("record stages")
+			return 1
+		}
+		defer func() {
+			if err := stopStages(); err != nil {
+				log.Warn().Err(err).Msg("record stages")
 			}
 		}()
 	}
