@@ -12,6 +12,7 @@ import (
 	"github.com/choreo-dev/choreo/console"
 	"github.com/choreo-dev/choreo/sagatest"
 	"github.com/choreo-dev/choreo/shared/natstest"
+	"github.com/choreo-dev/choreo/shared/syncbuf"
 )
 
 // choreo console serves the console, logs where it listens, reads the
@@ -22,7 +23,7 @@ func TestConsoleCommand(t *testing.T) {
 	ok(t, s, "deposit", "ada", "10000")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errOut syncBuffer
+	var out, errOut syncbuf.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"-server", s.NATS.URL(), "console", "-addr", "127.0.0.1:0"}, &out, &errOut)

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/choreo-dev/choreo/sagatest"
 	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shared/natstest"
+	"github.com/choreo-dev/choreo/shared/syncbuf"
 )
 
 // wait bounds how long a test waits for the stack to settle; generous for
@@ -315,31 +315,12 @@ func TestCancel(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe to write from run's goroutine while the
-// test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 func TestWatch(t *testing.T) {
 	t.Parallel()
 	s := sagatest.Start(t, sagatest.Options{})
 	ctx, cancel := context.WithCancel(t.Context())
 	// One watcher for people, one printing JSON lines of order events.
-	var out, errOut, jsonOut, jsonErr syncBuffer
+	var out, errOut, jsonOut, jsonErr syncbuf.Buffer
 	done := make(chan error, 2)
 	go func() { done <- run(ctx, []string{"-server", s.NATS.URL(), "watch"}, &out, &errOut) }()
 	go func() {

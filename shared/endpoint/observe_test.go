@@ -18,6 +18,7 @@ import (
 	"github.com/choreo-dev/choreo/shared/endpoint"
 	"github.com/choreo-dev/choreo/shared/metrics"
 	"github.com/choreo-dev/choreo/shared/natstest"
+	"github.com/choreo-dev/choreo/shared/syncbuf"
 	"github.com/choreo-dev/choreo/shared/tracing"
 )
 
@@ -90,7 +91,7 @@ func TestRequestSpansContinueTraceparent(t *testing.T) {
 	t.Parallel()
 	nc := connect(t)
 	exp := tracetest.NewInMemoryExporter()
-	logs := &logBuffer{}
+	logs := &syncbuf.Buffer{}
 	start(t, nc, endpoint.Config{Tracer: tracing.New(sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))),
 		Logger: zerolog.New(logs).Level(zerolog.DebugLevel)},
 		endpoint.New("test.slow", slowHandler))

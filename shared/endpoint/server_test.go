@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/choreo-dev/choreo/shared/endpoint"
+	"github.com/choreo-dev/choreo/shared/syncbuf"
 )
 
 // connect starts an embedded NATS server and connects to it.
@@ -68,24 +69,6 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-// logBuffer is a goroutine-safe log sink.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 type view struct {
@@ -140,7 +123,7 @@ func request(t *testing.T, nc *nats.Conn, subject string, body []byte) *nats.Msg
 func TestServerReplies(t *testing.T) {
 	t.Parallel()
 	nc := connect(t)
-	logs := &logBuffer{}
+	logs := &syncbuf.Buffer{}
 	start(t, nc, endpoint.Config{Logger: zerolog.New(logs).Level(zerolog.DebugLevel)}, endpoint.New("test.place", place))
 
 	msg := request(t, nc, "test.place", orderBody("o1", "c1"))

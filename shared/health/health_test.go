@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/choreo-dev/choreo/shared/health"
+	"github.com/choreo-dev/choreo/shared/syncbuf"
 	"github.com/rs/zerolog"
 )
 
@@ -77,7 +77,7 @@ func TestOnChangeAndNil(t *testing.T) {
 // episode: it passes again only after passing for the settle time.
 func TestFlappingIsOneEpisode(t *testing.T) {
 	t.Parallel()
-	var mu syncBuffer
+	var mu syncbuf.Buffer
 	c := health.New(zerolog.New(&mu))
 	c.SetSettle(50 * time.Millisecond)
 	for range 20 {
@@ -99,22 +99,4 @@ func TestFlappingIsOneEpisode(t *testing.T) {
 	if len(lines) != 2 || !strings.Contains(lines[0], "not ready: consumer: disk full") || !strings.Contains(lines[1], "ready again: consumer") {
 		t.Fatalf("logged:\n%s", mu.String())
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the settle timer's goroutine.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

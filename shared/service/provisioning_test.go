@@ -1,12 +1,10 @@
 package service_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,27 +13,10 @@ import (
 	"github.com/choreo-dev/choreo/shared/natstest"
 	"github.com/choreo-dev/choreo/shared/service"
 	"github.com/choreo-dev/choreo/shared/streams"
+	"github.com/choreo-dev/choreo/shared/syncbuf"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 )
-
-// lockedBuffer is a log sink the service's goroutines may share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // failing waits until check fails with a reason containing want.
 func failing(t *testing.T, checks *health.Checks, check, want string) {
@@ -60,7 +41,7 @@ func TestExternalProvisioningOnlyLooks(t *testing.T) {
 	srv := natstest.RunJetStream(t)
 	js := srv.JetStream(t)
 	ctx := context.Background()
-	logs := &lockedBuffer{}
+	logs := &syncbuf.Buffer{}
 	checks := health.New(zerolog.New(logs))
 	ready, stop := run(t, srv.URL(), t.TempDir(), func(o *service.Options) {
 		o.ExternalProvisioning, o.Checks, o.HealEvery = true, checks, 50*time.Millisecond
