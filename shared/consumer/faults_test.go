@@ -14,6 +14,7 @@ import (
 	"github.com/choreo-dev/choreo/shared/envelope"
 	"github.com/choreo-dev/choreo/shared/health"
 	"github.com/choreo-dev/choreo/shared/natstest"
+	"github.com/choreo-dev/choreo/shared/partition"
 	"github.com/choreo-dev/choreo/shared/streams"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
@@ -127,10 +128,21 @@ func TestInconsistentEventsAreRefused(t *testing.T) {
 }
 
 // A burst for one order delays only that order: orders whose events come
-// after the burst are handled while the burst is still being worked off.
+// after the burst are handled while the burst is still being worked off —
+// also when the stream is partitioned and every subject ends in a
+// partition token (the same one for the hot order and the cold ones).
 func TestHotOrderDoesNotBlockOthers(t *testing.T) {
 	t.Parallel()
-	f := newFixtureWith(t, func(c *consumer.Config) { c.PerKey = 16 })
+	for _, partitions := range []int{1, 2} {
+		t.Run(fmt.Sprintf("partitions=%d", partitions), func(t *testing.T) {
+			t.Parallel()
+			testHotOrder(t, partitions)
+		})
+	}
+}
+
+func testHotOrder(t *testing.T, partitions int) {
+	f := newFixtureWith(t, func(c *consumer.Config) { c.PerKey, c.Partitions = 16, partitions })
 	// Each hot event takes 10ms, so the burst takes seconds to work off,
 	// while the cold orders' events are delivered within moments whatever
 	// the machine's load.
@@ -138,10 +150,12 @@ func TestHotOrderDoesNotBlockOthers(t *testing.T) {
 	for i := range burst {
 		publish(t, f.js, pinged{OrderID: "hot", Seq: i, Mode: "slow"}, "")
 	}
-	publish(t, f.js, pinged{OrderID: "cold-1", Seq: 1}, "")
-	publish(t, f.js, pinged{OrderID: "cold-2", Seq: 1}, "")
+	// Cold orders in the hot one's partition.
+	cold1, cold2 := sameKeyPartition("hot", partitions, 1), sameKeyPartition("hot", partitions, 2)
+	publish(t, f.js, pinged{OrderID: cold1, Seq: 1}, "")
+	publish(t, f.js, pinged{OrderID: cold2, Seq: 1}, "")
 	natstest.Eventually(t, 30*time.Second, func() error {
-		if f.effects("cold-1") != 1 || f.effects("cold-2") != 1 {
+		if f.effects(cold1) != 1 || f.effects(cold2) != 1 {
 			return fmt.Errorf("cold orders not handled yet")
 		}
 		return nil
@@ -200,4 +214,47 @@ func TestDeletedConsumerIsRecreated(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// Different orders are handled concurrently (their writes share commits)
+// also when the stream is partitioned: the partition token every subject of
+// a partition ends in is not what the runner orders by.
+func TestOrdersOfOnePartitionRunConcurrently(t *testing.T) {
+	t.Parallel()
+	for _, partitions := range []int{1, 2} {
+		t.Run(fmt.Sprintf("partitions=%d", partitions), func(t *testing.T) {
+			t.Parallel()
+			f := newFixtureWith(t, func(c *consumer.Config) { c.Partitions = partitions })
+			const orders = 200
+			ids := make([]string, orders)
+			for i := range ids {
+				ids[i] = sameKeyPartition("hot", partitions, i+1)
+				publish(t, f.js, pinged{OrderID: ids[i], Seq: 1}, "")
+			}
+			natstest.Eventually(t, 30*time.Second, func() error {
+				for _, id := range ids {
+					if f.effects(id) != 1 {
+						return fmt.Errorf("%s not handled yet", id)
+					}
+				}
+				return nil
+			})
+			if n := f.maxBatch.Load(); n < 2 {
+				t.Fatalf("%d orders of one partition were handled one at a time (largest commit: %d write)", orders, n)
+			}
+		})
+	}
+}
+
+// sameKeyPartition is the n-th order id "cold-<i>" that falls in the
+// partition of key.
+func sameKeyPartition(key string, partitions, n int) string {
+	for i := 0; ; i++ {
+		id := fmt.Sprintf("cold-%d", i)
+		if partition.Of(id, partitions) == partition.Of(key, partitions) {
+			if n--; n == 0 {
+				return id
+			}
+		}
+	}
 }

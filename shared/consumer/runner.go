@@ -421,15 +421,11 @@ func (r *runner) consume(ctx context.Context, cons jetstream.Consumer) {
 	}
 }
 
-// orderKey is what a message is ordered by: its order (the subject's last
-// token). All events of one order are handled one after another, in stream
-// order; different orders run in parallel.
-func orderKey(subject string) string {
-	if i := strings.LastIndexByte(subject, '.'); i >= 0 {
-		return subject[i+1:]
-	}
-	return subject
-}
+// orderKey is what a message is ordered by: its order (the subject's
+// aggregate id, never the partition token after it: that would put every
+// order of a partition in one queue). All events of one order are handled
+// one after another, in stream order; different orders run in parallel.
+func orderKey(subject string) string { return streams.AggregateID(subject) }
 
 func (r *runner) handle(ctx context.Context, msg jetstream.Msg) {
 	began := time.Now()

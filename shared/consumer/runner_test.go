@@ -56,26 +56,39 @@ type fixture struct {
 	calls sync.Map // event id -> *atomic.Int32
 	mu    sync.Mutex
 	order map[string][]int // order id -> seqs in handling order
+	// maxBatch is the most writes one commit of the store carried: more
+	// than one only if handlers ran concurrently.
+	maxBatch atomic.Int32
 }
 
 func newFixture(t *testing.T) *fixture { return newFixtureWith(t, nil) }
 
 func newFixtureWith(t *testing.T, tune func(*consumer.Config)) *fixture {
 	t.Helper()
+	// The stream is partitioned as the consumer is told (Partitions).
+	var probe consumer.Config
+	if tune != nil {
+		tune(&probe)
+	}
 	srv := natstest.RunJetStream(t)
 	js := srv.JetStream(t)
-	if err := streams.Ensure(context.Background(), js, []string{"order"}, streams.Options{}); err != nil {
+	if err := streams.Ensure(context.Background(), js, []string{"order"}, streams.Options{Partitions: probe.Partitions}); err != nil {
 		t.Fatal(err)
 	}
 	reg := envelope.NewRegistry()
 	envelope.RegisterPublic[pinged](reg, "order")
 	envelope.Register[counted](reg)
-	st, err := eventstore.Open(filepath.Join(t.TempDir(), "c.db"), eventstore.Options{Service: "payment", Registry: reg})
+	f := &fixture{js: js, order: map[string][]int{}}
+	st, err := eventstore.Open(filepath.Join(t.TempDir(), "c.db"), eventstore.Options{Service: "payment", Registry: reg,
+		CommitObserver: func(_ time.Duration, writes int) {
+			for old := f.maxBatch.Load(); int32(writes) > old && !f.maxBatch.CompareAndSwap(old, int32(writes)); old = f.maxBatch.Load() {
+			}
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	f := &fixture{js: js, store: st, order: map[string][]int{}}
+	f.store = st
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	cfg := consumer.Config{

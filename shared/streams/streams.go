@@ -72,6 +72,29 @@ func ParseSubject(subject string) (service, eventType, aggID string, ok bool) {
 	return parts[0], parts[2], parts[3], true
 }
 
+// AggregateID is the aggregate id of an event subject (its fourth token),
+// with or without the partition token a partitioned stream adds, found
+// without allocating: the consumers order their work by it. A subject of
+// another shape is returned whole.
+func AggregateID(subject string) string {
+	start, dots := 0, 0
+	for i := 0; i < len(subject); i++ {
+		if subject[i] != '.' {
+			continue
+		}
+		switch dots++; dots {
+		case 3:
+			start = i + 1
+		case 4:
+			return subject[start:i]
+		}
+	}
+	if dots == 3 {
+		return subject[start:]
+	}
+	return subject
+}
+
 // Stored is the subject a stream stores an event published on subject under:
 // subject itself, or with the partition of its id token appended when the
 // stream partitions its subjects into partitions (> 1) — what a consumer of

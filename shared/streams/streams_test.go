@@ -44,6 +44,15 @@ func TestNames(t *testing.T) {
 			t.Errorf("Published(%q) = %q, want it unchanged", other, got)
 		}
 	}
+	for subject, want := range map[string]string{
+		"shop.events.Sold.o-1":   "o-1",
+		"shop.events.Sold.o-1.1": "o-1", // partitioned: the token after the id is not the id
+		"a.b":                    "a.b",
+	} {
+		if got := streams.AggregateID(subject); got != want {
+			t.Errorf("AggregateID(%q) = %q, want %q", subject, got, want)
+		}
+	}
 }
 
 func TestEnsureIsIdempotentAndRestoresConfig(t *testing.T) {
