@@ -27,6 +27,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/choreo-dev/choreo/shared/streams"
 )
 
 // The stages, in the order an event passes them.
@@ -75,7 +77,7 @@ type recorder struct {
 var active atomic.Pointer[recorder]
 
 // Start records, until the returned stop is called, the stages of every
-// event whose subject's last token (its order id) starts with prefix, to
+// event whose subject's order id (its fourth token) starts with prefix, to
 // "<dir>/<name>.stages" (created or appended to).
 func Start(dir, name, prefix string) (stop func() error, err error) {
 	if prefix == "" {
@@ -136,7 +138,7 @@ func (r *recorder) flush() {
 // time, so an untraced event costs nothing more.
 func On(subject string) bool {
 	r := active.Load()
-	return r != nil && strings.HasPrefix(subject[strings.LastIndexByte(subject, '.')+1:], r.prefix)
+	return r != nil && strings.HasPrefix(streams.AggregateID(subject), r.prefix)
 }
 
 // Enabled reports whether recording is on at all.
@@ -146,7 +148,7 @@ func Enabled() bool { return active.Load() != nil }
 // no-op unless On(subject).
 func Mark(service, stage, subject string, at time.Time) {
 	r := active.Load()
-	if r == nil || !strings.HasPrefix(subject[strings.LastIndexByte(subject, '.')+1:], r.prefix) {
+	if r == nil || !strings.HasPrefix(streams.AggregateID(subject), r.prefix) {
 		return
 	}
 	r.mu.Lock()
@@ -156,7 +158,9 @@ func Mark(service, stage, subject string, at time.Time) {
 	r.buf = append(r.buf, ' ')
 	r.buf = append(r.buf, stage...)
 	r.buf = append(r.buf, ' ')
-	r.buf = append(r.buf, subject...)
+	// As the relay published it: a partitioned consumer hears it with
+	// the partition token the server added.
+	r.buf = append(r.buf, streams.Published(subject)...)
 	r.buf = append(r.buf, '\n')
 	r.mu.Unlock()
 }

@@ -19,11 +19,16 @@ func TestRecordsTracedSubjectsOnly(t *testing.T) {
 	}
 	at := time.Unix(1700000000, 123456789)
 	if !stages.On("order.events.OrderPlaced.t-1") || stages.On("order.events.OrderPlaced.x-1") {
-		t.Fatal("On does not follow the prefix of the subject's last token")
+		t.Fatal("On does not follow the prefix of the subject's order id")
+	}
+	if !stages.On("order.events.OrderPlaced.t-1.0") || stages.On("order.events.OrderPlaced.x-1.0") {
+		t.Fatal("On does not find the order id before a partition token")
 	}
 	stages.Mark("order", stages.StoreRun, "order.events.OrderPlaced.t-1", at)
 	stages.Mark("order", stages.StoreRun, "order.events.OrderPlaced.x-1", at)
-	stages.Mark("payment", stages.ConsumerStart, "order.events.OrderPlaced.t-1", at.Add(time.Millisecond))
+	// A partitioned consumer hears the subject with the partition token the
+	// server added; it is recorded as the relay published it.
+	stages.Mark("payment", stages.ConsumerStart, "order.events.OrderPlaced.t-1.1", at.Add(time.Millisecond))
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
