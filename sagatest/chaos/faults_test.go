@@ -438,7 +438,22 @@ func TestHotOrder(t *testing.T) {
 	data, _ := json.Marshal(ev)
 	subject := streams.Subject("shipping", ev.EventType(), h.OrderID)
 	var futures []jetstream.PubAckFuture
+	wait := func() {
+		for _, f := range futures {
+			select {
+			case <-f.Ok():
+			case err := <-f.Err():
+				t.Fatal(err)
+			}
+		}
+		futures = futures[:0]
+	}
 	for i := range hot {
+		if len(futures) == 1000 {
+			// Below the client's bound on publishes awaiting their PubAck
+			// (4,000), or it stalls.
+			wait()
+		}
 		env := envelope.Envelope{ID: envelope.NewID(), Type: ev.EventType(), SchemaVersion: 1, AggregateType: "shipment",
 			AggregateID: h.OrderID, Version: uint64(i + 2), OccurredAt: time.Now().UTC(), CorrelationID: h.OrderID,
 			CausationID: envelope.NewID(), Data: data}
@@ -452,13 +467,7 @@ func TestHotOrder(t *testing.T) {
 		}
 		futures = append(futures, f)
 	}
-	for _, f := range futures {
-		select {
-		case <-f.Ok():
-		case err := <-f.Err():
-			t.Fatal(err)
-		}
-	}
+	wait()
 	t.Logf("%d events for order %s published", hot, h.OrderID)
 	// Two unrelated orders, placed right after.
 	start := time.Now()
