@@ -5,6 +5,10 @@
 // reads the new entries and publishes them at once, pipelined: it does not
 // wait for the PubAcks of what it sent before (asynchronous publishes on one
 // connection reach the server, and are stored, in the order they were sent).
+// Only an aggregate's events are kept in order (what its consumers rely on):
+// its next event is not sent while an earlier one waits for its PubAck, so a
+// publish that fails and goes again never lands behind a later event of its
+// aggregate. Another aggregate's events may overtake it meanwhile.
 // As PubAcks arrive it reports the acknowledged entries to the store
 // (Store.Published), which deletes them with its next commit; the relay never
 // waits for that delete. Each message carries the event id as Nats-Msg-Id,
@@ -31,6 +35,7 @@ import (
 	"github.com/choreo-dev/choreo/shared/health"
 	"github.com/choreo-dev/choreo/shared/metrics"
 	"github.com/choreo-dev/choreo/shared/stages"
+	"github.com/choreo-dev/choreo/shared/streams"
 	"github.com/choreo-dev/choreo/shared/tracing"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -215,8 +220,16 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 	for p.groups > 0 {
 		select {
 		case g := <-p.done:
-			errs = append(errs, p.settle(ctx, g))
+			err := p.settle(ctx, g)
+			errs = append(errs, err)
 			n += g.settled
+			if err == nil {
+				// An aggregate's later events of the read go once the
+				// earlier one is stored.
+				if rest := g.notSent(); len(rest) > 0 {
+					p.send(ctx, rest)
+				}
+			}
 		case <-ctx.Done():
 			// Unknown outcome: the entries stay and are published again.
 			return n, errors.Join(errs...)
@@ -225,8 +238,9 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 	return n, errors.Join(errs...)
 }
 
-// errNotSent is the outcome of an entry behind one the client refused to
-// send: it goes again at once.
+// errNotSent is the outcome of an entry held back unsent: behind one the
+// client refused to send, or behind an earlier event of its aggregate in
+// the same group. It goes again at once.
 var errNotSent = errors.New("not sent")
 
 // group is entries published together, and the outcome of each.
@@ -234,6 +248,17 @@ type group struct {
 	entries []eventstore.OutboxEntry
 	errs    []error // nil where JetStream stored the entry
 	settled int     // how many were acknowledged or parked
+}
+
+// notSent is the entries of g that were held back unsent.
+func (g *group) notSent() []eventstore.OutboxEntry {
+	var rest []eventstore.OutboxEntry
+	for i, err := range g.errs {
+		if errors.Is(err, errNotSent) {
+			rest = append(rest, g.entries[i])
+		}
+	}
+	return rest
 }
 
 // clean reports whether every entry of g was stored.
@@ -250,14 +275,19 @@ func (g *group) clean() bool {
 type pipeline struct {
 	r        *Relay
 	inflight map[uint64]struct{} // entries sent and not settled
-	after    uint64              // the highest Seq read so far
-	groups   int                 // groups sent and not settled
-	done     chan *group
-	quit     chan struct{}
+	// busy counts the entries in flight of each aggregate (streams.
+	// AggregateID of the subject): an aggregate's next entry waits until
+	// the one before is settled, so a publish that fails and is sent again
+	// can never land behind a later event of its aggregate.
+	busy   map[string]int
+	after  uint64 // the highest Seq read so far
+	groups int    // groups sent and not settled
+	done   chan *group
+	quit   chan struct{}
 }
 
 func (r *Relay) newPipeline() *pipeline {
-	return &pipeline{r: r, inflight: map[uint64]struct{}{}, done: make(chan *group, 64), quit: make(chan struct{})}
+	return &pipeline{r: r, inflight: map[uint64]struct{}{}, busy: map[string]int{}, done: make(chan *group, 64), quit: make(chan struct{})}
 }
 
 // close releases the goroutines still waiting for PubAcks.
@@ -279,14 +309,22 @@ func (p *pipeline) fill(ctx context.Context, rescan bool) error {
 		p.after = entries[len(entries)-1].Seq
 		fresh := make([]eventstore.OutboxEntry, 0, len(entries))
 		for _, e := range entries {
-			if _, ok := p.inflight[e.Seq]; !ok {
-				fresh = append(fresh, e)
+			if _, ok := p.inflight[e.Seq]; ok {
+				continue
 			}
+			if p.busy[streams.AggregateID(e.Subject)] > 0 {
+				// An earlier event of its aggregate is in flight: read
+				// this one again once that is settled.
+				p.after = min(p.after, e.Seq-1)
+				continue
+			}
+			fresh = append(fresh, e)
 		}
-		if len(fresh) > 0 {
-			r.mark(stages.OutboxRead, fresh)
-			p.send(ctx, fresh)
+		if len(fresh) == 0 {
+			return nil
 		}
+		r.mark(stages.OutboxRead, fresh)
+		p.send(ctx, fresh)
 		if len(entries) < r.Batch {
 			return nil
 		}
@@ -305,6 +343,7 @@ func (p *pipeline) send(ctx context.Context, entries []eventstore.OutboxEntry) {
 	p.groups++
 	for _, e := range entries {
 		p.inflight[e.Seq] = struct{}{}
+		p.busy[streams.AggregateID(e.Subject)]++
 	}
 	if r.Atomic && len(entries) >= r.AtomicMin {
 		err := r.publishAtomic(ctx, entries)
@@ -328,7 +367,17 @@ func (p *pipeline) send(ctx context.Context, entries []eventstore.OutboxEntry) {
 	}
 	futures := make([]jetstream.PubAckFuture, len(entries))
 	spans := make(publishSpans, 0, len(entries))
+	sent := make(map[string]struct{}, len(entries)) // aggregates published in this group
 	for i, e := range entries {
+		if _, dup := sent[streams.AggregateID(e.Subject)]; dup {
+			// Single publishes may be stored out of order when one fails
+			// and goes again; an aggregate's second event waits for its
+			// first (it goes again at once when this group settles).
+			g.errs[i] = errNotSent
+			spans = append(spans, nil)
+			continue
+		}
+		sent[streams.AggregateID(e.Subject)] = struct{}{}
 		msg := &nats.Msg{Subject: e.Subject, Data: e.Body, Header: nats.Header{}}
 		msg.Header.Set(jetstream.MsgIDHeader, e.MsgID)
 		spans = spans.start(r.Tracer, e, msg.Header)
@@ -415,6 +464,11 @@ func (p *pipeline) settle(ctx context.Context, g *group) error {
 	var first error
 	for i, e := range g.entries {
 		delete(p.inflight, e.Seq)
+		if k := streams.AggregateID(e.Subject); p.busy[k] <= 1 {
+			delete(p.busy, k)
+		} else {
+			p.busy[k]--
+		}
 		switch err := g.errs[i]; {
 		case err == nil:
 			acked = append(acked, e.Seq)
