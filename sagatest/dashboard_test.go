@@ -53,7 +53,9 @@ func TestDashboardUsesExposedMetrics(t *testing.T) {
 
 	// Every kind of series has a sample once a saga completed, one was
 	// compensated, and a message was dead-lettered.
-	s := sagatest.Start(t, sagatest.Options{HTTP: true})
+	// One partition whatever CHOREO_SAGATEST_PARTITIONS says: partitioned,
+	// only partition 0 serves HTTP, and the sagas may all be the others'.
+	s := sagatest.Start(t, sagatest.Options{HTTP: true, Partitions: 1})
 	c := sagatest.NewClient(s.NC)
 	deposit(t, c, "dana", 10_000)
 	restock(t, c, "dial", 10)
