@@ -14,7 +14,7 @@ import (
 
 // OutboxEntry is one event waiting to be published.
 type OutboxEntry struct {
-	Seq     uint64 // position in the outbox; entries are published in Seq order
+	Seq     uint64 // position in the outbox; an aggregate's entries are published in Seq order
 	Subject string
 	MsgID   string // the event id: the Nats-Msg-Id header
 	Body    []byte // the envelope JSON, exactly as stored

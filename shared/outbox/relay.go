@@ -369,7 +369,8 @@ func (p *pipeline) send(ctx context.Context, entries []eventstore.OutboxEntry) {
 	spans := make(publishSpans, 0, len(entries))
 	sent := make(map[string]struct{}, len(entries)) // aggregates published in this group
 	for i, e := range entries {
-		if _, dup := sent[streams.AggregateID(e.Subject)]; dup {
+		key := streams.AggregateID(e.Subject)
+		if _, dup := sent[key]; dup {
 			// Single publishes may be stored out of order when one fails
 			// and goes again; an aggregate's second event waits for its
 			// first (it goes again at once when this group settles).
@@ -377,7 +378,7 @@ func (p *pipeline) send(ctx context.Context, entries []eventstore.OutboxEntry) {
 			spans = append(spans, nil)
 			continue
 		}
-		sent[streams.AggregateID(e.Subject)] = struct{}{}
+		sent[key] = struct{}{}
 		msg := &nats.Msg{Subject: e.Subject, Data: e.Body, Header: nats.Header{}}
 		msg.Header.Set(jetstream.MsgIDHeader, e.MsgID)
 		spans = spans.start(r.Tracer, e, msg.Header)
