@@ -45,7 +45,8 @@ type Options struct {
 	Customers, SKUs         int
 	Keep                    bool
 	// Profile, if set, is a directory: CPU profiles of each service over the
-	// closed loop go to Profile/<sync>/<service>.pprof.
+	// closed loop go to Profile/<sync>/<service>.pprof, and over each
+	// telemetry round to Profile/telemetry/r<N>-<stack>-<mode>/.
 	Profile string
 	// JSON prints each run's results as one line of JSON instead of Markdown.
 	JSON bool
@@ -242,7 +243,7 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs.DurationVar(&o.TelemetryDuration, "telemetry-duration", 15*time.Second, "send time of each of those open loops")
 	fs.Float64Var(&o.TelemetryRate, "telemetry-rate", 0, "each stack's offered rate in sagas/s (0: a quarter of one stack's closed-loop maximum)")
 	fs.Float64Var(&o.TelemetrySample, "telemetry-sample", 1, "the share of sagas traced with telemetry on (OTEL_TRACES_SAMPLER_ARG of parentbased_traceidratio), 0 to 1")
-	fs.StringVar(&o.Profile, "profile", "", "directory for CPU profiles of each service over the closed loop (<dir>/<sync>[-secure]/<service>.pprof; off if empty)")
+	fs.StringVar(&o.Profile, "profile", "", "directory for CPU profiles of each service over the closed loop (<dir>/<sync>[-secure]/<service>.pprof) and the telemetry rounds (<dir>/telemetry/r<N>-<stack>-<mode>/); off if empty")
 	output := fs.String("o", "text", "output `format`: text (Markdown) or json")
 	fs.StringVar(output, "output", "text", "same as -o")
 	fs.BoolVar(&o.JSON, "json", false, "same as -o json")

@@ -104,6 +104,7 @@ type side struct {
 	loader   *Loader
 	services []string
 	addrs    map[string]string // service -> its HTTP address when on
+	pprof    map[string]string // service -> its pprof address, with Options.Profile
 }
 
 // RunTelemetry measures the observability cost: Options.TelemetryRounds
@@ -147,7 +148,7 @@ func RunTelemetry(ctx context.Context, o Options, prog *Progress) (*TelemetryRes
 		if i%2 == 1 {
 			modes = []string{TelemetryOn, TelemetryOff}
 		}
-		rounds, err := telemetryRound(ctx, sides, modes, sink, res.RatePerSec, res.SampleRatio, o, warmup, prog)
+		rounds, err := telemetryRound(ctx, fmt.Sprintf("r%d", i+1), sides, modes, sink, res.RatePerSec, res.SampleRatio, o, warmup, prog)
 		if err != nil {
 			return nil, fmt.Errorf("round %d: %w", i+1, err)
 		}
@@ -202,6 +203,13 @@ func newSide(ctx context.Context, name string, o Options, prog *Progress, d time
 		}
 		sd.addrs[svc] = "127.0.0.1:" + strconv.Itoa(port)
 	}
+	if o.Profile != "" {
+		if sd.pprof, err = servePprof(st); err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		delete(sd.pprof, st.NATS())
+	}
 	if err := st.StartAll(ctx); err != nil {
 		closeAll()
 		return nil, nil, err
@@ -223,7 +231,7 @@ func newSide(ctx context.Context, name string, o Options, prog *Progress, d time
 
 // telemetryRound restarts each side's services in its mode and measures one
 // open loop on both at once.
-func telemetryRound(ctx context.Context, sides []*side, modes []string, sink *OTLPSink, rate, sample float64, o Options,
+func telemetryRound(ctx context.Context, roundName string, sides []*side, modes []string, sink *OTLPSink, rate, sample float64, o Options,
 	warmup time.Duration, prog *Progress) ([]TelemetryRound, error) {
 	var scrapes [2]atomic.Int64
 	for i, sd := range sides {
@@ -264,6 +272,12 @@ func telemetryRound(ctx context.Context, sides []*side, modes []string, sink *OT
 	}
 	loops := make([]PhaseResult, len(sides))
 	if err := both(func(i int, sd *side) (err error) {
+		if sd.pprof != nil {
+			// Where the cost goes: the services' profiles over the open loop.
+			dir := filepath.Join(o.Profile, "telemetry", fmt.Sprintf("%s-%s-%s", roundName, sd.name, modes[i]))
+			wait := profileServices(ctx, sd.pprof, dir, o.TelemetryDuration)
+			defer func() { err = errors.Join(err, wait()) }()
+		}
 		loops[i], err = sd.loader.OpenLoop(ctx, "telemetry "+sd.name+" "+modes[i], "o", rate, o.TelemetryDuration)
 		return err
 	}); err != nil {
