@@ -13,7 +13,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -417,7 +420,19 @@ func purgeDLQ(js jetstream.JetStream) error {
 // being worked off — the hot order delays only itself.
 func TestHotOrder(t *testing.T) {
 	hot := envInt(t, "CHOREO_CHAOS_HOT_EVENTS", 3000)
-	w := newWorld(t, chaos.Options{}, 2, 2)
+	var metricsAddr string
+	w := newWorldWith(t, chaos.Options{}, 2, 2, func(cl *chaos.Cluster) {
+		// Order's /metrics: what it has set aside.
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		metricsAddr = l.Addr().String()
+		l.Close()
+		if err := cl.Setenv("order", "CHOREO_HTTP_ADDR="+metricsAddr); err != nil {
+			t.Fatal(err)
+		}
+	})
 	ctx := context.Background()
 	h, err := w.c.Place(ctx, w.newOrder(nil2rng(), "hot-1", good))
 	if err != nil {
@@ -477,14 +492,84 @@ func TestHotOrder(t *testing.T) {
 		latencies = append(latencies, time.Since(start))
 	}
 	// They completed while the hot order's events were still being worked
-	// off: its backlog did not hold them up.
-	left := backlog(t, w.js, streams.Name("shipping"), "order")
-	t.Logf("cold orders completed after %v; the hot order still had %d events to handle", latencies, left)
+	// off: its backlog — in the durable, or set aside in order's store —
+	// did not hold them up.
+	inDurable := backlog(t, w.js, streams.Name("shipping"), "order")
+	setAside := gauge(t, metricsAddr, "choreo_consumer_set_aside", `stream="`+streams.Name("shipping")+`"`)
+	left := inDurable + uint64(setAside)
+	t.Logf("cold orders completed after %v; the hot order still had %d events to handle (%d in the durable, %.0f set aside)",
+		latencies, left, inDurable, setAside)
 	if left == 0 {
 		t.Errorf("the hot order's backlog was already worked off when the cold orders completed: the test did not test anything (raise CHOREO_CHAOS_HOT_EVENTS)")
 	}
+	// Killed with events set aside, order works them off after a restart:
+	// they were acknowledged, so they are nowhere else. (Settling looks at
+	// the durables only: wait for the gauge.)
+	if err := w.cl.Kill("order"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.cl.Launch("order"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Minute)
+	for setAside := -1.0; setAside != 0; setAside = gaugeOr(metricsAddr, "choreo_consumer_set_aside", `stream="`+streams.Name("shipping")+`"`, -1) {
+		if time.Now().After(deadline) {
+			t.Fatal("the events set aside were not all handled within 5 minutes")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("the hot order's events were all handled %v after the burst", time.Since(start))
 	w.mustSettle(5 * time.Minute)
 	w.shutdown()
+}
+
+// gauge reads a gauge from a service's /metrics: the sum of its series
+// whose labels include label.
+func gauge(t *testing.T, addr, name, label string) float64 {
+	t.Helper()
+	v, err := readGauge(addr, name, label)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// gaugeOr is gauge, or def while the service does not answer (or has no
+// such series yet: restarting).
+func gaugeOr(addr, name, label string, def float64) float64 {
+	v, err := readGauge(addr, name, label)
+	if err != nil {
+		return def
+	}
+	return v
+}
+
+func readGauge(addr, name, label string) (float64, error) {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	var sum float64
+	found := false
+	for _, line := range strings.Split(string(body), "\n") {
+		if !strings.HasPrefix(line, name+"{") || !strings.Contains(line, label) {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", line, err)
+		}
+		sum, found = sum+v, true
+	}
+	if !found {
+		return 0, fmt.Errorf("no %s{%s} series", name, label)
+	}
+	return sum, nil
 }
 
 // backlog is how many messages a durable has yet to handle.

@@ -10,8 +10,11 @@
 // or an ack that JetStream never recorded, redelivers a message the inbox
 // already knows, which is acknowledged without a second effect.
 //
-// Messages of one order (the last subject token) are handled one after the
-// other by the same worker; different orders run concurrently. A failing
+// Messages of one order (the subject's aggregate id) are handled one after
+// the other; different orders run concurrently. An order with more messages
+// waiting than its in-memory queue holds (a hot order) has the surplus set
+// aside in the store, acknowledged, and handled in its turn (see overflow):
+// it never fills the durable's window of unacknowledged messages. A failing
 // message is negatively acknowledged with a growing delay, so it never holds
 // up the messages behind it; after MaxDeliver deliveries, or at once if it is
 // undecodable or its handler says the failure is permanent, it is copied to

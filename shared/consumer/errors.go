@@ -27,8 +27,9 @@ var retries atomic.Int64
 
 var backpressure atomic.Int64
 
-// Backpressure is how many messages this process's consumers handed back
-// because their order's queue was full (a hot order).
+// Backpressure is how many messages this process's consumers could not
+// queue in memory because their order's queue was full (a hot order): set
+// aside in the store, or handed back.
 func Backpressure() int64 { return backpressure.Load() }
 
 // Retries is how many messages this process's consumers handed back for a

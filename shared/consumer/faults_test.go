@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/choreo-dev/choreo/shared/consumer"
 	"github.com/choreo-dev/choreo/shared/deadletter"
 	"github.com/choreo-dev/choreo/shared/envelope"
+	"github.com/choreo-dev/choreo/shared/eventstore"
 	"github.com/choreo-dev/choreo/shared/health"
 	"github.com/choreo-dev/choreo/shared/natstest"
 	"github.com/choreo-dev/choreo/shared/partition"
@@ -256,5 +258,91 @@ func sameKeyPartition(key string, partitions, n int) string {
 				return id
 			}
 		}
+	}
+}
+
+// A hot order whose burst is larger than the durable's window of
+// unacknowledged messages: handed back, its surplus would fill the window
+// and the server would deliver nothing else until the burst was worked off.
+// Set aside in the store, it leaves the window to the other orders — and
+// the hot order's events are still handled once each, in stream order, also
+// across a restart of the consumer half-way through.
+func TestHotOrderLargerThanTheWindow(t *testing.T) {
+	t.Parallel()
+	srv := natstest.RunJetStream(t)
+	js := srv.JetStream(t)
+	if err := streams.Ensure(context.Background(), js, []string{"order"}, streams.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	reg := envelope.NewRegistry()
+	envelope.RegisterPublic[pinged](reg, "order")
+	envelope.Register[counted](reg)
+	f := &fixture{js: js, order: map[string][]int{}}
+	st, err := eventstore.Open(filepath.Join(t.TempDir(), "c.db"), eventstore.Options{Service: "payment", Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	f.store = st
+	start := func() (stop func()) {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() {
+			done <- consumer.Run(ctx, js, consumer.Config{Service: "payment", Stream: streams.Name("order"),
+				Subjects: []string{"order.events.>"}, Store: st, Handler: f.handle, PerKey: 16, MaxAckPending: 64,
+				Backoff: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond})
+		}()
+		return func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	stop := start()
+	const burst = 600 // 10ms each: seconds of work, ten windows' worth
+	for i := range burst {
+		publish(t, js, pinged{OrderID: "hot", Seq: i, Mode: "slow"}, "")
+	}
+	for i := range 3 {
+		publish(t, js, pinged{OrderID: fmt.Sprintf("cold%d", i), Seq: 0}, "")
+	}
+	natstest.Eventually(t, 30*time.Second, func() error {
+		for i := range 3 {
+			if f.effects(fmt.Sprintf("cold%d", i)) != 1 {
+				return fmt.Errorf("cold%d not handled yet", i)
+			}
+		}
+		return nil
+	})
+	if done := f.effects("hot"); done > burst/2 {
+		t.Fatalf("the cold orders waited until %d of the hot order's %d events were handled", done, burst)
+	}
+	// A restart half-way: what was set aside is picked up where it was.
+	natstest.Eventually(t, 30*time.Second, func() error {
+		if n := f.effects("hot"); n < burst/3 {
+			return fmt.Errorf("hot: %d handled", n)
+		}
+		return nil
+	})
+	stop()
+	t.Logf("stopped with %d of the hot order's %d events handled", f.effects("hot"), burst)
+	stop = start()
+	defer stop()
+	natstest.Eventually(t, 60*time.Second, func() error {
+		if n := f.effects("hot"); n != burst {
+			return fmt.Errorf("hot: %d of %d", n, burst)
+		}
+		return nil
+	})
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, s := range f.order["hot"] {
+		if s != i {
+			t.Fatalf("hot order handled out of order at %d: %v", i, f.order["hot"][max(0, i-5):min(len(f.order["hot"]), i+5)])
+		}
+	}
+	if len(f.order["hot"]) != burst {
+		t.Fatalf("hot order: %d handlings of %d events", len(f.order["hot"]), burst)
 	}
 }

@@ -17,7 +17,9 @@ import (
 const (
 	DefaultAckWait       = 10 * time.Second
 	DefaultMaxAckPending = 1024
-	DefaultHorizon       = 7 * 24 * time.Hour
+	// DefaultOverflow is Config.Overflow's default.
+	DefaultOverflow = 100_000
+	DefaultHorizon  = 7 * 24 * time.Hour
 )
 
 // For derives a service's consumers from its saga declaration: one durable

@@ -62,9 +62,13 @@ type Config struct {
 	// Workers handle different orders concurrently. Default 32.
 	Workers int
 	// PerKey bounds how many messages of one order wait in memory; more are
-	// handed back to JetStream for later, so a hot order never holds up the
-	// others. Default 64.
+	// set aside in the store (see overflow), so a hot order never holds up
+	// the others. Default 64.
 	PerKey int
+	// Overflow bounds how many messages may be set aside in the store, over
+	// all orders; beyond it they are handed back to JetStream for later.
+	// Default 100,000; negative: none is set aside.
+	Overflow int
 	// Heal is how often the runner checks that its durable consumer still
 	// exists on the server, re-creating it if it was deleted (or its stream
 	// wiped). Default 5s.
@@ -145,6 +149,9 @@ func (c *Config) defaults() error {
 	if c.PerKey <= 0 {
 		c.PerKey = 64
 	}
+	if c.Overflow == 0 {
+		c.Overflow = DefaultOverflow
+	}
 	if c.Heal <= 0 {
 		c.Heal = 5 * time.Second
 	}
@@ -207,6 +214,15 @@ func Run(ctx context.Context, js jetstream.JetStream, cfg Config) error {
 	r.log = cfg.Logger.With().Str("consumer", cfg.Service).Str("stream", cfg.Stream).Logger()
 	cfg.Checks.Expect(r.check, "not bound yet")
 	r.sched = newScheduler(cfg.PerKey)
+	if cfg.Overflow > 0 {
+		r.over = newOverflow(cfg.Store, r.sched, cfg.Stream+"/"+cfg.durable(), cfg.PerKey, cfg.Overflow, r.log,
+			func(n int) { cfg.Metrics.ConsumerSetAside(cfg.Stream, cfg.Service, n) })
+		ictx, stopOverflow := context.WithCancel(context.WithoutCancel(ctx))
+		var owg sync.WaitGroup
+		owg.Go(func() { r.over.run(ictx) })
+		// Stopped after the workers: they may still settle rows.
+		defer func() { stopOverflow(); owg.Wait() }()
+	}
 	var wg sync.WaitGroup
 	// Handlers get their own context: a shutdown lets them finish and commit
 	// rather than abandoning work half-way through an fsync.
@@ -220,9 +236,13 @@ func Run(ctx context.Context, js jetstream.JetStream, cfg Config) error {
 				if !ok {
 					return
 				}
+				stored, _ := item.msg.(*storedMsg)
 				switch {
 				case ctx.Err() != nil:
 					// Shutting down: hand it back for prompt redelivery.
+					_ = item.msg.Nak()
+				case stored != nil && stored.stale():
+					// A row before it was handed back: it waits its turn.
 					_ = item.msg.Nak()
 				default:
 					if time.Since(item.at) > r.cfg.AckWait/3 {
@@ -237,6 +257,9 @@ func Run(ctx context.Context, js jetstream.JetStream, cfg Config) error {
 					r.handle(hctx, item.msg)
 				}
 				r.sched.done(key)
+				if r.over != nil && r.over.holds(key) {
+					r.over.poke() // its in-memory queue may be empty now: feed it
+				}
 			}
 		}()
 	}
@@ -271,7 +294,8 @@ type runner struct {
 	reg   *envelope.Registry
 	log   zerolog.Logger
 	sched *scheduler
-	check string // its health check's name
+	over  *overflow // nil if Overflow is negative
+	check string    // its health check's name
 	// spanNames caches the span name of each event type.
 	spanNames sync.Map
 }
@@ -412,13 +436,27 @@ func (r *runner) consume(ctx context.Context, cons jetstream.Consumer) {
 				stages.Mark(r.cfg.Service, stages.ConsumerStored, msg.Subject(), meta.Timestamp)
 			}
 		}
-		if !r.sched.push(orderKey(msg.Subject()), queued{msg: msg, at: received}) {
-			// This order already has a full queue: hand the message back
-			// for later rather than wait (and hold up every other order).
-			backpressure.Add(1)
-			_ = msg.NakWithDelay(r.cfg.BackoffMax / 5)
+		key := orderKey(msg.Subject())
+		if r.over != nil && r.over.holds(key) {
+			// Its order has messages set aside: this one joins them, in
+			// stream order.
+			r.overflowed(key, msg)
+		} else if !r.sched.push(key, queued{msg: msg, at: received}) {
+			// This order already has a full queue: set the message aside
+			// rather than wait (and hold up every other order).
+			r.overflowed(key, msg)
 		}
 	}
+}
+
+// overflowed sets msg aside for its hot order or, if it cannot, hands it
+// back to JetStream for later.
+func (r *runner) overflowed(key string, msg jetstream.Msg) {
+	backpressure.Add(1)
+	if r.over != nil && r.over.take(key, msg) {
+		return
+	}
+	_ = msg.NakWithDelay(r.cfg.BackoffMax / 5)
 }
 
 // orderKey is what a message is ordered by: its order (the subject's

@@ -16,9 +16,9 @@ import (
 // the line if more are waiting: a hot key gets one worker at a time and its
 // turn like every other key. The fetch loop never waits on a worker: it only
 // appends to a queue. A key's queue is bounded (perKey); a message that finds
-// it full is handed back to JetStream for later, so one hot key holds at most
-// perKey messages in memory and cannot fill the consumer's window of
-// unacknowledged messages.
+// it full is set aside in the store (overflow) or, failing that, handed back
+// to JetStream for later, so one hot key holds at most perKey messages in
+// memory.
 type scheduler struct {
 	perKey int
 
@@ -102,6 +102,13 @@ func (s *scheduler) done(key string) {
 		return
 	}
 	delete(s.queues, key)
+}
+
+// idle reports whether key has no message queued or being handled.
+func (s *scheduler) idle(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.queues[key] == nil
 }
 
 // close wakes every worker; they finish what is queued, then next returns

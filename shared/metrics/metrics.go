@@ -42,6 +42,7 @@ type Service struct {
 	lag         *prometheus.HistogramVec
 	pending     *prometheus.GaugeVec
 	ackPending  *prometheus.GaugeVec
+	setAside    *prometheus.GaugeVec
 	published   *prometheus.CounterVec
 	commitTime  prometheus.Observer
 	commitBatch prometheus.Observer
@@ -76,6 +77,9 @@ func New(service string) *Service {
 			"Messages of the stream not yet delivered to the durable consumer (refreshed every few seconds).", "stream", "consumer"),
 		ackPending: f.gauge("choreo_consumer_ack_pending",
 			"Messages delivered to the durable consumer and not yet acknowledged (refreshed every few seconds).", "stream", "consumer"),
+		setAside: f.gauge("choreo_consumer_set_aside",
+			"Messages of hot orders the consumer set aside in its store, acknowledged and waiting for their order's turn.",
+			"stream", "consumer"),
 		published: f.counter("choreo_events_published_total",
 			"Outbox entries JetStream acknowledged, by stream.", "stream"),
 		commitTime: f.histogram("choreo_store_commit_duration_seconds",
@@ -160,6 +164,15 @@ func (m *Service) ConsumerInfo(stream, consumer string, pending, ackPending uint
 	}
 	m.pending.WithLabelValues(stream, consumer).Set(float64(pending))
 	m.ackPending.WithLabelValues(stream, consumer).Set(float64(ackPending))
+}
+
+// ConsumerSetAside records how many messages a consumer holds set aside
+// for hot orders.
+func (m *Service) ConsumerSetAside(stream, consumer string, n int) {
+	if m == nil {
+		return
+	}
+	m.setAside.WithLabelValues(stream, consumer).Set(float64(n))
 }
 
 // Published counts n outbox entries acknowledged by stream.
