@@ -265,8 +265,9 @@ func sameKeyPartition(key string, partitions, n int) string {
 // unacknowledged messages: handed back, its surplus would fill the window
 // and the server would deliver nothing else until the burst was worked off.
 // Set aside in the store, it leaves the window to the other orders — and
-// the hot order's events are still handled once each, in stream order, also
-// across a restart of the consumer half-way through.
+// the hot order's events are still handled once each, in stream order,
+// also when some fail and are retried, and across a restart of the consumer
+// half-way through.
 func TestHotOrderLargerThanTheWindow(t *testing.T) {
 	t.Parallel()
 	srv := natstest.RunJetStream(t)
@@ -302,7 +303,12 @@ func TestHotOrderLargerThanTheWindow(t *testing.T) {
 	stop := start()
 	const burst = 600 // 10ms each: seconds of work, ten windows' worth
 	for i := range burst {
-		publish(t, js, pinged{OrderID: "hot", Seq: i, Mode: "slow"}, "")
+		p := pinged{OrderID: "hot", Seq: i, Mode: "slow"}
+		if i%100 == 50 {
+			// Fails twice, then works: the events after it wait for it.
+			p.Mode, p.Fail = "", 2
+		}
+		publish(t, js, p, "")
 	}
 	for i := range 3 {
 		publish(t, js, pinged{OrderID: fmt.Sprintf("cold%d", i), Seq: 0}, "")

@@ -315,6 +315,10 @@ type storedMsg struct {
 // stale: see overflow.stale.
 func (m *storedMsg) stale() bool { return m.o.stale(m.row.Key, m.gen) }
 
+// putBack leaves a stale row for its order's next turn, unhandled: not a
+// delivery, so not counted as one.
+func (m *storedMsg) putBack() { m.once.Do(func() { m.o.unload(m.row.Key, m.row.Seq, 0) }) }
+
 func (m *storedMsg) Metadata() (*jetstream.MsgMetadata, error) {
 	return &jetstream.MsgMetadata{Sequence: jetstream.SequencePair{Consumer: m.row.ConsumerSeq, Stream: m.row.Seq},
 		NumDelivered: m.delivered, Timestamp: m.row.Timestamp, Stream: m.row.Stream}, nil

@@ -243,7 +243,7 @@ func Run(ctx context.Context, js jetstream.JetStream, cfg Config) error {
 					_ = item.msg.Nak()
 				case stored != nil && stored.stale():
 					// A row before it was handed back: it waits its turn.
-					_ = item.msg.Nak()
+					stored.putBack()
 				default:
 					if time.Since(item.at) > r.cfg.AckWait/3 {
 						// Long in the queue behind a busy order: keep
