@@ -309,6 +309,7 @@ type storedMsg struct {
 	row       eventstore.DeferredMsg
 	delivered uint64
 	gen       uint64
+	gone      bool // deleted by the transaction that handled it
 	once      sync.Once
 }
 
@@ -329,16 +330,28 @@ func (m *storedMsg) Subject() string      { return m.row.Subject }
 func (m *storedMsg) Reply() string        { return "" }
 func (m *storedMsg) InProgress() error    { return nil }
 
-// Ack deletes the row. If the delete fails the row stays and is handled
-// again later: the inbox recognises it.
+// undefer deletes the row in tx, the transaction that handles it; Ack then
+// has nothing left to write.
+func (m *storedMsg) undefer(tx *eventstore.Tx) error {
+	return tx.Undefer(m.row.Queue, m.row.Key, m.row.Seq)
+}
+
+// committed records that the transaction that ran undefer committed.
+func (m *storedMsg) committed() { m.gone = true }
+
+// Ack deletes the row, unless the transaction that handled it did. If the
+// delete fails the row stays and is handled again later: the inbox
+// recognises it.
 func (m *storedMsg) Ack() error {
 	var err error
 	m.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err = m.o.st.Undefer(ctx, m.row.Queue, m.row.Key, m.row.Seq); err != nil {
-			m.o.unload(m.row.Key, m.row.Seq, time.Second)
-			return
+		if !m.gone {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err = m.o.st.Undefer(ctx, m.row.Queue, m.row.Key, m.row.Seq); err != nil {
+				m.o.unload(m.row.Key, m.row.Seq, time.Second)
+				return
+			}
 		}
 		m.o.deleted(m.row.Key, m.row.Seq)
 	})

@@ -521,6 +521,7 @@ func (r *runner) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 	hctx, cancel := context.WithTimeout(ctx, r.cfg.AckWait/2)
 	defer cancel()
+	stored, _ := msg.(*storedMsg) // set aside: its row goes with the effects
 	var duplicate bool
 	err = r.cfg.Store.Update(hctx, func(tx *eventstore.Tx) (err error) {
 		if duplicate = tx.Handled(env.ID); duplicate {
@@ -537,9 +538,17 @@ func (r *runner) handle(ctx context.Context, msg jetstream.Msg) {
 		if err := tx.MarkHandled(env.ID); err != nil {
 			return err
 		}
+		if stored != nil {
+			if err := stored.undefer(tx); err != nil {
+				return err
+			}
+		}
 		return tx.ForgetFailures(env.ID)
 	})
 	if err == nil {
+		if stored != nil && !duplicate {
+			stored.committed()
+		}
 		failpoint.Crash(r.cfg.Service, failpoint.ConsumerAfterCommit)
 		r.cfg.Checks.Pass(r.check)
 		outcome = metrics.Applied

@@ -150,11 +150,23 @@ func (s *Store) Undefer(ctx context.Context, queue, key string, seq uint64) erro
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.write(func(btx *bolt.Tx) error {
-		b := btx.Bucket(bucketDeferred)
-		if b == nil {
-			return nil
-		}
-		return b.Delete(binary.BigEndian.AppendUint64(deferredPrefix(queue, key), seq))
-	})
+	return s.write(func(btx *bolt.Tx) error { return undefer(btx, queue, key, seq) })
+}
+
+// Undefer deletes a stored message in this transaction: the one that
+// handles it, so that it is gone exactly when its effects are there.
+func (tx *Tx) Undefer(queue, key string, seq uint64) error {
+	if !tx.b.Writable() {
+		return ErrReadOnly
+	}
+	tx.wrote()
+	return undefer(tx.b, queue, key, seq)
+}
+
+func undefer(btx *bolt.Tx, queue, key string, seq uint64) error {
+	b := btx.Bucket(bucketDeferred)
+	if b == nil {
+		return nil
+	}
+	return b.Delete(binary.BigEndian.AppendUint64(deferredPrefix(queue, key), seq))
 }
