@@ -136,10 +136,16 @@ func call[Req any](ctx context.Context, data []byte, h Handler[Req]) (body []byt
 func reply(ctx context.Context, req micro.Request, body []byte, err error) {
 	log := zerolog.Ctx(ctx)
 	if err == nil {
-		if rerr := req.Respond(body); rerr != nil {
-			replyFailed(log, rerr)
+		rerr := req.Respond(body)
+		if !errors.Is(rerr, nats.ErrMaxPayload) {
+			if rerr != nil {
+				replyFailed(log, rerr)
+			}
+			return
 		}
-		return
+		// An answer that does not fit in one message: an error reply,
+		// rather than a caller left to time out.
+		err = fmt.Errorf("reply of %d bytes is larger than the server's max payload: %w", len(body), rerr)
 	}
 	var e *Error
 	if !errors.As(err, &e) || e.Status >= 500 {

@@ -76,7 +76,7 @@ func (r *request) send(msg *nats.Msg, opts []micro.RespondOpt, code, failure str
 	}
 	msg.Subject = r.reply
 	if err := r.nc.PublishMsg(msg); err != nil {
-		return fmt.Errorf("%w: %s", micro.ErrRespond, err)
+		return fmt.Errorf("%w: %w", micro.ErrRespond, err)
 	}
 	return nil
 }

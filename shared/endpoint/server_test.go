@@ -93,6 +93,8 @@ func place(_ context.Context, r *placeOrder) (any, error) {
 		return badJSON{fail: true}, nil
 	case "marshal-panic":
 		return badJSON{}, nil
+	case "huge":
+		return view{OrderID: r.OrderID, CustomerID: strings.Repeat("x", 2<<20)}, nil // over the 1 MiB max payload
 	}
 	return view{OrderID: r.OrderID, CustomerID: r.CustomerID, Status: "pending"}, nil
 }
@@ -163,6 +165,7 @@ func TestServerReplies(t *testing.T) {
 		{"panic", orderBody("o4", "panic"), 500, "internal", "internal error"},
 		{"reply not marshalable", orderBody("o7", "unmarshalable"), 500, "internal", "internal error"},
 		{"reply marshal panics", orderBody("o8", "marshal-panic"), 500, "internal", "internal error"},
+		{"reply too large to send", orderBody("o9", "huge"), 500, "internal", "internal error"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			msg := request(t, nc, "test.place", tc.body)
@@ -190,6 +193,7 @@ func TestServerReplies(t *testing.T) {
 		`"panic":"handler bug"`, `"stack":"goroutine`, `"order_id":"o4"`,
 		`"order_id":"o7","correlation_id":"o7","trace_id":"`, `"error":"marshal reply: json: error calling MarshalJSON for type endpoint_test.badJSON: cannot marshal"`,
 		`"order_id":"o8","correlation_id":"o8","trace_id":"`, `"error":"panic: marshal bug"`,
+		`"order_id":"o9","correlation_id":"o9","trace_id":"`, `"error":"reply of 2097198 bytes is larger than the server's max payload: NATS error when sending response: nats: maximum payload exceeded"`,
 		`"level":"debug","subject":"test.place","order_id":"o2","correlation_id":"o2","trace_id":"`, `"code":"conflict","status":409`,
 	} {
 		if !strings.Contains(logged, want) {
