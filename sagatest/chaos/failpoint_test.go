@@ -1,6 +1,7 @@
 package chaos_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/choreo-dev/choreo/sagatest/chaos"
 	"github.com/choreo-dev/choreo/shared/failpoint"
+	"github.com/choreo-dev/choreo/shared/streams"
 )
 
 // TestCrashAtFailpoints kills services at the lines where a crash is most
@@ -108,5 +110,73 @@ func TestCrashAtFailpoints(t *testing.T) {
 		}
 	}
 	wantEachEventOnce(t, w.js)
+	w.shutdown()
+}
+
+// TestCrashWhileSettingAside: order dies right after it set a hot order's
+// surplus aside in its store and before it acknowledged those messages, and
+// again right after it handled one of them: restarted, it handles every one
+// of the hot order's events — none is lost with the process (the saga's
+// timeline holds them all) and the invariants are exact.
+func TestCrashWhileSettingAside(t *testing.T) {
+	const hot = 2000 // the timeline stays under the reply's max payload
+	spec := []string{"order/" + failpoint.ConsumerAfterSetAside + "@2", "order/" + failpoint.ConsumerAfterCommit + "@1200"}
+	w, metricsAddr := newHotWorld(t, "CHOREO_FAILPOINT="+strings.Join(spec, ","))
+	ctx := context.Background()
+	hotID := w.placeAndWait(ctx, "hot-1", "completed", time.Minute)
+	w.mustSettle(time.Minute)
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { // the restarter, as a supervisor would
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				if err := w.cl.EnsureRunning(t.Context()); err != nil {
+					t.Logf("restarter: %v", err)
+				}
+			}
+		}
+	})
+	w.publishHotBurst(hotID, hot)
+	deadline := time.Now().Add(5 * time.Minute)
+	for !failpoint.Fired(w.cl.DataDir(), "order", failpoint.ConsumerAfterSetAside) ||
+		!failpoint.Fired(w.cl.DataDir(), "order", failpoint.ConsumerAfterCommit) {
+		if time.Now().After(deadline) {
+			t.Fatal("the failpoints did not both fire")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// Messages the crashes left unacknowledged come back after the
+	// AckWait and may be set aside then: settled means nothing pending in
+	// the durables and nothing set aside, both at once.
+	for {
+		waitSetAsideDrained(t, metricsAddr, 5*time.Minute)
+		w.mustSettle(5 * time.Minute)
+		if gaugeOr(metricsAddr, "choreo_consumer_set_aside", `stream="`+streams.Name("shipping")+`"`, -1) == 0 {
+			break
+		}
+	}
+	close(stop)
+	wg.Wait()
+
+	tl, err := w.c.Timeline(ctx, hotID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, e := range tl.Events {
+		if e.Type == "ShipmentScheduled" {
+			seen[e.ID]++
+		}
+	}
+	if len(seen) != hot+1 { // the saga's own, and the burst
+		t.Errorf("the timeline has %d ShipmentScheduled events, want %d", len(seen), hot+1)
+	}
+	t.Logf("order crashed after setting events aside and after handling one; the timeline holds all %d", len(seen))
 	w.shutdown()
 }

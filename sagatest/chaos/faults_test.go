@@ -377,14 +377,16 @@ func TestTooLargeEvents(t *testing.T) {
 	w.shutdown()
 }
 
-// placeAndWait places a good order id and waits until it has the status.
-func (w *world) placeAndWait(ctx context.Context, id, status string, timeout time.Duration) {
+// placeAndWait places a good order id, waits until it has the status and
+// returns its order id.
+func (w *world) placeAndWait(ctx context.Context, id, status string, timeout time.Duration) string {
 	w.t.Helper()
 	v, err := w.c.Place(ctx, w.newOrder(nil2rng(), id, good))
 	if err != nil {
 		w.t.Fatal(err)
 	}
 	w.waitStatus(ctx, v.OrderID, status, timeout)
+	return v.OrderID
 }
 
 // waitStatus waits until the order has the status.
@@ -420,70 +422,11 @@ func purgeDLQ(js jetstream.JetStream) error {
 // being worked off — the hot order delays only itself.
 func TestHotOrder(t *testing.T) {
 	hot := envInt(t, "CHOREO_CHAOS_HOT_EVENTS", 3000)
-	var metricsAddr string
-	w := newWorldWith(t, chaos.Options{}, 2, 2, func(cl *chaos.Cluster) {
-		// Order's /metrics: what it has set aside.
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		metricsAddr = l.Addr().String()
-		l.Close()
-		if err := cl.Setenv("order", "CHOREO_HTTP_ADDR="+metricsAddr); err != nil {
-			t.Fatal(err)
-		}
-	})
+	w, metricsAddr := newHotWorld(t)
 	ctx := context.Background()
-	h, err := w.c.Place(ctx, w.newOrder(nil2rng(), "hot-1", good))
-	if err != nil {
-		t.Fatal(err)
-	}
+	hotID := w.placeAndWait(ctx, "hot-1", "completed", time.Minute)
 	w.mustSettle(time.Minute)
-	o, err := w.c.Get(ctx, h.OrderID)
-	if err != nil || o.Status != "completed" {
-		t.Fatalf("hot order: %+v %v", o, err)
-	}
-	sh, err := w.c.Shipment(ctx, h.OrderID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The burst: as fast as JetStream takes it.
-	ev := shippingevents.ShipmentScheduled{OrderID: h.OrderID, ShipmentID: sh.ShipmentID, Carrier: sh.Carrier,
-		TrackingNumber: sh.TrackingNumber, Country: "GB"}
-	data, _ := json.Marshal(ev)
-	subject := streams.Subject("shipping", ev.EventType(), h.OrderID)
-	var futures []jetstream.PubAckFuture
-	wait := func() {
-		for _, f := range futures {
-			select {
-			case <-f.Ok():
-			case err := <-f.Err():
-				t.Fatal(err)
-			}
-		}
-		futures = futures[:0]
-	}
-	for i := range hot {
-		if len(futures) == 1000 {
-			// Below the client's bound on publishes awaiting their PubAck
-			// (4,000), or it stalls.
-			wait()
-		}
-		env := envelope.Envelope{ID: envelope.NewID(), Type: ev.EventType(), SchemaVersion: 1, AggregateType: "shipment",
-			AggregateID: h.OrderID, Version: uint64(i + 2), OccurredAt: time.Now().UTC(), CorrelationID: h.OrderID,
-			CausationID: envelope.NewID(), Data: data}
-		body, _ := json.Marshal(env)
-		m := nats.NewMsg(subject)
-		m.Data = body
-		m.Header.Set(jetstream.MsgIDHeader, env.ID)
-		f, err := w.js.PublishMsgAsync(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		futures = append(futures, f)
-	}
-	wait()
-	t.Logf("%d events for order %s published", hot, h.OrderID)
+	w.publishHotBurst(hotID, hot)
 	// Two unrelated orders, placed right after.
 	start := time.Now()
 	var latencies []time.Duration
@@ -503,24 +446,97 @@ func TestHotOrder(t *testing.T) {
 		t.Errorf("the hot order's backlog was already worked off when the cold orders completed: the test did not test anything (raise CHOREO_CHAOS_HOT_EVENTS)")
 	}
 	// Killed with events set aside, order works them off after a restart:
-	// they were acknowledged, so they are nowhere else. (Settling looks at
-	// the durables only: wait for the gauge.)
+	// they were acknowledged, so they are nowhere else.
 	if err := w.cl.Kill("order"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := w.cl.Launch("order"); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Minute)
-	for setAside := -1.0; setAside != 0; setAside = gaugeOr(metricsAddr, "choreo_consumer_set_aside", `stream="`+streams.Name("shipping")+`"`, -1) {
-		if time.Now().After(deadline) {
-			t.Fatal("the events set aside were not all handled within 5 minutes")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitSetAsideDrained(t, metricsAddr, 5*time.Minute)
 	t.Logf("the hot order's events were all handled %v after the burst", time.Since(start))
 	w.mustSettle(5 * time.Minute)
 	w.shutdown()
+}
+
+// newHotWorld is a world whose order service serves /metrics (what it has
+// set aside) at the address returned, and env in every process.
+func newHotWorld(t *testing.T, env ...string) (*world, string) {
+	t.Helper()
+	var metricsAddr string
+	w := newWorldWith(t, chaos.Options{SagaTimeout: time.Minute, Env: env}, 2, 2, func(cl *chaos.Cluster) {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		metricsAddr = l.Addr().String()
+		l.Close()
+		if err := cl.Setenv("order", "CHOREO_HTTP_ADDR="+metricsAddr); err != nil {
+			t.Fatal(err)
+		}
+	})
+	return w, metricsAddr
+}
+
+// publishHotBurst publishes n more ShipmentScheduled events (new ids) for
+// the completed order orderID, as fast as JetStream takes them: order hears
+// every one.
+func (w *world) publishHotBurst(orderID string, n int) {
+	t := w.t
+	t.Helper()
+	sh, err := w.c.Shipment(context.Background(), orderID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := shippingevents.ShipmentScheduled{OrderID: orderID, ShipmentID: sh.ShipmentID, Carrier: sh.Carrier,
+		TrackingNumber: sh.TrackingNumber, Country: "GB"}
+	data, _ := json.Marshal(ev)
+	subject := streams.Subject("shipping", ev.EventType(), orderID)
+	var futures []jetstream.PubAckFuture
+	wait := func() {
+		for _, f := range futures {
+			select {
+			case <-f.Ok():
+			case err := <-f.Err():
+				t.Fatal(err)
+			}
+		}
+		futures = futures[:0]
+	}
+	for i := range n {
+		if len(futures) == 1000 {
+			// Below the client's bound on publishes awaiting their PubAck
+			// (4,000), or it stalls.
+			wait()
+		}
+		env := envelope.Envelope{ID: envelope.NewID(), Type: ev.EventType(), SchemaVersion: 1, AggregateType: "shipment",
+			AggregateID: orderID, Version: uint64(i + 2), OccurredAt: time.Now().UTC(), CorrelationID: orderID,
+			CausationID: envelope.NewID(), Data: data}
+		body, _ := json.Marshal(env)
+		m := nats.NewMsg(subject)
+		m.Data = body
+		m.Header.Set(jetstream.MsgIDHeader, env.ID)
+		f, err := w.js.PublishMsgAsync(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		futures = append(futures, f)
+	}
+	wait()
+	t.Logf("%d events for order %s published", n, orderID)
+}
+
+// waitSetAsideDrained waits until order has nothing set aside (settling
+// looks at the durables only), through restarts.
+func waitSetAsideDrained(t *testing.T, metricsAddr string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for setAside := -1.0; setAside != 0; setAside = gaugeOr(metricsAddr, "choreo_consumer_set_aside", `stream="`+streams.Name("shipping")+`"`, -1) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the events set aside were not all handled within %v", within)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // gauge reads a gauge from a service's /metrics: the sum of its series

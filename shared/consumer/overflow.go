@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/choreo-dev/choreo/shared/eventstore"
+	"github.com/choreo-dev/choreo/shared/failpoint"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
@@ -27,13 +28,14 @@ import (
 // the direct path. Set aside, a message is handled exactly as a delivery
 // (the same checks, inbox, retries and dead letter), through a storedMsg.
 type overflow struct {
-	st     *eventstore.Store
-	sched  *scheduler
-	queue  string // the stream and durable: the rows' namespace
-	perKey int
-	limit  int // rows, over all keys: beyond it messages are handed back
-	log    zerolog.Logger
-	report func(total int) // told every change of total (the metric), under mu
+	st      *eventstore.Store
+	sched   *scheduler
+	service string // for its failpoint
+	queue   string // the stream and durable: the rows' namespace
+	perKey  int
+	limit   int // rows, over all keys: beyond it messages are handed back
+	log     zerolog.Logger
+	report  func(total int) // told every change of total (the metric), under mu
 
 	in   chan jetstream.Msg // to the writer
 	kick chan struct{}      // the feeder has something to look at
@@ -54,8 +56,8 @@ type heldKey struct {
 	extra map[uint64]uint64 // deliveries beyond the stored count, by row
 }
 
-func newOverflow(st *eventstore.Store, sched *scheduler, queue string, perKey, limit int, log zerolog.Logger, report func(int)) *overflow {
-	return &overflow{st: st, sched: sched, queue: queue, perKey: perKey, limit: limit, log: log, report: report,
+func newOverflow(st *eventstore.Store, sched *scheduler, service, queue string, perKey, limit int, log zerolog.Logger, report func(int)) *overflow {
+	return &overflow{st: st, sched: sched, service: service, queue: queue, perKey: perKey, limit: limit, log: log, report: report,
 		in: make(chan jetstream.Msg, 1024), kick: make(chan struct{}, 1), keys: map[string]*heldKey{}}
 }
 
@@ -158,6 +160,9 @@ func (o *overflow) write(ctx context.Context) {
 			msgs = append(msgs, m)
 		}
 		added, err := o.st.Defer(ctx, rows)
+		if err == nil {
+			failpoint.Crash(o.service, failpoint.ConsumerAfterSetAside)
+		}
 		for i, m := range msgs {
 			switch {
 			case err != nil:

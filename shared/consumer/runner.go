@@ -215,7 +215,7 @@ func Run(ctx context.Context, js jetstream.JetStream, cfg Config) error {
 	cfg.Checks.Expect(r.check, "not bound yet")
 	r.sched = newScheduler(cfg.PerKey)
 	if cfg.Overflow > 0 {
-		r.over = newOverflow(cfg.Store, r.sched, cfg.Stream+"/"+cfg.durable(), cfg.PerKey, cfg.Overflow, r.log,
+		r.over = newOverflow(cfg.Store, r.sched, cfg.Service, cfg.Stream+"/"+cfg.durable(), cfg.PerKey, cfg.Overflow, r.log,
 			func(n int) { cfg.Metrics.ConsumerSetAside(cfg.Stream, cfg.Service, n) })
 		ictx, stopOverflow := context.WithCancel(context.WithoutCancel(ctx))
 		var owg sync.WaitGroup

@@ -31,6 +31,9 @@ const (
 	// OutboxAfterPublish: JetStream acknowledged a batch of outbox entries;
 	// they are not deleted from the outbox yet.
 	OutboxAfterPublish = "outbox.after-publish"
+	// ConsumerAfterSetAside: messages of a hot order are committed to the
+	// store, set aside; they are not acknowledged yet.
+	ConsumerAfterSetAside = "consumer.after-set-aside"
 	// StoreAfterCommit: a write transaction committed; its caller (a command
 	// about to reply, a handler about to ack) has not heard so yet.
 	StoreAfterCommit = "store.after-commit"
