@@ -61,28 +61,29 @@ func newOverflow(st *eventstore.Store, sched *scheduler, service, queue string, 
 		in: make(chan jetstream.Msg, 1024), kick: make(chan struct{}, 1), keys: map[string]*heldKey{}}
 }
 
-// run loads what an earlier run set aside, then stores and feeds until ctx
-// ends.
-func (o *overflow) run(ctx context.Context) {
-	for {
-		held, err := o.st.DeferredKeys(ctx, o.queue)
-		if err == nil {
-			o.mu.Lock()
-			for k, n := range held {
-				o.keys[k] = &heldKey{count: n}
-				o.total += n
-			}
-			o.report(o.total)
-			o.mu.Unlock()
-			if len(held) > 0 {
-				o.log.Info().Int("orders", len(held)).Msg("handling the events set aside for hot orders by an earlier run")
-			}
-			break
-		}
-		if !sleep(ctx, time.Second) {
-			return
-		}
+// load counts what an earlier run set aside. The runner calls it before it
+// consumes anything: an order with rows must be known as held before its
+// next message arrives, or that message would overtake them.
+func (o *overflow) load(ctx context.Context) error {
+	held, err := o.st.DeferredKeys(ctx, o.queue)
+	if err != nil {
+		return err
 	}
+	o.mu.Lock()
+	for k, n := range held {
+		o.keys[k] = &heldKey{count: n}
+		o.total += n
+	}
+	o.report(o.total)
+	o.mu.Unlock()
+	if len(held) > 0 {
+		o.log.Info().Int("orders", len(held)).Msg("handling the events set aside for hot orders by an earlier run")
+	}
+	return nil
+}
+
+// run stores and feeds until ctx ends.
+func (o *overflow) run(ctx context.Context) {
 	o.poke()
 	var wg sync.WaitGroup
 	wg.Go(func() { o.write(ctx) })

@@ -217,6 +217,12 @@ func Run(ctx context.Context, js jetstream.JetStream, cfg Config) error {
 	if cfg.Overflow > 0 {
 		r.over = newOverflow(cfg.Store, r.sched, cfg.Service, cfg.Stream+"/"+cfg.durable(), cfg.PerKey, cfg.Overflow, r.log,
 			func(n int) { cfg.Metrics.ConsumerSetAside(cfg.Stream, cfg.Service, n) })
+		if err := r.over.load(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("consumer %s on %s: events set aside: %w", cfg.Service, cfg.Stream, err)
+		}
 		ictx, stopOverflow := context.WithCancel(context.WithoutCancel(ctx))
 		var owg sync.WaitGroup
 		owg.Go(func() { r.over.run(ictx) })
