@@ -46,25 +46,7 @@ func TestCrashAtFailpoints(t *testing.T) {
 		Env:         []string{"CHOREO_FAILPOINT=" + strings.Join(spec, ",")},
 	}, 5, 4)
 
-	// The restarter: whatever died comes back, as a supervisor would.
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(100 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				if err := w.cl.EnsureRunning(t.Context()); err != nil {
-					t.Logf("restarter: %v", err)
-				}
-			}
-		}
-	}()
+	stopRestarter := w.supervise()
 	// A failpoint counts its hits in one process, so one that fires after
 	// another killed its process needs enough traffic in the new one: a
 	// relay that publishes in large batches reaches outbox.after-publish
@@ -96,8 +78,7 @@ func TestCrashAtFailpoints(t *testing.T) {
 			break
 		}
 	}
-	close(stop)
-	wg.Wait()
+	stopRestarter()
 	if err := w.cl.EnsureRunning(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -126,22 +107,7 @@ func TestCrashWhileSettingAside(t *testing.T) {
 	hotID := w.placeAndWait(ctx, "hot-1", "completed", time.Minute)
 	w.mustSettle(time.Minute)
 
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() { // the restarter, as a supervisor would
-		tick := time.NewTicker(100 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				if err := w.cl.EnsureRunning(t.Context()); err != nil {
-					t.Logf("restarter: %v", err)
-				}
-			}
-		}
-	})
+	stopRestarter := w.supervise()
 	w.publishHotBurst(hotID, hot)
 	deadline := time.Now().Add(5 * time.Minute)
 	for !failpoint.Fired(w.cl.DataDir(), "order", failpoint.ConsumerAfterSetAside) ||
@@ -161,8 +127,7 @@ func TestCrashWhileSettingAside(t *testing.T) {
 			break
 		}
 	}
-	close(stop)
-	wg.Wait()
+	stopRestarter()
 
 	tl, err := w.c.Timeline(ctx, hotID)
 	if err != nil {
@@ -179,4 +144,26 @@ func TestCrashWhileSettingAside(t *testing.T) {
 	}
 	t.Logf("order crashed after setting events aside and after handling one; the timeline holds all %d", len(seen))
 	w.shutdown()
+}
+
+// supervise is a supervisor: whatever process of the world dies is started
+// again, until stop is called.
+func (w *world) supervise() (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				if err := w.cl.EnsureRunning(w.t.Context()); err != nil {
+					w.t.Logf("restarter: %v", err)
+				}
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
 }
