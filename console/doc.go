@@ -8,7 +8,8 @@
 //     checks' reasons), sagas per second and their outcomes over the last
 //     minutes, each durable consumer's backlog, each outbox's depth, the
 //     dead letters — and, on top, in words, what is wrong: a service not
-//     ready, a backlog that grows, new dead letters.
+//     ready, a backlog that grows, new dead letters, a hot order's events
+//     set aside.
 //   - Sagas: the orders, newest first, by status, customer or stuck (the
 //     logic of choreo stuck, client.Stuck), and a search by order id.
 //   - One saga: its timeline as swimlanes, one lane per service, an arrow

@@ -245,3 +245,20 @@ func TestWatcherCounts(t *testing.T) {
 		t.Error("a second flush moved something")
 	}
 }
+
+// A hot order's events set aside are in no durable's backlog: the overview
+// says so from the service's metrics.
+func TestAlertsSetAside(t *testing.T) {
+	o := &Overview{NATS: NATSState{Connected: true}, Services: []ServiceState{
+		{Name: "order", Served: true, Reachable: true, Ready: true, Metrics: map[string]float64{metricSetAside: 1200}},
+		{Name: "payment", Served: true, Reachable: true, Ready: true, Metrics: map[string]float64{metricSetAside: 0}},
+	}}
+	var got []string
+	for _, a := range alerts(o) {
+		got = append(got, a.Level+": "+a.Text)
+	}
+	want := "warn: order holds 1200 event(s) of hot orders set aside, handled in their order's turn: one order is getting far more events than a saga makes"
+	if len(got) != 1 || got[0] != want {
+		t.Fatalf("alerts %q, want [%q]", got, want)
+	}
+}

@@ -338,6 +338,11 @@ func alerts(o *Overview) []Alert {
 		if n, age := s.Metrics[metricOutbox], s.Metrics[metricOutboxAge]; n > 0 && age > stalledOutbox.Seconds() {
 			add("warn", "", "%s's outbox holds %.0f event(s), the oldest %.0fs old: publishing is held up", s.Name, n, age)
 		}
+		if n := s.Metrics[metricSetAside]; n > 0 {
+			// Not in the durables' backlogs above: acknowledged, and waiting
+			// in the service's store for their hot order's turn.
+			add("warn", "", "%s holds %.0f event(s) of hot orders set aside, handled in their order's turn: one order is getting far more events than a saga makes", s.Name, n)
+		}
 		if n := s.Metrics[metricStuck]; n > 0 {
 			add("warn", "/sagas?stuck=1", "%.0f saga(s) in flight for more than %s", n, time.Duration(o.StuckAfterSeconds*float64(time.Second)))
 		}

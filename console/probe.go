@@ -24,9 +24,10 @@ const (
 	metricDeadLetters = "choreo_dead_letters"
 	metricInFlight    = "choreo_sagas_in_flight"
 	metricStuck       = "choreo_sagas_stuck"
+	metricSetAside    = "choreo_consumer_set_aside"
 )
 
-var readMetrics = []string{metricOutbox, metricOutboxAge, metricDeadLetters, metricInFlight, metricStuck}
+var readMetrics = []string{metricOutbox, metricOutboxAge, metricDeadLetters, metricInFlight, metricStuck, metricSetAside}
 
 // maxScrape bounds what the console reads of an HTTP answer.
 const maxScrape = 8 << 20
