@@ -188,17 +188,24 @@ func (o *overflow) write(ctx context.Context) {
 
 // settle accounts for one message of key that is gone: one that never made
 // it to the store, or a row deleted.
-func (o *overflow) settle(key string) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	k := o.keys[key]
-	if k == nil {
-		return
-	}
+func (o *overflow) settle(key string) { o.with(key, func(k *heldKey) { o.settled(key, k) }) }
+
+// settled is settle with o.mu held and k looked up.
+func (o *overflow) settled(key string, k *heldKey) {
 	k.count--
 	o.total--
 	o.report(o.total)
 	o.forget(key, k)
+}
+
+// with calls f with key's heldKey, under o.mu; not at all if key is not
+// held.
+func (o *overflow) with(key string, f func(k *heldKey)) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if k := o.keys[key]; k != nil {
+		f(k)
+	}
 }
 
 func (o *overflow) poke() {
@@ -265,12 +272,11 @@ func (o *overflow) feed(ctx context.Context) {
 // unload accounts for a loaded row that was settled: deleted (handled or
 // dead-lettered) or handed back with a delay.
 func (o *overflow) unload(key string, seq uint64, retryIn time.Duration) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	k := o.keys[key]
-	if k == nil {
-		return
-	}
+	o.with(key, func(k *heldKey) { o.unloaded(k, seq, retryIn) })
+}
+
+// unloaded is unload with o.mu held and k looked up.
+func (o *overflow) unloaded(k *heldKey, seq uint64, retryIn time.Duration) {
 	k.loaded--
 	if retryIn > 0 {
 		if k.extra == nil {
@@ -287,24 +293,21 @@ func (o *overflow) unload(key string, seq uint64, retryIn time.Duration) {
 	}
 }
 
-// deleted accounts for a row deleted from the store.
+// deleted accounts for a row deleted from the store, at once: unloaded
+// and settled.
 func (o *overflow) deleted(key string, seq uint64) {
-	o.mu.Lock()
-	if k := o.keys[key]; k != nil {
+	o.with(key, func(k *heldKey) {
 		delete(k.extra, seq)
-	}
-	o.mu.Unlock()
-	o.unload(key, seq, 0)
-	o.settle(key)
+		o.unloaded(k, seq, 0)
+		o.settled(key, k)
+	})
 }
 
 // stale reports whether a row of key loaded in generation gen must wait:
 // a row loaded with it was handed back.
-func (o *overflow) stale(key string, gen uint64) bool {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	k := o.keys[key]
-	return k != nil && k.gen != gen
+func (o *overflow) stale(key string, gen uint64) (stale bool) {
+	o.with(key, func(k *heldKey) { stale = k.gen != gen })
+	return stale
 }
 
 // storedMsg is a row set aside, delivered again: jetstream.Msg for the

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -59,7 +60,7 @@ func (s *Store) Defer(ctx context.Context, msgs []DeferredMsg) ([]bool, error) {
 	}
 	vals := make([][]byte, len(msgs))
 	for i, m := range msgs {
-		if bytes.IndexByte([]byte(m.Queue), 0) >= 0 || bytes.IndexByte([]byte(m.Key), 0) >= 0 {
+		if strings.IndexByte(m.Queue, 0) >= 0 || strings.IndexByte(m.Key, 0) >= 0 {
 			return nil, fmt.Errorf("defer: queue %q or key %q holds a NUL byte", m.Queue, m.Key)
 		}
 		v, err := json.Marshal(m)
