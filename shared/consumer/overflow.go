@@ -54,6 +54,7 @@ type heldKey struct {
 	// stale, handed back unhandled, so that none overtakes it.
 	gen   uint64
 	extra map[uint64]uint64 // deliveries beyond the stored count, by row
+	told  bool              // the log said it is hot
 }
 
 func newOverflow(st *eventstore.Store, sched *scheduler, service, queue string, perKey, limit int, log zerolog.Logger, report func(int)) *overflow {
@@ -110,7 +111,6 @@ func (o *overflow) take(key string, msg jetstream.Msg) bool {
 	if k == nil {
 		k = &heldKey{}
 		o.keys[key] = k
-		o.log.Info().Str("order_id", key).Msg("hot order: its further events are set aside in the store, so that other orders are not held up")
 	}
 	select {
 	case o.in <- msg:
@@ -137,6 +137,7 @@ func (o *overflow) forget(key string, k *heldKey) {
 // once it is stored; one that cannot be stored is handed back.
 func (o *overflow) write(ctx context.Context) {
 	batch := make([]jetstream.Msg, 0, 256)
+	failing := false // said once per spell of failures, not per batch
 	for {
 		select {
 		case <-ctx.Done():
@@ -177,11 +178,24 @@ func (o *overflow) write(ctx context.Context) {
 				o.settle(rows[i].Key)
 			default:
 				_ = m.Ack() // if lost, the redelivery is stored again: a no-op
+				o.with(rows[i].Key, func(k *heldKey) {
+					if !k.told {
+						// Once as the order becomes hot, once it really is
+						// set aside: not per message, nor per batch a full
+						// disk hands back.
+						k.told = true
+						o.log.Info().Str("order_id", rows[i].Key).Msg("hot order: its further events are set aside in the store, so that other orders are not held up")
+					}
+				})
 			}
 		}
-		if err != nil {
-			o.log.Warn().Err(err).Int("messages", len(msgs)).Msg("could not set hot-order events aside; handed back")
+		switch {
+		case err != nil && !failing:
+			o.log.Warn().Err(err).Int("messages", len(msgs)).Msg("could not set hot-order events aside; handing them back until it can")
+		case err == nil && failing:
+			o.log.Info().Msg("setting hot-order events aside again")
 		}
+		failing = err != nil
 		o.poke()
 	}
 }
